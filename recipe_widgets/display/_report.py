@@ -1,0 +1,97 @@
+"""Text and HTML renderings of ``Finding`` and ``Report``: pure, deterministic, escaped.
+
+The text form is what a terminal, a pytest failure and nbval see, so it carries everything a
+person needs (status, check id, message, fix) and nothing that changes between runs.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from html import escape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from recipe_widgets.engine._results import Finding, Report
+
+WIDTH = 100
+_LABEL = {"fail": "FAIL", "warn": "WARN", "info": "INFO", "pass": "PASS", "skip": "SKIP"}
+# Colour-blind-safe pairs (Okabe-Ito hues); the label text says the status too.
+_COLOUR = {
+    "fail": ("#b42318", "#fdecea"),
+    "warn": ("#8a5a00", "#fff4e0"),
+    "info": ("#0b5cad", "#e8f1fb"),
+    "pass": ("#1a7f37", "#e9f6ec"),
+    "skip": ("#57606a", "#f3f4f6"),
+}
+
+
+_PAD = " " * 6  # continuation lines align under the message, like a hanging indent
+
+
+def _wrap(text: str, first: str, rest: str, width: int) -> list[str]:
+    lines: list[str] = []
+    for i, para in enumerate(text.splitlines() or [""]):
+        lead = first if i == 0 else rest
+        lines.extend(
+            textwrap.wrap(para, width=width, initial_indent=lead, subsequent_indent=rest)
+            or [lead.rstrip()]
+        )
+    return lines
+
+
+def finding_text(finding: Finding, width: int = WIDTH) -> str:
+    """``FAIL  loss_at_init: message`` then an indented ``fix:`` line."""
+    head = f"{_LABEL[finding.status]}  {finding.check}: "
+    lines = _wrap(head + finding.message, "", _PAD, width)
+    if finding.fix:
+        lines += _wrap("fix: " + finding.fix, _PAD, _PAD, width)
+    return "\n".join(lines)
+
+
+def summary_line(report: Report) -> str:
+    counts = report.counts()
+    parts = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
+    verdict = "ok" if report.ok else "FAILED"
+    return f"{report.title}: {verdict} ({parts})"
+
+
+def report_text(report: Report, width: int = WIDTH) -> str:
+    """The whole report, worst first within the original order of checks."""
+    lines = [summary_line(report)]
+    for finding in _ordered(report):
+        lines.append(finding_text(finding, width))
+    return "\n".join(lines)
+
+
+def _ordered(report: Report) -> list[Finding]:
+    rank = {"fail": 0, "warn": 1, "info": 2, "pass": 3, "skip": 4}
+    return sorted(report.findings, key=lambda f: rank[f.status])  # stable: keeps check order
+
+
+def finding_html(finding: Finding) -> str:
+    fg, bg = _COLOUR[finding.status]
+    fix = (
+        f'<div class="rw-fix" style="margin-top:2px;color:#444"><b>fix:</b> {escape(finding.fix)}</div>'
+        if finding.fix
+        else ""
+    )
+    return (
+        f'<tr class="rw-finding rw-{finding.status}" data-check="{escape(finding.check)}">'
+        f'<td style="padding:3px 8px;vertical-align:top;white-space:nowrap">'
+        f'<span style="color:{fg};background:{bg};border-radius:3px;padding:1px 6px;'
+        f'font-weight:600;font-family:monospace">{_LABEL[finding.status]}</span></td>'
+        f'<td style="padding:3px 8px;vertical-align:top;font-family:monospace">{escape(finding.check)}</td>'
+        f'<td style="padding:3px 8px;vertical-align:top;text-align:left">{escape(finding.message)}{fix}</td>'
+        "</tr>"
+    )
+
+
+def report_html(report: Report) -> str:
+    """A self-contained table (inline styles only: no CSS or JS that nbviewer would strip)."""
+    rows = "".join(finding_html(f) for f in _ordered(report))
+    head = escape(summary_line(report))
+    return (
+        f'<div class="rw-report" data-ok="{str(report.ok).lower()}">'
+        f'<div style="font-weight:600;margin:4px 0">{head}</div>'
+        f'<table style="border-collapse:collapse">{rows}</table></div>'
+    )

@@ -1,0 +1,33 @@
+"""Seeding every random source the recipe cares about, in one call."""
+
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int = 0, *, deterministic: bool = False) -> int:
+    """Seed python's ``random``, numpy's global generator, torch (CPU and every CUDA device).
+
+    ``deterministic=True`` also asks torch for deterministic algorithms (an error names any op
+    that has none), which the recipe's "fix the random seed" step needs on a GPU. Returns the
+    seed so a notebook can log it: ``seed = rw.seed_everything(0)``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}: {seed!r}")
+    seed = int(seed)
+    if not 0 <= seed < 2**32:
+        # numpy's legacy global generator accepts only 32-bit seeds; say so here, not deep inside.
+        raise ValueError(f"seed must be in [0, 2**32), got {seed}")
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    os.environ["PYTHONHASHSEED"] = str(seed)  # inherited by DataLoader workers / subprocesses
+    if deterministic:
+        torch.use_deterministic_algorithms(True)
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+    return seed

@@ -1,0 +1,83 @@
+"""The public surface is small and explicit: pinned here so a change to it is deliberate."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import recipe_widgets as rw
+
+EXPECTED_ALL = {
+    "CheckFailed",
+    "Finding",
+    "Report",
+    "__version__",
+    "explore",
+    "load_ipython_extension",
+    "seed_everything",
+    "unload_ipython_extension",
+}
+
+
+def test_all_is_pinned() -> None:
+    assert set(rw.__all__) == EXPECTED_ALL
+    assert len(rw.__all__) == len(set(rw.__all__))
+
+
+def test_every_public_name_resolves() -> None:
+    for name in rw.__all__:
+        assert getattr(rw, name) is not None, name
+    assert set(rw._EXPORTS) <= set(rw.__all__), "an export missing from __all__"
+
+
+def test_unknown_attribute_is_an_attribute_error() -> None:
+    try:
+        rw.no_such_thing  # noqa: B018
+    except AttributeError as err:
+        assert "no_such_thing" in str(err)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys; print('\\n'.join(sys.modules))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(out.split())
+
+
+UI = {"IPython", "ipywidgets", "altair", "anywidget"}
+
+
+def test_engine_imports_no_ui_packages() -> None:
+    loaded = _modules_after("import recipe_widgets.engine")
+    assert "torch" in loaded  # the probe really imported the engine
+    assert not (UI & loaded), f"engine pulled in {sorted(UI & loaded)}"
+
+
+def test_plain_import_is_cheap_and_silent() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", "import recipe_widgets, sys; print('torch' in sys.modules, 'IPython' in sys.modules)"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    # Nothing printed by the import itself, and neither torch nor IPython loaded yet.
+    assert proc.stdout.strip() == "False False"
+    assert proc.stderr == ""
+
+
+def test_report_text_needs_no_ui_packages() -> None:
+    loaded = _modules_after(
+        "import recipe_widgets as rw\n"
+        "str(rw.Report((rw.Finding('a', 'warn', 'm'),)))\n"
+        "rw.Report(())._repr_mimebundle_()"
+    )
+    assert not (UI & loaded), f"rendering a report pulled in {sorted(UI & loaded)}"
+
+
+def test_version_is_a_string() -> None:
+    assert isinstance(rw.__version__, str) and rw.__version__.count(".") >= 2
