@@ -1,0 +1,266 @@
+"""``rw.explore``: browse, search, filter, sort and histogram the items of a dataset.
+
+Thin by design: traits hold what the person asked for, ``_refresh`` asks the engine which rows
+match (``engine._explore`` and the filter grammar) and the display layer how to draw them.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+import ipywidgets as W
+import numpy as np
+import pandas as pd
+import traitlets as T
+
+from recipe_widgets.display._explore import grid_html, histogram_chart
+from recipe_widgets.engine import _explore as ex
+from recipe_widgets.widgets._base import StaticFallbackMixin
+
+
+def _offline_chart(chart: Any) -> Any:
+    import altair as alt
+
+    # Vega ships inside vl-convert: no CDN, so charts draw offline (FACTS.md). Costs a few
+    # seconds once per kernel, then every JupyterChart reuses the bundle.
+    alt.JupyterChart.enable_offline()
+    return alt.JupyterChart(chart)
+
+
+class Explorer(StaticFallbackMixin, W.VBox):
+    """A per-item table with search, filter expression, sort, a histogram per axis and paging."""
+
+    search = T.Unicode("", help="substring (or regex when `regex`) looked for in text columns").tag(sync=False)
+    regex = T.Bool(False, help="treat `search` as a regular expression")
+    expr = T.Unicode("", help="filter expression, e.g. `label == 3 and brightness > 0.4`")
+    sort_by = T.Unicode("", help="column to sort by; empty keeps item order")
+    descending = T.Bool(False, help="sort largest first")
+    axis = T.Unicode("", help="column shown in the histogram")
+    brush = T.Tuple((), help="(lo, hi) range on `axis` picked in the histogram; () for none")
+    picked = T.Tuple((), help="categories of `axis` clicked in the histogram; () for all")
+    page = T.Int(0, help="page of `page_size` items shown")
+    page_size = T.Int(24, help="items per page")
+    error = T.Unicode("", help="why the last search / filter could not be applied")
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        images: np.ndarray | None = None,
+        title: str = "Explorer",
+        note: str = "",
+        page_size: int = 24,
+        chart: bool = True,
+    ) -> None:
+        if not isinstance(frame, pd.DataFrame):
+            raise TypeError(f"Explorer needs a per-item DataFrame, got {type(frame).__name__}")
+        if images is not None and len(images) != len(frame):
+            raise ValueError(f"{len(images)} images for {len(frame)} items; they must match one to one")
+        self.frame = frame
+        self.images = images
+        self.title = title
+        self.note = note  # how the items were read, e.g. "1797 items of shape (8, 8)"
+        self._rows = np.arange(len(frame))
+        self._search = W.Text(placeholder="search text columns", description="search", continuous_update=False)
+        self._regex = W.Checkbox(description="regex", indent=False, layout=W.Layout(width="70px"))
+        self._expr = W.Text(placeholder="label == 3 and brightness > 0.4", description="filter", continuous_update=False)
+        columns = [str(c) for c in frame.columns]
+        self._sort = W.Dropdown(options=["", *columns], description="sort")
+        self._desc = W.Checkbox(description="largest first", indent=False)
+        axes = ex.numeric_columns(frame) + [c for c in frame.columns if c not in ex.numeric_columns(frame)]
+        self._axis = W.Dropdown(options=[str(a) for a in axes], description="axis")
+        self._prev, self._next = W.Button(description="\u25c0", layout=W.Layout(width="40px")), W.Button(description="\u25b6", layout=W.Layout(width="40px"))
+        self._status = W.HTML()
+        self._grid = W.HTML()
+        self._chart = None
+        self._want_chart = chart and len(axes) > 0
+        super().__init__(layout=W.Layout(width="100%"))
+        self.page_size = page_size
+        for w, name in ((self._search, "search"), (self._expr, "expr"), (self._sort, "sort_by"), (self._axis, "axis")):
+            W.link((w, "value"), (self, name))
+        W.link((self._regex, "value"), (self, "regex"))
+        W.link((self._desc, "value"), (self, "descending"))
+        self._prev.on_click(lambda _: self._turn(-1))
+        self._next.on_click(lambda _: self._turn(+1))
+        self.observe(self._on_query, names=["search", "regex", "expr", "sort_by", "descending", "brush", "picked"])
+        self.observe(self._on_axis, names=["axis"])
+        self.observe(lambda _: self._draw_grid(), names=["page", "page_size"])
+        self.axis = str(axes[0]) if axes else ""
+        self._on_axis(None)  # the link above already set `axis`, so no change event fired
+        self._refresh()
+        controls = W.VBox([
+            W.HBox([self._search, self._regex, self._expr]),
+            W.HBox([self._sort, self._desc, self._axis, self._prev, self._next]),
+        ])
+        self.children = [c for c in (controls, self._chart, self._status, self._grid) if c is not None]
+
+    label_column: str | None = None  # set by explore(); the human baseline hides this column
+
+    def human_baseline(self, n: int = 20, seed: int = 0) -> Any:
+        """Label ``n`` items yourself, with the answer hidden: the recipe's human baseline."""
+        from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
+
+        if not self.label_column:
+            raise ValueError("no label column: pass labels= to rw.explore to measure a human baseline")
+        show = tuple(str(c) for c in self.frame.columns if c != self.label_column and c != "flags")[:4]
+        return HumanBaselineWidget(self.frame, self.label_column, n=n, images=self.images, show=show, seed=seed)
+
+    # -- what matches ------------------------------------------------------------------------
+    @property
+    def selection(self) -> np.ndarray:
+        """Positions (0..N-1) of the items that match, in the shown order."""
+        return self._rows.copy()
+
+    def selected_frame(self) -> pd.DataFrame:
+        return self.frame.iloc[self._rows]
+
+    def subset(self, dataset: Any) -> Any:
+        """A ``torch.utils.data.Subset`` of ``dataset`` holding the matching items."""
+        from torch.utils.data import Subset
+
+        return Subset(dataset, [int(i) for i in self._rows])
+
+    def _match(self) -> np.ndarray:
+        mask = ex.search_mask(self.frame, self.search, regex=self.regex)
+        if self.expr.strip():
+            from recipe_widgets.engine._filter_expr import filter_mask
+
+            mask &= filter_mask(self.frame, self.expr)
+        if self.brush and self.axis:
+            mask &= ex.range_mask(self.frame, {self._column(self.axis): tuple(self.brush)})
+        if self.picked and self.axis:
+            shown = self.frame[self._column(self.axis)].astype(str)  # bars are labelled as text
+            mask &= shown.isin(list(self.picked)).to_numpy()
+        rows = np.flatnonzero(mask)
+        return ex.order(self.frame, rows, self.sort_by or None, ascending=not self.descending)
+
+    def _refresh(self) -> None:
+        try:
+            self._rows = self._match()
+            self.error = ""
+        except (ValueError, KeyError, TypeError) as err:
+            # Bad input typed by a person: say why, keep the last good selection on screen.
+            self.error = str(err)
+        self.page = 0
+        self._draw_grid()
+
+    def _on_query(self, _change: Any) -> None:
+        self._refresh()
+
+    def _on_axis(self, _change: Any) -> None:
+        self.brush, self.picked = (), ()
+        if not self._want_chart or not self.axis:
+            return
+        chart = histogram_chart(ex.histogram(self.frame, self._column(self.axis)))
+        if self._chart is None:
+            self._chart = _offline_chart(chart)
+        else:
+            self._chart.chart = chart  # a new axis is a new chart: re-sent once, not per item
+        selections = self._chart.selections
+        if "brush" in selections.trait_names():  # numeric axes carry an x brush
+            selections.observe(self._on_brush, names="brush")
+        if "pick" in selections.trait_names():  # categorical axes: click bars
+            selections.observe(self._on_pick, names="pick")
+
+    def _on_brush(self, change: dict[str, Any]) -> None:
+        # IntervalSelection.value maps the brushed field to [lo, hi]; the bars' field is "start".
+        bounds = (getattr(change["new"], "value", None) or {}).get("start")
+        self.brush = (float(min(bounds)), float(max(bounds))) if bounds else ()
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        # PointSelection.value is a list of {"category": ...} records, one per clicked bar.
+        records = getattr(change["new"], "value", None) or []
+        self.picked = tuple(str(r["category"]) for r in records if "category" in r)
+
+    def _column(self, name: str) -> Any:
+        for c in self.frame.columns:
+            if str(c) == name:
+                return c
+        return name
+
+    def _turn(self, step: int) -> None:
+        last = max(0, (len(self._rows) - 1) // self.page_size)
+        self.page = min(max(0, self.page + step), last)
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _shown(self) -> np.ndarray:
+        start = self.page * self.page_size
+        return self._rows[start : start + self.page_size]
+
+    def _status_text(self) -> str:
+        n, total = len(self._rows), len(self.frame)
+        shown = self._shown()
+        span = f"{self.page * self.page_size + 1}-{self.page * self.page_size + len(shown)}" if len(shown) else "0"
+        return f"{n} of {total} items match; showing {span}"
+
+    def _draw_grid(self) -> None:
+        err = f"<div class='rw-error' style='color:#b42318'>{escape(self.error)}</div>" if self.error else ""
+        note = f"<div style='color:#57606a'>{escape(self.note)}</div>" if self.note else ""
+        self._status.value = f"{note}<div class='rw-status'>{escape(self._status_text())}</div>{err}"
+        self._grid.value = grid_html(self.frame, self._shown(), images=self.images)
+
+    def _static_text(self) -> str:
+        query = ", ".join(
+            f"{k}={v!r}" for k, v in (("search", self.search), ("filter", self.expr), ("sort", self.sort_by)) if v
+        )
+        return f"{self.title}({self._status_text()}{'; ' + query if query else ''})"
+
+    def _static_html(self) -> str:
+        return (
+            f"<div class='rw-explorer'><b>{escape(self.title)}</b>: {escape(self._status_text())}"
+            f"{grid_html(self.frame, self._shown(), images=self.images)}</div>"
+        )
+
+
+def flag_column(n_items: int, report: Any) -> list[str]:
+    """Per item, the ids of the findings that flagged it (``evidence["indices"]``), comma-joined."""
+    flags: list[list[str]] = [[] for _ in range(n_items)]
+    for finding in getattr(report, "findings", ()):
+        if finding.status not in ("warn", "fail", "info"):
+            continue
+        for index in finding.evidence.get("indices", ()):
+            # (split, index) pairs come from audits over splits; the explorer shows one table.
+            i = index[-1] if isinstance(index, (list, tuple)) else index
+            if isinstance(i, int) and 0 <= i < n_items and finding.check not in flags[i]:
+                flags[i].append(finding.check)
+    return [", ".join(f) for f in flags]
+
+
+def explore(
+    data: Any,
+    labels: Any = None,
+    *,
+    axes: dict[str, Any] | None = None,
+    report: Any = None,
+    page_size: int = 24,
+    chart: bool = True,
+    title: str = "Explorer",
+) -> Explorer:
+    """Browse a dataset: a DataFrame as it is, or arrays / tensors / a Dataset as one row per item.
+
+    ``labels``: a label array (or, for a DataFrame, the label column's name) used by the human
+    baseline. ``axes``: extra per-item numbers, ``{"brightness": lambda x: x.mean()}``.
+    ``report``: an ``rw.audit`` report; its flags become a sortable, searchable ``flags`` column.
+    """
+    from recipe_widgets.engine._item_table import item_table
+
+    images = None
+    label_column = None
+    note = ""
+    if isinstance(data, pd.DataFrame):
+        frame = data
+        if axes:
+            raise ValueError("axes= computes columns from items; a DataFrame already has its columns")
+        if isinstance(labels, str):
+            label_column = labels
+    else:
+        table = item_table(data, labels, axes=axes)
+        frame, images = table.frame, table.images
+        label_column = "label" if "label" in frame.columns else None
+        note = table.how
+    if report is not None:
+        frame = frame.assign(flags=flag_column(len(frame), report))
+    explorer = Explorer(frame, images=images, title=title, note=note, page_size=page_size, chart=chart)
+    explorer.label_column = label_column
+    return explorer
