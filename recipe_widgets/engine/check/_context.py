@@ -1,0 +1,239 @@
+"""What every check shares: the pool of examples, fresh copies of the model, a copied optimizer,
+the forward / loss helpers and a small deterministic training loop."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from recipe_widgets.engine._progress import progress
+from recipe_widgets.engine.check._data import Pool, UnusableInput, call_model
+from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
+from recipe_widgets.engine.check._task import TaskInfo
+
+#: Every tolerance and budget a check uses; ``thresholds=`` overrides any of them by name.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "pool_size": 512,  # examples read from `data` (and `val`)
+    "batch_size": 32,  # for the checks' own short training runs
+    "loss_init_warn": 0.25,  # relative distance from the expected initial loss -> warn
+    "loss_init_fail": 1.0,  # ... -> fail (loss more than 2x, or under half, the expected)
+    "init_kl_warn": 0.25,  # KL(label prior || mean prediction) at init, nats -> warn (random
+    # inits land up to ~0.1 by chance; a 90/10 prior with uniform outputs is 0.37)
+    "init_kl_fail": 1.0,
+    "init_mean_warn": 1.0,  # |mean prediction - mean target| / std target -> warn (regression)
+    "init_mean_fail": 3.0,
+    "lr_scale": 10.0,  # the checks' short runs first try the user's lr times this (then 1x)
+    "overfit_examples": 10,
+    "overfit_steps": 300,
+    "overfit_ce_target": 0.01,  # cross-entropy-type losses must go below this
+    "overfit_rel_target": 0.01,  # other losses below this fraction of the loss at init
+    "decrease_steps": 40,
+    "decrease_ratio": 0.9,  # loss after / before must be at most this
+    "baseline_steps": 120,
+    "baseline_ratio": 0.9,  # real held-out loss must be at most this times the zero-input one
+    "repro_steps": 3,
+    "independence_examples": 64,
+    "independence_rtol": 0.0,  # 0: calibrated from the dtype (sqrt(eps))
+    "input_std_warn": 5.0,  # a float input with std or |mean| beyond this is not normalized
+    "dead_relu_warn": 0.5,  # fraction of units dead on the whole batch at init
+    "activation_std_fail": 100.0,  # a layer's output std at init beyond this: badly scaled init
+    "grad_ratio_warn": 1e-4,  # smallest / largest per-layer grad norm (vanishing gradients)
+    "schedule_floor": 0.01,  # lr below this fraction of its peak ...
+    "schedule_before": 0.5,  # ... before this fraction of the planned steps
+}
+
+
+def dropout_off(model: nn.Module) -> None:
+    """Dropout modules to eval mode (the overfit test needs a deterministic net)."""
+    for m in model.modules():
+        if isinstance(m, nn.modules.dropout._DropoutNd):
+            m.eval()
+
+
+class Several:
+    """Several optimizers stepped together (a GAN's two, a backbone's and a head's)."""
+
+    def __init__(self, optimizers: list[torch.optim.Optimizer]) -> None:
+        self.optimizers = optimizers
+
+    @property
+    def param_groups(self) -> list[dict[str, Any]]:
+        return [g for o in self.optimizers for g in o.param_groups]
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for o in self.optimizers:
+            o.zero_grad(set_to_none=set_to_none)
+
+    def step(self) -> None:
+        for o in self.optimizers:
+            o.step()
+
+
+def user_optimizers(optimizer: Any) -> list[torch.optim.Optimizer]:
+    several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
+    return [o for o in several if isinstance(o, torch.optim.Optimizer)]
+
+
+def copy_optimizer(optimizer: Any, user_model: nn.Module, copy: nn.Module) -> Any:
+    """An optimizer for ``copy`` like the user's: same class, same per-group hyper-parameters,
+    the same parameters (matched by name). A factory is called on the copy's parameters; a list
+    of optimizers gives a :class:`Several` of copies."""
+    if isinstance(optimizer, (list, tuple)):
+        names = {id(p) for p in user_model.parameters()}
+        mine = [o for o in optimizer if any(id(p) in names for g in o.param_groups for p in g["params"])]
+        if not mine:
+            raise UnusableInput("none of the optimizers holds this model's parameters.")
+        return Several([copy_optimizer(o, user_model, copy) for o in mine])
+    if optimizer is None:
+        return torch.optim.Adam([p for p in copy.parameters() if p.requires_grad], lr=3e-4)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        opt = optimizer([p for p in copy.parameters() if p.requires_grad])
+        if not isinstance(opt, torch.optim.Optimizer):
+            raise UnusableInput(
+                f"optimizer must be a torch Optimizer or a factory params -> Optimizer; the factory"
+                f" returned {type(opt).__name__}."
+            )
+        return opt
+    name_of = {id(p): n for n, p in user_model.named_parameters()}
+    by_name = dict(copy.named_parameters())
+    groups = []
+    for g in optimizer.param_groups:
+        params = [by_name[name_of[id(p)]] for p in g["params"] if id(p) in name_of]
+        if params:
+            hp = {k: v for k, v in g.items() if k not in ("params", "initial_lr")}
+            groups.append({"params": params, **hp})
+    if not groups:
+        raise UnusableInput("the optimizer holds none of the model's parameters; pass the optimizer"
+                            " built on this model's parameters.")
+    return type(optimizer)(groups, **_init_kwargs(optimizer))
+
+
+def _init_kwargs(optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    """The optimizer's defaults that its constructor accepts (some defaults are derived keys)."""
+    try:
+        accepted = set(inspect.signature(type(optimizer).__init__).parameters)
+    except (TypeError, ValueError):
+        return {}
+    return {k: v for k, v in optimizer.defaults.items() if k in accepted and k != "params"}
+
+
+@dataclass
+class Ctx:
+    model: nn.Module
+    pool: Pool
+    val: Pool | None
+    loss_fn: Callable[..., Any]
+    output_fn: Callable[[Any], torch.Tensor]
+    optimizer: Any
+    task: TaskInfo
+    snapshot: Snapshot
+    seed: int = 0
+    quiet: bool = False
+    thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
+    causal: bool | None = None
+    expected_init_loss: float | None = None
+    scheduler: Any = None
+    steps: int | None = None
+    copyable: bool = True
+    raw_data: Any = None
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def th(self, name: str) -> float:
+        return self.thresholds[name]
+
+    def fresh(self) -> nn.Module:
+        """A model as the user gave it: a deep copy, or the restored original as a fallback."""
+        if self.copyable:
+            clone = try_deepcopy(self.model)
+            if clone is not None:
+                return clone
+            self.copyable = False
+        self.snapshot.restore_model()
+        for p in self.model.parameters():  # like a copy: no gradients left over
+            p.grad = None
+        return self.model
+
+    def make_optimizer(self, model: nn.Module, lr_scale: float = 1.0) -> Any:
+        opt = copy_optimizer(self.optimizer, self.model, model)
+        if lr_scale != 1.0:
+            for g in opt.param_groups:
+                if isinstance(g.get("lr"), (int, float)):
+                    g["lr"] = g["lr"] * lr_scale
+        return opt
+
+    def make_optimizer_for_dummy(self, dummy: nn.Module) -> torch.optim.Optimizer:
+        """The user's optimizer class and per-group hyper-parameters on throwaway parameters (the
+        LR schedule dry run steps this one, never the user's)."""
+        opt = self.optimizer
+        if isinstance(opt, (list, tuple)):  # the schedule drives the first optimizer
+            opt = opt[0] if opt else None
+        if opt is None:
+            return torch.optim.Adam(dummy.parameters(), lr=3e-4)
+        if not isinstance(opt, torch.optim.Optimizer):
+            return opt(list(dummy.parameters()))
+        groups = [{"params": [nn.Parameter(torch.zeros(1))],
+                   **{k: v for k, v in g.items() if k not in ("params", "initial_lr")}}
+                  for g in opt.param_groups]
+        return type(opt)(groups, **_init_kwargs(opt))
+
+    def out(self, model: nn.Module, pool: Pool) -> torch.Tensor:
+        return self.output_fn(call_model(model, pool.inputs))
+
+    def loss(self, model: nn.Module, pool: Pool) -> torch.Tensor:
+        return self.loss_fn(self.out(model, pool), pool.targets)
+
+    @torch.no_grad()
+    def eval_loss(self, model: nn.Module, pool: Pool) -> float:
+        was = model.training
+        model.eval()
+        try:
+            total, n = 0.0, 0
+            bs = int(self.th("pool_size"))
+            for s in range(0, pool.n, bs):
+                part = pool.take(slice(s, s + bs))
+                total += float(self.loss(model, part)) * part.n
+                n += part.n
+            return total / max(n, 1)
+        finally:
+            model.train(was)
+
+    def train(self, model: nn.Module, pool: Pool, steps: int, *, desc: str,
+              stop_below: float | None = None, full_batch: bool = False,
+              lr_scale: float = 1.0,
+              stop_fn: Callable[[list[float]], bool] | None = None) -> list[float]:
+        """A plain loop of ``steps`` optimizer steps on batches of ``pool`` in a fixed order.
+
+        Seeds torch first so two calls from the same start repeat exactly (the caller's RNG is
+        restored by ``rw.check`` at the end). Stops early once the loss is below ``stop_below``.
+        """
+        torch.manual_seed(self.seed)
+        opt = self.make_optimizer(model, lr_scale)
+        bs = pool.n if full_batch else min(int(self.th("batch_size")), pool.n)
+        gen = torch.Generator().manual_seed(self.seed)
+        order = torch.randperm(pool.n, generator=gen)
+        losses: list[float] = []
+        pos = 0
+        for _ in progress(range(steps), total=steps, desc=desc, quiet=self.quiet):
+            if pos + bs > pool.n:
+                order = torch.randperm(pool.n, generator=gen)
+                pos = 0
+            batch = pool if full_batch else pool.take(order[pos:pos + bs])
+            pos += bs
+            opt.zero_grad(set_to_none=True)
+            loss = self.loss(model, batch)
+            value = float(loss.detach())
+            losses.append(value)
+            if not torch.isfinite(loss):
+                break
+            if stop_below is not None and value < stop_below:
+                break
+            if stop_fn is not None and stop_fn(losses):
+                break
+            loss.backward()
+            opt.step()
+        return losses

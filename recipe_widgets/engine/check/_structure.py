@@ -1,0 +1,184 @@
+"""Batch independence and causality: "use backprop to chart dependencies".
+
+Batch independence. The output of example i must depend on input i only. One backward of a
+random projection ``sum_i <v_i, f(x)_i>`` through the batched net gives, for each example k,
+``sum_i J_ik^T v_i``; ``vmap`` over single-example nets gives ``J_kk^T v_k``. They agree for every
+k exactly when no example's output reaches into another's input (up to float error; the
+tolerance is sqrt(eps) of the dtype, relative to the largest per-example gradient). Cost: one
+batched backward plus one vmapped backward, instead of B backward passes.
+
+Inputs that cannot carry a gradient (token ids), and nets ``vmap`` cannot run, use a perturbation
+test instead: for each bit b of the example index, change the examples whose bit is 1 (then 0)
+and require the others' outputs to stay put. 2*log2(B) forward passes cover every pair.
+
+Both run in eval mode: batch norm in train mode mixes the batch by design (batch statistics).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.check._context import Ctx
+from recipe_widgets.engine.check._data import Pool, call_model
+
+_BN = (nn.modules.batchnorm._BatchNorm,)
+
+
+def _tol(dtype: torch.dtype, override: float) -> float:
+    return override if override > 0 else math.sqrt(torch.finfo(dtype).eps)
+
+
+def _replace_examples(pool: Pool, which: torch.Tensor) -> Pool:
+    """Examples where ``which`` is True get the inputs of the next example (cyclically)."""
+    def swap(t: torch.Tensor) -> torch.Tensor:
+        other = t.roll(1, dims=0)
+        mask = which.to(t.device).view(-1, *([1] * (t.dim() - 1)))
+        return torch.where(mask, other, t)
+    return pool.map_inputs(swap)
+
+
+def _perturbation_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tuple[list[int], float]:
+    with torch.no_grad():
+        base = ctx.out(model, pool).float()
+        scale = float(base.abs().max()) or 1.0
+        b = pool.n
+        idx = torch.arange(b, device=base.device)
+        leaked: set[int] = set()
+        worst = 0.0
+        for bit in range(max(1, math.ceil(math.log2(b)))):
+            sel = ((idx >> bit) & 1).bool()
+            for changed in (sel, ~sel):
+                if not changed.any() or changed.all():
+                    continue
+                out = ctx.out(model, _replace_examples(pool, changed)).float()
+                diff = (out - base).abs().reshape(b, -1).amax(1) / scale
+                bad = (~changed) & (diff > tol)
+                worst = max(worst, float(diff[~changed].max()))
+                leaked.update(int(i) for i in idx[bad])
+    return sorted(leaked), worst
+
+
+def _gradient_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tuple[list[int], float]:
+    from torch.func import grad, vmap
+
+    if isinstance(pool.inputs, dict):
+        raise TypeError("dict inputs go through the perturbation test")
+    inputs = pool.inputs
+    float_pos = tuple(i for i, t in enumerate(inputs) if t.is_floating_point())
+    gen = torch.Generator().manual_seed(ctx.seed)
+    xs = [t.clone().requires_grad_(i in float_pos) for i, t in enumerate(inputs)]
+    out = ctx.out(model, Pool(tuple(xs), pool.targets))
+    if out.dim() == 0 or out.shape[0] != pool.n:
+        raise TypeError("output has no batch dimension")
+    v = torch.randn(out.shape, generator=gen, dtype=out.dtype).to(out.device)
+    batched = torch.autograd.grad((out * v).sum(), [xs[i] for i in float_pos], allow_unused=True)
+    batched = [torch.zeros_like(xs[i]) if g is None else g for i, g in zip(float_pos, batched)]
+
+    def one(*args: torch.Tensor) -> torch.Tensor:
+        *x1, v1 = args
+        o = ctx.output_fn(call_model(model, tuple(t.unsqueeze(0) for t in x1)))
+        return (o[0] * v1).sum()
+
+    single = vmap(grad(one, argnums=float_pos))(*inputs, v)
+    per_ex_diff = torch.zeros(pool.n)
+    per_ex_norm = torch.zeros(pool.n)
+    for g, h in zip(batched, single):
+        per_ex_diff += (g - h).detach().reshape(pool.n, -1).float().pow(2).sum(1).cpu()
+        per_ex_norm += h.detach().reshape(pool.n, -1).float().pow(2).sum(1).cpu()
+    scale = float(per_ex_norm.sqrt().max()) or 1.0
+    rel = per_ex_diff.sqrt() / scale
+    return [int(i) for i in torch.nonzero(rel > tol).flatten()], float(rel.max())
+
+
+def batch_independence(ctx: Ctx) -> Finding:
+    n = min(int(ctx.th("independence_examples")), ctx.pool.n)
+    if n < 2:
+        return Finding("batch_independence", "skip", "needs at least 2 examples.")
+    model = ctx.fresh()
+    model.eval()
+    pool = ctx.pool.take(slice(0, n))
+    has_bn = any(isinstance(m, _BN) for m in model.modules())
+    dtype = next((t.dtype for t in pool.tensors() if t.is_floating_point()), torch.float32)
+    tol = _tol(dtype, ctx.th("independence_rtol"))
+    method = "gradient"
+    try:
+        leaked, worst = _gradient_mixing(ctx, model, pool, tol)
+    except Exception:  # noqa: BLE001 - integer inputs, vmap-unsupported ops: use perturbation
+        method = "perturbation"
+        leaked, worst = _perturbation_mixing(ctx, model, pool, tol)
+    ev = {"examples": n, "method": method, "mixed_examples": leaked, "max_relative_leak": worst,
+          "tolerance": tol, "has_batch_norm": has_bn}
+    bn_note = (" Checked in eval mode: batch norm in train mode mixes the batch by design through"
+               " its statistics.") if has_bn else ""
+    if leaked:
+        return Finding("batch_independence", "fail", f"{len(leaked)} of {n} examples"
+                       f" ({', '.join(map(str, leaked[:8]))}{', ...' if len(leaked) > 8 else ''})"
+                       f" get output from other examples of the batch (relative leak up to"
+                       f" {worst:.3g}, tolerance {tol:.1g}): the net mixes information across the"
+                       f" batch, typically a view/reshape where a permute/transpose was meant.{bn_note}",
+                       fix="Find the reshape that moves the batch dimension: use x.permute(...) or"
+                       " x.transpose(...) to reorder axes, keep the batch first, and add a shape"
+                       " comment like # (B, T, C) on every reshape.", evidence=ev)
+    return Finding("batch_independence", "pass", f"every one of {n} examples depends only on its"
+                   f" own input ({method} test, largest relative leak {worst:.2g} <= {tol:.1g}).{bn_note}",
+                   evidence=ev)
+
+
+def _is_causal(ctx: Ctx) -> bool | None:
+    if ctx.causal is not None:
+        return ctx.causal
+    for attr in ("causal", "is_causal"):
+        val = getattr(ctx.model, attr, None)
+        if isinstance(val, bool):
+            return val
+    return None
+
+
+def causality(ctx: Ctx) -> Finding:
+    causal = _is_causal(ctx)
+    if not causal:
+        why = "the model is declared not causal" if causal is False else (
+            "the model does not say it is causal")
+        return Finding("causality", "skip", f"{why}; pass causal=True for a sequence model whose"
+                       " output at step t must not see inputs after t.")
+    pool = ctx.pool.take(slice(0, min(16, ctx.pool.n)))
+    model = ctx.fresh()
+    model.eval()
+    first = pool.tensors()[0]
+    with torch.no_grad():
+        base = ctx.out(model, pool).float()
+    if first.dim() < 2 or base.dim() < 2 or base.shape[1] != first.shape[1]:
+        return Finding("causality", "skip", f"cannot find the time axis: input {tuple(first.shape)},"
+                       f" output {tuple(base.shape)}; expected (B, T, ...) for both.")
+    t_len = first.shape[1]
+    scale = float(base.abs().max()) or 1.0
+    tol = _tol(base.dtype, ctx.th("independence_rtol"))
+    positions = sorted({p for p in (1, t_len // 4, t_len // 2, 3 * t_len // 4, t_len - 1) if 0 < p < t_len})
+    violations: list[dict] = []
+    with torch.no_grad():
+        for t0 in positions:
+            def future(t: torch.Tensor, t0: int = t0) -> torch.Tensor:
+                if t.dim() < 2 or t.shape[1] != t_len:
+                    return t
+                t = t.clone()
+                t[:, t0:] = t.roll(1, dims=0)[:, t0:] if t.shape[0] > 1 else t[:, t0:].flip(1)
+                return t
+            out = ctx.out(model, pool.map_inputs(future)).float()
+            leak = float((out[:, :t0] - base[:, :t0]).abs().max()) / scale
+            if leak > tol:
+                violations.append({"changed_from": t0, "relative_change_before": leak})
+    ev = {"positions": positions, "violations": violations, "tolerance": tol, "length": t_len}
+    if violations:
+        v = violations[0]
+        return Finding("causality", "fail", f"changing the inputs from step {v['changed_from']} on"
+                       f" changes the outputs at earlier steps (relative change {v['relative_change_before']:.3g}):"
+                       " the model sees the future, so its training loss is a lie and generation"
+                       " will fail.", fix="Apply a causal mask (e.g. torch.triu(ones(T, T),"
+                       " diagonal=1).bool() as attn_mask, or is_causal=True), and check that no"
+                       " layer pools over the whole sequence.", evidence=ev)
+    return Finding("causality", "pass", f"outputs before step t do not change when inputs from t on"
+                   f" change (t in {positions}).", evidence=ev)

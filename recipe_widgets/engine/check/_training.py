@@ -1,0 +1,311 @@
+"""Checks that train a copy: reproducibility, overfit one batch, decreasing loss, the
+input-independent baseline, and the LR schedule dry run (which trains nothing)."""
+
+from __future__ import annotations
+
+import math
+import random
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.check._context import Ctx, dropout_off
+from recipe_widgets.engine.check._data import split_pool
+
+_CE_KINDS = ("ce", "nll", "bce_logits", "bce")
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
+
+
+def _thin(values: list[float], n: int = 200) -> list[float]:
+    step = max(1, math.ceil(len(values) / n))
+    return values[::step]
+
+
+def _seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def reproducibility(ctx: Ctx) -> Finding:
+    sources: list[str] = []
+    data = ctx.raw_data
+    if isinstance(data, torch.utils.data.DataLoader) or isinstance(data, torch.utils.data.Dataset):
+        firsts = []
+        for _ in range(2):
+            _seed_all(ctx.seed)
+            item = next(iter(data)) if isinstance(data, torch.utils.data.DataLoader) else data[0]
+            firsts.append(item)
+        try:
+            same = all(torch.equal(a, b) for a, b in zip(_flat(firsts[0]), _flat(firsts[1])))
+        except (TypeError, RuntimeError):
+            same = True
+        if not same:
+            sources.append("the data pipeline: the first batch differs between two seeded"
+                           " iterations (a sampler with its own unseeded generator, or augmentation"
+                           " drawing from a private random generator)")
+    runs = []
+    pool = ctx.pool.take(slice(0, min(int(ctx.th("batch_size")) * 2, ctx.pool.n)))
+    for _ in range(2):
+        model = ctx.fresh()
+        model.train()
+        losses = ctx.train(model, pool, int(ctx.th("repro_steps")), desc="reproducibility")
+        runs.append((losses, [p.detach().clone() for p in model.parameters()]))
+    same_loss = runs[0][0] == runs[1][0]
+    same_params = all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+    if not (same_loss and same_params):
+        first = next((i for i, (a, b) in enumerate(zip(*(r[0] for r in runs))) if a != b), None)
+        where = "the forward pass" if first == 0 else "the training step (a nondeterministic op)"
+        sources.append(f"{where}: two seeded runs of {len(runs[0][0])} steps differ"
+                       f" ({'losses' if not same_loss else 'parameters'})")
+    ev = {"losses": [r[0] for r in runs]}
+    if sources:
+        return Finding("reproducibility", "fail", "not reproducible: " + "; ".join(sources) +
+                       ". Without a fixed seed you cannot tell a fix from luck.",
+                       fix="Seed everything (rw.seed_everything(0)), pass a seeded"
+                       " torch.Generator to the DataLoader, draw augmentation from torch's RNG,"
+                       " and on GPU use torch.use_deterministic_algorithms(True).", evidence=ev)
+    return Finding("reproducibility", "pass", f"two seeded runs of {len(runs[0][0])} steps give"
+                   " identical losses and parameters.", evidence=ev)
+
+
+def _flat(x: Any) -> list[torch.Tensor]:
+    if isinstance(x, torch.Tensor):
+        return [x]
+    if isinstance(x, dict):
+        return [t for v in x.values() for t in _flat(v)]
+    if isinstance(x, (tuple, list)):
+        return [t for v in x for t in _flat(v)]
+    return []
+
+
+def _predictions(ctx: Ctx, out: torch.Tensor) -> list:
+    kind = ctx.task.loss_kind
+    if kind in ("ce", "nll") and ctx.task.n_classes:
+        return out.argmax(ctx.task.class_dim).tolist()
+    if kind == "bce_logits":
+        return out.sigmoid().tolist()
+    return out.tolist()
+
+
+def _floor(ctx: Ctx, model: nn.Module, pool: Any) -> float:
+    """The lowest loss a perfect net could reach on ``pool``: 0 for hard labels, more with label
+    smoothing or soft targets. Computed with the user's loss on the ideal output."""
+    try:
+        with torch.no_grad():
+            out = ctx.out(model, pool)
+            y = pool.targets
+            kind, task = ctx.task.loss_kind, ctx.task
+            if kind in ("ce", "nll") and task.n_classes:
+                c, cdim = task.n_classes, task.class_dim
+                if y.is_floating_point():
+                    q = y.movedim(cdim, -1).double()
+                else:
+                    valid = (y >= 0) & (y < c)
+                    q = nn.functional.one_hot(torch.where(valid, y, 0).long(), c).double()
+                    smooth = float(getattr(ctx.loss_fn, "label_smoothing", 0.0) or 0.0)
+                    q = (1 - smooth) * q + smooth / c
+                ideal = q.clamp_min(1e-12).log().movedim(-1, cdim).to(out.dtype)
+            elif kind == "bce_logits":
+                p = y.double().clamp(1e-9, 1 - 1e-9).reshape(out.shape)
+                ideal = (p / (1 - p)).log().to(out.dtype)
+            elif kind == "bce":
+                ideal = y.clamp(1e-9, 1 - 1e-9).reshape(out.shape).to(out.dtype)
+            else:
+                return 0.0
+            v = float(ctx.loss_fn(ideal, y))
+        return max(v, 0.0) if math.isfinite(v) else 0.0
+    except Exception:  # noqa: BLE001 - an exotic loss: assume the floor is 0
+        return 0.0
+
+
+def _stalled(budget: int):
+    """Stop after ``budget`` steps unless the last quarter still cut the loss by over 20% (then
+    keep going, up to the caller's hard cap): a slow but steady descent is not a failure."""
+    def stop(losses: list[float]) -> bool:
+        n = len(losses)
+        if n < budget:
+            return False
+        return not losses[-1] < 0.8 * losses[-max(2, n // 4)]
+    return stop
+
+
+def overfit_one_batch(ctx: Ctx) -> Finding:
+    n_main = min(int(ctx.th("overfit_examples")), ctx.pool.n)
+    steps = int(ctx.th("overfit_steps"))
+    ladder = []
+    final_out = None
+    batch = ctx.pool.take(slice(0, n_main))
+    for n in sorted({1, n_main}):
+        rung = ctx.pool.take(slice(0, n))
+        # A short budget: first the user's lr times lr_scale, then the user's own lr.
+        for scale in dict.fromkeys((ctx.th("lr_scale"), 1.0)):
+            model = ctx.fresh()
+            model.train()
+            dropout_off(model)
+            for m in model.modules():  # statistics of 1-10 examples are noise (BN1d refuses 1)
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eval()
+            with torch.no_grad():
+                init = float(ctx.loss(model, rung))
+            target = (_floor(ctx, model, rung) + ctx.th("overfit_ce_target")
+                      if ctx.task.loss_kind in _CE_KINDS else ctx.th("overfit_rel_target") * init)
+            losses = ctx.train(model, rung, 3 * steps, desc=f"overfit {n}", stop_below=target,
+                               full_batch=True, lr_scale=scale, stop_fn=_stalled(steps))
+            finite = [v for v in losses if math.isfinite(v)]
+            best = min(finite) if finite else math.inf
+            if best < target:
+                break
+        ladder.append({"examples": n, "init": init, "floor": best, "target": target, "lr_scale": scale,
+                       "steps": len(losses), "reached": best < target, "losses": _thin(losses)})
+        if n == n_main:
+            with torch.no_grad():
+                model.eval()
+                final_out = ctx.out(model, batch).detach()
+    main = ladder[-1]
+    ev = {"ladder": ladder, "labels": batch.targets.tolist(),
+          "predictions": _predictions(ctx, final_out) if final_out is not None else []}
+    if main["reached"]:
+        return Finding("overfit_one_batch", "pass", f"{n_main} examples overfit to loss"
+                       f" {_fmt(main['floor'])} (< {_fmt(main['target'])}) in {main['steps']} steps"
+                       f" (from {_fmt(main['init'])}).", evidence=ev)
+    causes = []
+    if ctx.task.loss_kind in ("ce", "bce_logits") and final_out is not None:
+        o = final_out.float()
+        if bool(((o >= 0) & (o <= 1)).all()):
+            causes.append("the outputs stay in [0, 1]: a softmax/sigmoid before a loss that"
+                          " expects logits")
+    if final_out is not None and ctx.task.loss_kind in ("mse", "l1", "bce_logits", "bce") \
+            and final_out.shape != batch.targets.shape:
+        causes.append(f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
+                      " broadcasting in the loss")
+    causes.append("too little capacity or too small a learning rate for the step budget")
+    if ctx.task.loss_kind in ("ce", "nll"):
+        causes.append("labels that contradict each other on identical inputs")
+    rung1 = ladder[0]
+    one = "" if rung1["examples"] == n_main else (
+        f" Even 1 example {'reached' if rung1['reached'] else 'did not reach'} the target"
+        f" (floor {_fmt(rung1['floor'])}).")
+    return Finding("overfit_one_batch", "fail", f"{n_main} examples did not overfit: the loss"
+                   f" stopped at {_fmt(main['floor'])} after {main['steps']} steps (from"
+                   f" {_fmt(main['init'])}; target < {_fmt(main['target'])}).{one} If a net cannot"
+                   f" memorize {n_main} examples, training on the full set proves nothing."
+                   " Likely: " + "; ".join(causes) + ".",
+                   fix="Return raw logits for cross_entropy / BCEWithLogits, give the loss targets"
+                   " of the output's shape, and widen the model or raise the learning rate.",
+                   evidence=ev)
+
+
+def _real_run(ctx: Ctx) -> dict:
+    """Train a copy on the training split (shared by the baseline and decreasing-loss checks)."""
+    if "real_run" not in ctx.cache:
+        train, held = (ctx.pool, ctx.val) if ctx.val is not None else split_pool(ctx.pool)
+        steps = int(ctx.th("baseline_steps"))
+        for scale in dict.fromkeys((ctx.th("lr_scale"), 1.0)):
+            model = ctx.fresh()
+            model.train()
+            before = ctx.eval_loss(model, train)
+            losses = ctx.train(model, train, steps, desc="real inputs", lr_scale=scale)
+            after = ctx.eval_loss(model, train)
+            if math.isfinite(after) and after < before and all(map(math.isfinite, losses)):
+                break  # the scaled lr worked; otherwise retry with the user's own lr
+        ctx.cache["real_run"] = {"train": train, "held": held, "before": before, "losses": losses,
+                                 "after": after, "lr_scale": scale,
+                                 "held_loss": ctx.eval_loss(model, held)}
+    return ctx.cache["real_run"]
+
+
+def decreasing_loss(ctx: Ctx) -> Finding:
+    run = _real_run(ctx)
+    before, after = run["before"], run["after"]
+    ev = {"before": before, "after": after, "losses": _thin(run["losses"]), "lr_scale": run["lr_scale"]}
+    steps = len(run["losses"])
+    if not all(math.isfinite(v) for v in run["losses"]) or not math.isfinite(after):
+        return Finding("decreasing_loss", "fail", f"the training loss became non-finite within"
+                       f" {steps} steps: divergence.", fix="Lower the learning rate (Adam 3e-4 is"
+                       " the safe start), clip gradients, check for log(0).", evidence=ev)
+    ratio = after / before if before > 0 else 0.0
+    ev["ratio"] = ratio
+    if ratio <= ctx.th("decrease_ratio"):
+        return Finding("decreasing_loss", "pass", f"the training loss fell from {_fmt(before)} to"
+                       f" {_fmt(after)} in {steps} steps.", evidence=ev)
+    grew = ratio > 1.0
+    return Finding("decreasing_loss", "fail", f"the training loss went from {_fmt(before)} to"
+                   f" {_fmt(after)} in {steps} steps ({ratio:.2f}x): it "
+                   f"{'grew (learning rate too high?)' if grew else 'barely moved'}.",
+                   fix="Check the learning rate (try 3e-4 with Adam), that the loss is computed on"
+                   " the model's output, and the overfit-one-batch result.", evidence=ev)
+
+
+def input_independent_baseline(ctx: Ctx) -> Finding:
+    run = _real_run(ctx)
+    train, held = run["train"], run["held"]
+    if held.n < 4:
+        return Finding("input_independent_baseline", "skip", f"only {held.n} held-out examples;"
+                       " pass val= with a few dozen.")
+    model = ctx.fresh()
+    model.train()
+    ctx.train(model, train.zeroed(), int(ctx.th("baseline_steps")), desc="zeroed inputs",
+              lr_scale=run["lr_scale"])
+    zero = ctx.eval_loss(model, held.zeroed())
+    real = run["held_loss"]
+    ratio = real / zero if zero > 0 else math.inf
+    ev = {"real_held_loss": real, "zero_input_held_loss": zero, "ratio": ratio,
+          "held_examples": held.n, "steps": int(ctx.th("baseline_steps"))}
+    limit = ctx.th("baseline_ratio")
+    if math.isfinite(ratio) and ratio <= limit:
+        return Finding("input_independent_baseline", "pass", f"on {held.n} held-out examples the"
+                       f" net trained on real inputs reaches loss {_fmt(real)}, vs {_fmt(zero)}"
+                       f" with inputs zeroed ({ratio:.2f}x): it learns from its input.", evidence=ev)
+    return Finding("input_independent_baseline", "fail", f"on {held.n} held-out examples the net"
+                   f" trained on real inputs reaches loss {_fmt(real)}, the one trained on zeroed"
+                   f" inputs {_fmt(zero)} ({ratio:.2f}x, needs <= {limit}x): the model gets nothing"
+                   " from its inputs that generalizes.", fix="Check that labels stay paired with"
+                   " their inputs (no separate shuffles), that the input reaches the model"
+                   " (no zeroing, no detach), and the overfit result; or raise"
+                   " thresholds={'baseline_steps': ...} for a slow learner.", evidence=ev)
+
+
+def lr_schedule(ctx: Ctx) -> Finding:
+    if ctx.scheduler is None or not ctx.steps:
+        return Finding("lr_schedule", "skip", "no scheduler= factory and steps= given.")
+    if not callable(ctx.scheduler) or isinstance(ctx.scheduler, torch.optim.lr_scheduler.LRScheduler):
+        return Finding("lr_schedule", "skip", "scheduler= must be a factory optimizer -> scheduler"
+                       " (e.g. lambda opt: CosineAnnealingLR(opt, T_max=1000)), not a scheduler"
+                       " object, so that the dry run cannot move yours.")
+    dummy = nn.Linear(1, 1)
+    opt = ctx.make_optimizer_for_dummy(dummy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        sched = ctx.scheduler(opt)
+        steps = int(ctx.steps)
+        lrs = []
+        for _ in range(steps):  # no optimizer.step(): nothing to train, only the lr to read
+            lrs.append(float(opt.param_groups[0]["lr"]))
+            sched.step()
+    peak = max(lrs)
+    ipeak = lrs.index(peak)
+    ev = {"lrs": _thin(lrs), "steps": steps, "peak": peak, "start": lrs[0], "end": lrs[-1]}
+    if peak <= 0:
+        return Finding("lr_schedule", "fail", "the learning rate is 0 for the whole run.",
+                       fix="Check the scheduler's arguments.", evidence=ev)
+    floor = ctx.th("schedule_floor") * peak
+    low = next((i for i in range(ipeak, steps) if lrs[i] < floor), None)
+    ev["collapse_step"] = low
+    if low is not None and low < ctx.th("schedule_before") * steps:
+        return Finding("lr_schedule", "fail", f"the learning rate falls to {_fmt(lrs[low])}"
+                       f" (< {ctx.th('schedule_floor'):.0%} of its peak {_fmt(peak)}) at step {low}"
+                       f" of {steps}: the rest of the run barely learns. Often a schedule written in"
+                       " epochs (step_size, T_max, milestones) stepped once per batch.",
+                       fix="Express the schedule in optimizer steps (e.g. T_max=steps), or call"
+                       " scheduler.step() once per epoch if it is written in epochs.", evidence=ev)
+    return Finding("lr_schedule", "pass", f"over {steps} steps the learning rate goes"
+                   f" {_fmt(lrs[0])} -> peak {_fmt(peak)} -> {_fmt(lrs[-1])}, staying above"
+                   f" {ctx.th('schedule_floor'):.0%} of its peak for the first half.", evidence=ev)

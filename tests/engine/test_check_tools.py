@@ -1,0 +1,104 @@
+"""init_final_bias, evaluate and assert_same: the recipe's small tools around rw.check."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from recipe_widgets.engine.check import assert_same, check, evaluate, init_final_bias
+
+
+def test_init_final_bias_classification_sets_log_prior_and_fixes_the_hockey_stick() -> None:
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(400, 6, generator=g)
+    y = torch.cat([torch.zeros(360), torch.ones(30), torch.full((10,), 2)]).long()  # 90/7.5/2.5 %
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    before = check(model, (x, y), nn.CrossEntropyLoss(), checks=["init_well"], quiet=True)
+    assert before["init_well"].status in ("warn", "fail")
+    layer = init_final_bias(model, y)
+    assert layer is model[2]
+    prior = torch.tensor([0.9, 0.075, 0.025])
+    assert torch.allclose(model[2].bias.softmax(0), prior, atol=1e-6)
+    after = check(model, (x, y), nn.CrossEntropyLoss(), checks=["init_well", "loss_at_init"], quiet=True)
+    assert after["init_well"].status == "pass", after["init_well"].message
+    assert after["loss_at_init"].status == "pass"
+
+
+def test_init_final_bias_binary_and_regression() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 1))
+    init_final_bias(model, torch.tensor([1.0, 0.0, 0.0, 0.0]))
+    assert math.isclose(model[1].bias.item(), math.log(0.25 / 0.75), rel_tol=1e-6)
+    init_final_bias(model, torch.tensor([[150.0], [160.0], [170.0]]))
+    assert math.isclose(model[1].bias.item(), 160.0, rel_tol=1e-6)
+    with pytest.raises(ValueError, match="labels go up to 5"):
+        init_final_bias(nn.Linear(3, 2), torch.tensor([0, 5]))
+    with pytest.raises(ValueError, match="bias=True"):
+        init_final_bias(nn.Linear(3, 2, bias=False), torch.tensor([0, 1]), layer=nn.Linear(3, 2, bias=False))
+
+
+class DropNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 3)
+        self.drop = nn.Dropout(0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(self.drop(x))
+
+
+def test_evaluate_whole_set_with_standard_errors_and_modes_restored() -> None:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 4, generator=g), torch.randint(0, 3, (300,), generator=g)
+    torch.manual_seed(0)
+    model = DropNet()
+    model.train()
+    model.lin.eval()  # an odd mix, to be restored exactly
+    rng = torch.get_rng_state()
+    result = evaluate(model, (x, y), nn.CrossEntropyLoss(), batch_size=64)
+    assert model.training and model.drop.training and not model.lin.training
+    assert torch.equal(rng, torch.get_rng_state())
+    with torch.no_grad():
+        out = model.lin(x)  # eval mode: dropout off
+    per = nn.functional.cross_entropy(out, y, reduction="none").double().numpy()
+    acc = (out.argmax(1) == y).double().numpy()
+    assert result.n == 300
+    assert math.isclose(result["loss"][0], per.mean(), rel_tol=1e-6)
+    assert math.isclose(result["loss"][1], per.std(ddof=1) / math.sqrt(300), rel_tol=1e-5)
+    assert math.isclose(result["accuracy"][0], acc.mean(), rel_tol=1e-9)
+    assert "±" in repr(result) and "n=300" in repr(result)
+    # a Dataset, a DataLoader and an opaque lambda loss give the same figures
+    lam = lambda o, t: nn.functional.cross_entropy(o, t)  # noqa: E731
+    for data in (TensorDataset(x, y), DataLoader(TensorDataset(x, y), batch_size=50)):
+        other = evaluate(model, data, lam)
+        assert np.allclose(other["loss"], result["loss"], rtol=1e-5)
+        assert other["accuracy"] == result["accuracy"]
+    with pytest.raises(ValueError, match="unknown metric"):
+        evaluate(model, (x, y), None, metrics=["f1"])
+
+
+def _loopy_attention(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    out = torch.zeros(q.shape[0], k.shape[0])
+    for i in range(q.shape[0]):
+        for j in range(k.shape[0]):
+            out[i, j] = (q[i] * k[j]).sum() / math.sqrt(q.shape[1])
+    return out.softmax(-1)
+
+
+def test_assert_same_accepts_a_correct_rewrite_and_names_the_first_difference() -> None:
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(5, 4, generator=g), torch.randn(6, 4, generator=g)
+    assert_same(_loopy_attention, lambda q, k: (q @ k.T / 2.0).softmax(-1), q, k)
+    with pytest.raises(AssertionError, match=r"output 0 at \[0, 0\]"):
+        assert_same(_loopy_attention, lambda q, k: (q @ k.T).softmax(-1), q, k)  # forgot the scale
+    with pytest.raises(AssertionError, match="shape"):
+        assert_same(_loopy_attention, lambda q, k: (k @ q.T / 2.0).softmax(-1), q, k)
+    # same values, broken gradient: the candidate detaches k
+    with pytest.raises(AssertionError, match="gradient of input 1"):
+        assert_same(_loopy_attention, lambda q, k: (q @ k.detach().T / 2.0).softmax(-1), q, k)
+    assert q.grad is None and not q.requires_grad  # inputs untouched
