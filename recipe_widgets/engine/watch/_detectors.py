@@ -1,0 +1,203 @@
+"""Live findings for the user's own loop, each a small state machine fed by the watch's hooks.
+
+Every detector is written against the legitimate patterns that look like bugs (DESIGN.md):
+gradient accumulation, GradScaler, clipping, warm-up from 0, cosine ending at 0, a frozen
+backbone, several optimizers. Each one reports a problem once, at the step it was first
+seen, so a finding's ``evidence["step"]`` points the user at where to look.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from recipe_widgets.engine._results import Finding
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    """Thresholds and budgets. Defaults report every bug within 50 steps of its appearance.
+
+    ``stats_every``: gradient / update / activation statistics are computed on one step in
+    this many (the cheap checks - NaN loss, zero_grad, LR, eval mode - run every step).
+    """
+
+    stats_every: int = 10
+    ratio_high: float = 1e-1  # update/weight; ~1e-3 is healthy, 0.1 rewrites weights each step
+    grad_explode: float = 1e4  # total gradient norm (after clipping / unscaling)
+    grad_explode_factor: float = 1e3  # ... or this many times the first sampled norm
+    grad_vanish: float = 1e-7  # relative gradient norm of a layer vs. the largest layer's
+    dead_fraction: float = 0.5  # a ReLU layer with more dead units than this
+    dead_samples: int = 3  # ... in this many consecutive sampled forwards
+    lr_collapse: float = 1e-4  # LR below this fraction of its peak is "collapsed"
+    lr_collapse_steps: int = 30  # ... for this many optimizer steps
+    lr_collapse_fraction: float = 0.015  # ... and for this fraction of the run so far
+    diverge_factor: float = 4.0  # windowed loss this many times its best window
+    plateau_window: int = 200  # logged losses without a 1% improvement
+    no_grad_samples: int = 3  # sampled steps in a row a trainable parameter had no .grad
+
+    def __post_init__(self) -> None:
+        if self.stats_every < 1:
+            raise ValueError(f"stats_every must be >= 1, got {self.stats_every}")
+
+
+class Findings:
+    """First occurrence of each problem, in the order they appeared."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Finding] = {}
+
+    def add(self, key: str, finding: Finding) -> bool:
+        """Record ``finding`` unless one with ``key`` exists; True when it is new."""
+        if key in self._by_key:
+            return False
+        self._by_key[key] = finding
+        return True
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._by_key
+
+    @property
+    def all(self) -> tuple[Finding, ...]:
+        return tuple(self._by_key.values())
+
+
+def _median(values: Any) -> float:
+    s = sorted(values)
+    n = len(s)
+    return s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2])
+
+
+class LossDetector:
+    """NaN/Inf (every loss-like key), divergence and plateau (the ``loss`` key)."""
+
+    def __init__(self, config: WatchConfig, out: Findings) -> None:
+        self.config = config
+        self.out = out
+        self.losses: list[float] = []
+        self._window: deque[float] = deque(maxlen=10)
+        self._best_window = math.inf
+        self._first_window: float | None = None
+        self._best_loss = math.inf
+        self._best_at = 0
+
+    def feed(self, key: str, value: float, step: int) -> None:
+        if not math.isfinite(value):
+            self.out.add(
+                f"loss_not_finite:{key}",
+                Finding(
+                    "loss_not_finite",
+                    "fail",
+                    f"{key} became {value} at step {step}.",
+                    fix="Look at the batch and the learning rate at that step: lower the LR, "
+                    "clip gradients, and check inputs/labels for NaN or out-of-range values "
+                    "(log of 0, division by a zero std).",
+                    evidence={"key": key, "step": step, "value": repr(value)},
+                ),
+            )
+            return
+        if key != "loss":
+            return
+        self.losses.append(value)
+        self._window.append(value)
+        n = len(self.losses)
+        if n == len(self._window) == self._window.maxlen:
+            self._first_window = _median(self._window)
+        if len(self._window) == self._window.maxlen:
+            current = _median(self._window)
+            self._best_window = min(self._best_window, current)
+            first = self._first_window if self._first_window is not None else current
+            best = self._best_window
+            # Relative to the best window and above the starting level: noise around a floor
+            # near 0 is not divergence, a loss climbing past where it began is.
+            if best > 0 and current > self.config.diverge_factor * best and current > first:
+                self.out.add(
+                    "loss_diverging",
+                    Finding(
+                        "loss_diverging",
+                        "warn",
+                        f"The loss is diverging: {current:.4g} at step {step}, "
+                        f"{current / best:.1f}x its best ({best:.4g}).",
+                        fix="Lower the learning rate (by 3-10x), add warm-up or gradient "
+                        "clipping, and check for a bad batch at that step.",
+                        evidence={"step": step, "loss": current, "best": best},
+                    ),
+                )
+        if value < self._best_loss * 0.99:
+            self._best_loss, self._best_at = value, n
+        first = self._first_window
+        if (
+            n - self._best_at >= self.config.plateau_window
+            and first is not None
+            and self._best_loss > 0.5 * first
+        ):
+            self.out.add(
+                "loss_plateau",
+                Finding(
+                    "loss_plateau",
+                    "warn",
+                    f"The loss has not improved by 1% in {n - self._best_at} logged steps and "
+                    f"is still {self._best_loss:.4g}, over half of where it started "
+                    f"({first:.4g}): the model is not learning.",
+                    fix="Overfit one batch first; if that fails, check the LR (try 3e-4 with "
+                    "Adam), the labels and the loss; then check that the data changes.",
+                    evidence={"step": step, "best": self._best_loss, "start": first},
+                ),
+            )
+
+
+class LRDetector:
+    """LR collapsed to ~0 and kept there - not warm-up from 0, not a cosine ending at 0."""
+
+    def __init__(self, config: WatchConfig, out: Findings) -> None:
+        self.config = config
+        self.out = out
+        self.peak: dict[tuple[int, int], float] = {}
+        self.low_since: dict[tuple[int, int], int] = {}
+
+    def feed(self, opt_index: int, groups: list[dict[str, Any]], step: int) -> None:
+        for gi, group in enumerate(groups):
+            lr = group.get("lr")
+            if not isinstance(lr, (int, float)):
+                lr = float(lr) if hasattr(lr, "item") else None  # tensor LRs (capturable)
+            if lr is None:
+                continue
+            key = (opt_index, gi)
+            peak = max(self.peak.get(key, 0.0), float(lr))
+            self.peak[key] = peak
+            if peak <= 0 or lr >= self.config.lr_collapse * peak:
+                self.low_since.pop(key, None)
+                continue
+            start = self.low_since.setdefault(key, step)
+            low_for = step - start + 1
+            # A cosine schedule spends well under 1.5% of its steps below 1e-4 of its peak, and
+            # it spends them at the end; a collapse keeps going at ~0 for longer than that.
+            if (
+                low_for >= self.config.lr_collapse_steps
+                and low_for >= self.config.lr_collapse_fraction * step
+            ):
+                self.out.add(
+                    f"lr_collapsed:{key}",
+                    Finding(
+                        "lr_collapsed",
+                        "warn",
+                        f"The learning rate of optimizer {opt_index}, group {gi} fell to {lr:.3g} "
+                        f"({lr / peak:.1e} of its peak {peak:.3g}) at step {start} and has stayed "
+                        f"there for {low_for} steps: training has effectively stopped.",
+                        fix="Check the scheduler: step it once per optimizer step (not per "
+                        "batch of an epoch scheduler), and check gamma / T_max / total steps.",
+                        evidence={"step": start, "lr": lr, "peak": peak, "group": gi},
+                    ),
+                )
+
+
+def relu_dead_fraction(output: Any) -> float:
+    """Fraction of units that are zero for every example of the batch (dim 0)."""
+    t = output.detach()
+    if t.dim() < 2 or t.shape[0] < 2:
+        return 0.0  # one example: every unit it does not use would look dead
+    # (B, C, ...) -> (C,) alive if positive anywhere in the batch (and space)
+    alive = (t > 0).transpose(0, 1).reshape(t.shape[1], -1).any(dim=1)
+    return 1.0 - alive.float().mean().item()

@@ -1,0 +1,301 @@
+"""``rw.watch``: a context manager around the user's own training loop.
+
+The loop stays the user's: the watch only listens (hooks) and records (``w.log``). Everything
+it learned survives an exception or a KeyboardInterrupt inside the ``with`` block, and the
+hooks are removed in ``finally:`` so the model and optimizer are left as the loop left them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+from torch import nn
+
+from recipe_widgets.engine._results import Finding, Report
+from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
+from recipe_widgets.engine.watch._hooks import Hooks
+
+_FORMAT = "recipe_widgets.watch/1"
+
+
+def _scalar(key: str, value: Any) -> float:
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            raise ValueError(
+                f"w.log({key}=...) needs a scalar; got a tensor of shape {tuple(value.shape)}. "
+                "Log its mean (or .item()) instead."
+            )
+        return float(value.detach().float().cpu().item())
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"w.log({key}=...) needs a number or a one-element tensor; got "
+            f"{type(value).__name__}."
+        ) from None
+
+
+class _RunData:
+    """What a saved or live run has in common: rows, findings, and their renderings."""
+
+    name: str
+    _rows: list[dict[str, float]]
+    _kind = "Run"  # what text/plain calls it (a LiveWatch is still a "Watch" to the reader)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per ``w.log`` row: ``step`` (optimizer steps so far) then the logged keys."""
+        df = pd.DataFrame(self._rows)
+        if "step" not in df.columns:
+            df["step"] = pd.Series(dtype="int64")
+        df["step"] = df["step"].astype("int64")
+        return df[["step", *[c for c in df.columns if c != "step"]]]
+
+    @property
+    def report(self) -> Report:
+        raise NotImplementedError
+
+    def _last_loss(self) -> float | None:
+        for row in reversed(self._rows):
+            if "loss" in row:
+                return row["loss"]
+        return None
+
+    def __repr__(self) -> str:
+        steps = int(self._rows[-1]["step"]) if self._rows else 0
+        parts = [f"steps={steps}"]
+        loss = self._last_loss()
+        if loss is not None:
+            parts.append(f"loss={loss:.4g}")
+        counts = self.report.counts()
+        fails, warns = counts.get("fail", 0), counts.get("warn", 0)
+        if fails:
+            parts.append(f"{fails} failure{'s' * (fails != 1)}")
+        parts.append(f"{warns} warning{'s' * (warns != 1)}")
+        return f"{self._kind}({', '.join(parts)})"
+
+    def save(self, path: str | Path) -> Path:
+        """Write history and findings as JSON (readable by :func:`load_run` and by people)."""
+        path = Path(path)
+        data = {
+            "format": _FORMAT,
+            "name": self.name,
+            "rows": [{k: (v if math.isfinite(v) else repr(v)) for k, v in r.items()} for r in self._rows],
+            "report": self.report.to_dict(),
+        }
+        path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        return path
+
+
+class Run(_RunData):
+    """A finished run loaded from disk by :func:`load_run`: history and report, no hooks."""
+
+    def __init__(self, name: str, rows: list[dict[str, float]], report: Report) -> None:
+        self.name = name
+        self._rows = rows
+        self._report = report
+
+    @property
+    def report(self) -> Report:
+        return self._report
+
+
+class Watch(_RunData):
+    """Listens to a training loop; see :func:`watch`."""
+
+    _kind = "Watch"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
+        *,
+        config: WatchConfig | None = None,
+        name: str = "run",
+    ) -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"rw.watch needs a torch.nn.Module; got {type(model).__name__}.")
+        if optimizer is None:
+            optimizers: list[torch.optim.Optimizer] = []
+        elif isinstance(optimizer, torch.optim.Optimizer):
+            optimizers = [optimizer]
+        else:
+            optimizers = list(optimizer)
+        for opt in optimizers:
+            if not isinstance(opt, torch.optim.Optimizer):
+                raise TypeError(
+                    f"rw.watch(model, optimizer): expected torch.optim.Optimizer(s); got "
+                    f"{type(opt).__name__}."
+                )
+        self.model = model
+        self.optimizers = optimizers
+        self.config = config or WatchConfig()
+        self.name = name
+        self._rows = []
+        self._findings = Findings()
+        self._loss = LossDetector(self.config, self._findings)
+        self._hooks = Hooks(model, optimizers, self.config, self._findings)
+        self._tracked: Any = None
+        self.predictions: list[tuple[int, Any]] = []
+        self._listeners: list[Any] = []
+        self.interrupted: str | None = None
+        self._active = False
+        frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
+        if frozen:
+            self._findings.add(
+                "frozen",
+                Finding(
+                    "frozen_parameters",
+                    "info",
+                    f"{len(frozen)} parameter tensor(s) are frozen (requires_grad=False), e.g. "
+                    f"{frozen[0]}; they are not expected to change.",
+                    evidence={"parameters": frozen},
+                ),
+            )
+
+    # -- context manager ----------------------------------------------------------------------
+
+    def __enter__(self) -> Watch:
+        self._hooks.register()
+        self._active = True
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
+        try:
+            if exc_type is not None:
+                self.interrupted = exc_type.__name__
+        finally:
+            self._hooks.remove()
+            self._active = False
+        return False  # re-raise: the user's KeyboardInterrupt / error is theirs to see
+
+    # -- logging ------------------------------------------------------------------------------
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps seen so far (of the first optimizer when there are several)."""
+        return self._hooks.steps
+
+    def log(self, step: int | None = None, **values: Any) -> None:
+        """Record scalars. Merges into the current row unless a key is already there.
+
+        ``step=`` overrides the optimizer step count (for loops without a watched optimizer).
+        """
+        if not values:
+            raise ValueError("w.log() needs at least one value, e.g. w.log(loss=loss).")
+        if "step" in values:
+            raise ValueError("'step' is the step argument, not a metric name.")
+        clean = {k: _scalar(k, v) for k, v in values.items()}
+        at = int(step) if step is not None else self._hooks.steps
+        row = self._rows[-1] if self._rows else None
+        if row is None or row["step"] != at or any(k in row for k in clean):
+            row = {"step": at}
+            self._rows.append(row)
+        row.update(clean)
+        for k, v in clean.items():
+            if k == "loss" or k.endswith("loss"):
+                self._loss.feed(k, v, at)
+        if self._tracked is not None and (at < 3 or at % self.config.stats_every == 0):
+            self._predict(at)
+        for listener in self._listeners:
+            listener(dict(row))
+
+    def track(self, batch: Any) -> None:
+        """Record the model's predictions on this fixed batch as training goes (no grad, eval)."""
+        self._tracked = batch
+        self._predict(self._hooks.steps)
+
+    def _predict(self, step: int) -> None:
+        if self.predictions and self.predictions[-1][0] == step:
+            return
+        x = self._tracked[0] if isinstance(self._tracked, (tuple, list)) else self._tracked
+        was_training = self.model.training
+        self._hooks.suspended = True
+        try:
+            self.model.eval()  # predictions without dropout and without touching BN statistics
+            with torch.no_grad():
+                out = self.model(x)
+        finally:
+            self.model.train(was_training)
+            self._hooks.suspended = False
+        out = out.detach().float().cpu()
+        if out.dim() == 2 and out.shape[1] > 1:
+            out = out.softmax(dim=1)  # (B, C) class probabilities
+        self.predictions.append((step, out.numpy()))
+
+    def add_listener(self, fn: Any) -> None:
+        """Call ``fn(row_dict)`` after each ``w.log`` (the live plot feeds itself this way)."""
+        self._listeners.append(fn)
+
+    # -- results ------------------------------------------------------------------------------
+
+    @property
+    def grad_norms(self) -> pd.DataFrame:
+        return pd.DataFrame(self._hooks.grad_norms, columns=["step", "grad_norm"])
+
+    @property
+    def lrs(self) -> pd.DataFrame:
+        return pd.DataFrame(self._hooks.lrs, columns=["step", "lr"])
+
+    @property
+    def report(self) -> Report:
+        findings = list(self._findings.all)
+        if self.interrupted:
+            findings.append(
+                Finding(
+                    "interrupted",
+                    "info",
+                    f"The loop stopped with {self.interrupted} after {self.steps} steps; "
+                    "history and findings up to there are kept.",
+                )
+            )
+        return Report(tuple(findings), title=f"Watch {self.name}")
+
+
+def watch(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
+    *,
+    name: str = "run",
+    stats_every: int = 10,
+) -> Watch:
+    """Watch the user's own loop (engine side, no display): ``with watch(model, opt) as w:``."""
+    return Watch(model, optimizer, config=WatchConfig(stats_every=stats_every), name=name)
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run written by ``w.save(path)``."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(data, dict) or data.get("format") != _FORMAT:
+        raise ValueError(f"{path} is not a saved recipe_widgets watch run (format {_FORMAT}).")
+    rows = [{k: float(v) for k, v in r.items()} for r in data["rows"]]
+    for r in rows:
+        r["step"] = int(r["step"])
+    rep = data["report"]
+    findings = tuple(Finding(**f) for f in rep["findings"])
+    return Run(str(data.get("name", "run")), rows, Report(findings, title=rep["title"]))
+
+
+def compare(*runs: _RunData, names: Iterable[str] | None = None) -> pd.DataFrame:
+    """Long table of several runs' histories (``run``, ``step``, ``metric``, ``value``)."""
+    if not runs:
+        raise ValueError("rw.compare needs at least one watch or loaded run.")
+    labels = list(names) if names is not None else [r.name for r in runs]
+    if len(labels) != len(runs):
+        raise ValueError(f"compare got {len(runs)} runs but {len(labels)} names.")
+    seen: dict[str, int] = {}
+    frames = []
+    for label, run in zip(labels, runs):
+        seen[label] = seen.get(label, 0) + 1
+        if seen[label] > 1:  # two runs called "run": keep them apart
+            label = f"{label} ({seen[label]})"
+        long = run.history.melt(id_vars="step", var_name="metric", value_name="value")
+        long.insert(0, "run", label)
+        frames.append(long.dropna(subset=["value"]))
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,151 @@
+"""``LivePlot``: the watch's training chart, appended to as the loop runs.
+
+Why our own anywidget: Altair's ``JupyterChart`` can only replace its data, so every update
+would re-send the whole history. Here the spec is sent once, and each update is a custom
+message carrying only the new rows, which the front end applies as a Vega changeset. Updates
+are throttled (at most one message per ``min_interval`` seconds) and thinned once a series
+passes ``max_points`` rows, so a 100k-step run costs the browser what a few thousand do.
+A view that appears later (page reload, second display) asks for a one-off ``replay``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import pandas as pd
+import traitlets as T
+
+from recipe_widgets.display._watch_charts import DATASET, decimate, training_chart
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+@functools.lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one ES module, built once per kernel (takes ~2 s)."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle("export { vegaEmbed, vega, vegaLite };")
+
+
+class LivePlot(anywidget.AnyWidget):
+    """A live Altair chart of ``step, metric, value`` rows; see :meth:`add_row`."""
+
+    _esm = _STATIC / "live_plot.js"
+    _vega_bundle = T.Unicode(help="the Vega/vega-embed ES module, shipped by the kernel").tag(sync=True)
+    spec = T.Dict(help="the Vega-Lite spec (data empty: rows arrive as appends)").tag(sync=True)
+    dataset = T.Unicode(DATASET, help="name of the Vega dataset the rows go to").tag(sync=True)
+    log_y = T.Bool(False, help="log-scale value axis").tag(sync=True)
+    last_n = T.Int(None, allow_none=True, help="show only the last N steps").tag(sync=True)
+
+    def __init__(
+        self,
+        *,
+        min_interval: float = 0.1,
+        max_points: int = 2000,
+        summary: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        bundle: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_vega_bundle=vega_bundle() if bundle is None else bundle, **kwargs)
+        self.min_interval = min_interval
+        self.max_points = max_points
+        self._clock = clock
+        self._summary = summary
+        self._rows: list[dict[str, Any]] = []  # all rows, for replay and the static snapshot
+        self._pending: list[dict[str, Any]] = []
+        self._seen: dict[str, int] = {}
+        self._last_send = -float("inf")
+        self.messages_sent = 0
+        self._rebuild()
+        self.on_msg(self._on_front_end)
+
+    @T.observe("log_y", "last_n")
+    def _on_view_options(self, change: dict[str, Any]) -> None:
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.spec = training_chart(None, log_y=self.log_y, last_n=self.last_n).to_dict()
+
+    # -- feeding ------------------------------------------------------------------------------
+
+    def _stride(self, count: int) -> int:
+        """1 up to max_points rows, then 2, 4, ...: the browser holds O(max_points * log n)."""
+        stride = 1
+        while count >= self.max_points * stride:
+            stride *= 2
+        return stride
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        """Take one history row (``{"step": 3, "loss": 0.4, ...}``) and send it when due."""
+        step = row["step"]
+        for metric, value in row.items():
+            if metric == "step" or value is None or value != value or abs(value) == float("inf"):
+                continue  # NaN/Inf: the report says so; a point at infinity would wreck the axis
+            item = {"step": step, "metric": metric, "value": float(value)}
+            self._rows.append(item)
+            n = self._seen.get(metric, 0)
+            self._seen[metric] = n + 1
+            if n % self._stride(n) == 0:
+                self._pending.append(item)
+        if self._clock() - self._last_send >= self.min_interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Send what is pending now (the watch calls this when the loop ends)."""
+        if not self._pending:
+            return
+        self.send({"type": "append", "rows": self._pending})
+        self.messages_sent += 1
+        self._pending = []
+        self._last_send = self._clock()
+
+    def _on_front_end(self, widget: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "replay":
+            self._pending = []
+            self.send({"type": "replay", "rows": self._snapshot().to_dict("records")})
+            self.messages_sent += 1
+            self._last_send = self._clock()
+
+    def _snapshot(self) -> pd.DataFrame:
+        long = pd.DataFrame(self._rows, columns=["step", "metric", "value"])
+        return decimate(long, self.max_points)
+
+    # -- display without a front end ----------------------------------------------------------
+
+    def _static_text(self) -> str:
+        if self._summary is not None:
+            return self._summary()
+        return f"LivePlot({len(self._rows)} points, {len(self._seen)} series)"
+
+    def _static_html(self) -> str:
+        """A PNG of the chart as it stands (for GitHub / nbviewer), or a note when empty."""
+        text = escape(self._static_text())
+        if not self._rows:
+            return f"<pre>{text}</pre>"
+        import base64
+
+        import vl_convert
+
+        chart = training_chart(self._snapshot(), log_y=self.log_y, last_n=self.last_n)
+        png = base64.b64encode(vl_convert.vegalite_to_png(chart.to_dict())).decode("ascii")
+        return f'<div><pre>{text}</pre><img alt="{text}" src="data:image/png;base64,{png}"></div>'
+
+    def __repr__(self) -> str:
+        return self._static_text()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        # anywidget answers (data, metadata); the widget view stays, text and HTML are ours.
+        result = super()._repr_mimebundle_(**kwargs)
+        data, meta = result if isinstance(result, tuple) else (result or {}, {})
+        data = dict(data)
+        data["text/plain"] = self._static_text()
+        data["text/html"] = self._static_html()
+        return data, dict(meta)
