@@ -13,9 +13,15 @@ from typing import TYPE_CHECKING, Any
 from recipe_widgets._version import __version__
 
 if TYPE_CHECKING:
+    from recipe_widgets.engine._before_the_net import before_the_net
+    from recipe_widgets.engine._decode import DecodedBatch, decode
     from recipe_widgets.engine._results import CheckFailed, Finding, Report
     from recipe_widgets.engine._seed import seed_everything
+    from recipe_widgets.engine.audit import audit
+    from recipe_widgets.engine.check import Evaluation, UnusableInput, assert_same, check, evaluate, init_final_bias
+    from recipe_widgets.engine.watch import Watch, compare, load_run
     from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._watch_panel import watch
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _EXPORTS: dict[str, str] = {
@@ -23,18 +29,46 @@ _EXPORTS: dict[str, str] = {
     "Finding": "recipe_widgets.engine._results",
     "Report": "recipe_widgets.engine._results",
     "seed_everything": "recipe_widgets.engine._seed",
+    "check": "recipe_widgets.engine.check",
+    "init_final_bias": "recipe_widgets.engine.check",
+    "evaluate": "recipe_widgets.engine.check",
+    "assert_same": "recipe_widgets.engine.check",
+    "Evaluation": "recipe_widgets.engine.check",
+    "UnusableInput": "recipe_widgets.engine.check",
+    "audit": "recipe_widgets.engine.audit",
+    "decode": "recipe_widgets.engine._decode",
+    "DecodedBatch": "recipe_widgets.engine._decode",
+    "before_the_net": "recipe_widgets.engine._before_the_net",
+    "Watch": "recipe_widgets.engine.watch",
+    "compare": "recipe_widgets.engine.watch",
+    "load_run": "recipe_widgets.engine.watch",
     "explore": "recipe_widgets.widgets._explorer",
+    "watch": "recipe_widgets.widgets._watch_panel",
 }
 
 __all__ = [
     "CheckFailed",
+    "DecodedBatch",
+    "Evaluation",
     "Finding",
     "Report",
+    "UnusableInput",
+    "Watch",
     "__version__",
+    "assert_same",
+    "audit",
+    "before_the_net",
+    "check",
+    "compare",
+    "decode",
+    "evaluate",
     "explore",
+    "init_final_bias",
     "load_ipython_extension",
+    "load_run",
     "seed_everything",
     "unload_ipython_extension",
+    "watch",
 ]
 
 

@@ -1,7 +1,7 @@
 """The IPython extension: what ``%load_ext`` adds and ``%unload_ext`` takes away again.
 
-IPython has no API to unregister magics (see FACTS.md), so ``unload`` pops our names from the
-magics manager itself. Everything added is recorded on the shell so unload removes exactly that.
+It adds the ``%recipe`` magic and the rich tensor repr (``_formatters``). IPython has no API to
+unregister magics (see FACTS.md), so ``unload`` pops our names from the magics manager itself. Everything added is recorded on the shell so unload removes exactly that.
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ class RecipeMagics(Magics):
 def load(ip: Any) -> None:
     if getattr(ip, _STATE_ATTR, False):
         return  # a second %load_ext (or a direct call) is harmless
+    from recipe_widgets import _formatters
+
     ip.register_magics(RecipeMagics)
+    _formatters.register(ip)
     setattr(ip, _STATE_ATTR, True)
 
 
@@ -51,4 +54,7 @@ def unload(ip: Any) -> None:
             if isinstance(owner, RecipeMagics):  # never remove a magic someone else owns
                 del table[name]
     manager.registry.pop(RecipeMagics.__name__, None)
+    from recipe_widgets import _formatters
+
+    _formatters.unregister(ip)
     setattr(ip, _STATE_ATTR, False)

@@ -46,6 +46,19 @@ def test_load_registers_recipe_and_unload_removes_everything(ip: InteractiveShel
     assert _snapshot(ip) == before
 
 
+def test_load_gives_tensors_a_rich_html_repr_and_unload_takes_it_back(ip: InteractiveShell) -> None:
+    import torch
+
+    html = ip.display_formatter.formatters["text/html"]
+    x = torch.tensor([[0.0, 1.0], [float("nan"), 3.0]])
+    assert html(x) is None  # IPython's default: no HTML for a tensor
+    ip.run_line_magic("load_ext", "recipe_widgets")
+    shown = html(x)
+    assert shown is not None and "nan" in shown.lower() and "2" in shown
+    ip.run_line_magic("unload_ext", "recipe_widgets")
+    assert html(x) is None
+
+
 def test_loading_twice_is_harmless(ip: InteractiveShell) -> None:
     ip.run_line_magic("load_ext", "recipe_widgets")
     once = _snapshot(ip)
