@@ -18,7 +18,14 @@ if TYPE_CHECKING:
     from recipe_widgets.engine._results import CheckFailed, Finding, Report
     from recipe_widgets.engine._seed import seed_everything
     from recipe_widgets.engine.audit import audit
-    from recipe_widgets.engine.check import Evaluation, UnusableInput, assert_same, check, evaluate, init_final_bias
+    from recipe_widgets.engine.check import (
+        Evaluation,
+        UnusableInput,
+        assert_same,
+        check,
+        evaluate,
+        init_final_bias,
+    )
     from recipe_widgets.engine.watch import Watch, compare, load_run
     from recipe_widgets.widgets._explorer import explore
     from recipe_widgets.widgets._watch_panel import watch

@@ -53,7 +53,7 @@ def build(name: str) -> Path:
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{name[:2]}-{i:02d}"  # stable ids: clean diffs
     os.environ.setdefault("RW_PROGRESS", "0")  # no progress bars in saved outputs
-    NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
     out = ROOT / "notebooks" / f"{name}.ipynb"
     nbformat.write(nb, out)
     return out

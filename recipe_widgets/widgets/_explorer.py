@@ -213,16 +213,32 @@ class Explorer(StaticFallbackMixin, W.VBox):
         )
 
 
-def flag_column(n_items: int, report: Any) -> list[str]:
-    """Per item, the ids of the findings that flagged it (``evidence["indices"]``), comma-joined."""
+def flag_column(n_items: int, report: Any, split: str | None = None) -> list[str]:
+    """Per item, the ids of the findings that flagged it (``evidence["indices"]``), comma-joined.
+
+    An audit over ``splits`` flags ``(split, index)`` pairs: the explorer shows one split, so
+    ``split`` says which (needed only when the pairs name more than one split); only that split's
+    pairs count.
+    """
+    flagged = [f for f in getattr(report, "findings", ()) if f.status in ("warn", "fail", "info")]
+    if split is None:
+        named = {i[0] for f in flagged for i in f.evidence.get("indices", ()) if isinstance(i, (list, tuple)) and i}
+        if len(named) == 1:
+            split = str(next(iter(named)))
     flags: list[list[str]] = [[] for _ in range(n_items)]
-    for finding in getattr(report, "findings", ()):
-        if finding.status not in ("warn", "fail", "info"):
-            continue
+    for finding in flagged:
         for index in finding.evidence.get("indices", ()):
-            # (split, index) pairs come from audits over splits; the explorer shows one table.
-            i = index[-1] if isinstance(index, (list, tuple)) else index
-            if isinstance(i, int) and 0 <= i < n_items and finding.check not in flags[i]:
+            if isinstance(index, (list, tuple)):
+                if split is None:
+                    raise ValueError(
+                        f"this audit ran over splits {sorted(map(str, named))}: pass split='train' (or another name) "
+                        "to say which split these items are"
+                    )
+                if len(index) != 2 or index[0] != split:
+                    continue
+                index = index[1]
+            i = int(index) if isinstance(index, (int, np.integer)) else None
+            if i is not None and 0 <= i < n_items and finding.check not in flags[i]:
                 flags[i].append(finding.check)
     return [", ".join(f) for f in flags]
 
@@ -233,6 +249,7 @@ def explore(
     *,
     axes: dict[str, Any] | None = None,
     report: Any = None,
+    split: str | None = None,
     page_size: int = 24,
     chart: bool = True,
     title: str = "Explorer",
@@ -241,7 +258,8 @@ def explore(
 
     ``labels``: a label array (or, for a DataFrame, the label column's name) used by the human
     baseline. ``axes``: extra per-item numbers, ``{"brightness": lambda x: x.mean()}``.
-    ``report``: an ``rw.audit`` report; its flags become a sortable, searchable ``flags`` column.
+    ``report``: an ``rw.audit`` report; its flags become a sortable, searchable ``flags`` column
+    (with ``split=`` naming the split shown when the audit ran over several).
     """
     from recipe_widgets.engine._item_table import item_table
 
@@ -260,7 +278,7 @@ def explore(
         label_column = "label" if "label" in frame.columns else None
         note = table.how
     if report is not None:
-        frame = frame.assign(flags=flag_column(len(frame), report))
+        frame = frame.assign(flags=flag_column(len(frame), report, split))
     explorer = Explorer(frame, images=images, title=title, note=note, page_size=page_size, chart=chart)
     explorer.label_column = label_column
     return explorer

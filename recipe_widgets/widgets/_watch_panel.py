@@ -14,6 +14,26 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine.watch import Watch, WatchConfig
+from recipe_widgets.widgets._base import StaticFallbackMixin
+
+
+def _panel_class() -> type:
+    import ipywidgets as W
+
+    class WatchPanel(StaticFallbackMixin, W.VBox):
+        """The live plot with the findings under it, shown as one output."""
+
+        def __init__(self, plot: Any, findings: Any) -> None:
+            super().__init__([plot, findings])
+            self.plot, self.findings = plot, findings
+
+        def _static_text(self) -> str:
+            return self.plot._static_text()
+
+        def _static_html(self) -> str:
+            return self.plot._static_html() + self.findings.value
+
+    return WatchPanel
 
 
 class LiveWatch(Watch):
@@ -27,6 +47,7 @@ class LiveWatch(Watch):
 
         self.plot = LivePlot(summary=lambda: Watch.__repr__(self))
         self.findings_html = W.HTML()
+        self.panel = _panel_class()(self.plot, self.findings_html)
         self._shown = 0
         self._display = display  # injectable for tests; IPython's display() by default
         self.add_listener(self._on_row)
@@ -49,8 +70,7 @@ class LiveWatch(Watch):
         show = self._display
         if show is None:
             from IPython.display import display as show
-        show(self.plot)
-        show(self.findings_html)
+        show(self.panel)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:

@@ -140,9 +140,10 @@ def test_live_watch_feeds_the_plot_and_shows_findings(monkeypatch) -> None:
                 opt.zero_grad()
                 w.log(loss=loss if i < 4 else torch.tensor(float("nan")))
             raise RuntimeError("user error inside the loop")
-    assert shown == [w.plot, w.findings_html]
+    assert shown == [w.panel] and w.panel.children == (w.plot, w.findings_html)
     rows = [r for m in comm.customs() for r in m["rows"]]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert "loss_not_finite" in w.findings_html.value
-    assert repr(w.plot) == repr(w) == "Watch(steps=5, loss=nan, 1 failure, 0 warnings)"
+    assert repr(w.plot) == repr(w) == repr(w.panel) == "Watch(steps=5, loss=nan, 1 failure, 0 warnings)"
+    assert "loss_not_finite" in w.panel._repr_mimebundle_()["text/html"]
     assert type(watch(model, opt, display=False)).__name__ == "Watch"
