@@ -1,5 +1,8 @@
 // Live plot: an Altair (Vega-Lite) spec drawn with the Vega bundle the kernel ships (no CDN),
 // fed by "append" messages applied as Vega changesets, so each update costs the new rows only.
+//
+// The chart is embedded with its first rows, never empty: Vega-Lite lays out an empty dataset
+// with infinite extents (broken SVG attributes). Until rows arrive, a line of text says so.
 
 // One import of the bundle per page, however many plots are shown.
 function loadVega(bundle) {
@@ -15,41 +18,57 @@ async function render({ model, el }) {
   const holder = document.createElement("div");
   el.appendChild(holder);
   let view = null;
-  let chain = Promise.resolve(); // changesets applied in the order they were sent
+  let chain = Promise.resolve(); // messages applied in the order they were sent
   let rows = 0;
 
-  async function embed() {
+  function waiting() {
+    const note = document.createElement("div");
+    note.className = "rw-live-waiting";
+    note.textContent = "Waiting for the first logged values (w.log(loss=...))";
+    holder.replaceChildren(note);
+  }
+
+  async function embed(first) {
     if (view) view.finalize();
+    view = null;
+    if (!first.length) return waiting();
+    const spec = structuredClone(model.get("spec"));
+    spec.data = { ...spec.data, values: first };
     holder.replaceChildren();
-    const result = await vegaEmbed(holder, model.get("spec"), { actions: false, renderer: "svg" });
+    const result = await vegaEmbed(holder, spec, { actions: false, renderer: "svg" });
     view = result.view;
     await view.runAsync();
+    // Drawn: only now may a test (or a person) trust what the element shows.
+    el.setAttribute("data-rw-ready", "true");
+  }
+
+  async function append(batch) {
+    if (!view) return embed(batch);
+    const cs = view.changeset().insert(batch); // the View builds changesets: no vega namespace needed
+    await view.change(model.get("dataset"), cs).runAsync();
   }
 
   function apply(msg) {
-    if (!view || !msg || !Array.isArray(msg.rows)) return chain;
-    const name = model.get("dataset");
-    let cs = view.changeset(); // the View builds changesets: no need for the vega namespace
-    if (msg.type === "replay") cs = cs.remove(() => true);
-    else if (msg.type !== "append") return chain;
-    cs = cs.insert(msg.rows);
-    rows = msg.type === "replay" ? msg.rows.length : rows + msg.rows.length;
+    if (!msg || !Array.isArray(msg.rows)) return chain;
+    if (msg.type === "replay") {
+      chain = chain.then(() => embed(msg.rows)).then(() => { rows = msg.rows.length; });
+    } else if (msg.type === "append") {
+      chain = chain.then(() => append(msg.rows)).then(() => { rows += msg.rows.length; });
+    } else {
+      return chain;
+    }
     chain = chain
-      .then(() => view.change(name, cs).runAsync())
-      .then(() => el.setAttribute("data-rw-rows", String(rows)));
+      .then(() => el.setAttribute("data-rw-rows", String(rows)))
+      .catch((err) => console.error("recipe_widgets live plot:", err));
     return chain;
   }
 
   const onMsg = (msg) => { apply(msg); };
-  const onSpec = () => {
-    chain = chain.then(embed).then(() => model.send({ type: "replay" }));
-  };
+  const onSpec = () => model.send({ type: "replay" }); // re-embed the new spec with all rows
   model.on("msg:custom", onMsg);
   model.on("change:spec", onSpec);
 
-  await embed();
-  // Drawn: only now may a test (or a person) trust what the element shows.
-  el.setAttribute("data-rw-ready", "true");
+  waiting();
   model.send({ type: "replay" }); // a new view (reload, second display) asks for the history once
 
   return () => {
