@@ -53,7 +53,11 @@ _EXPORTS: dict[str, str] = {
     "watch": "recipe_widgets.widgets._watch_panel",
 }
 
+# public submodules, also imported on first use: ``rw.charts.training(w)``
+_SUBMODULES = ("charts",)
+
 __all__ = [
+    "charts",
     "CheckFailed",
     "DecodedBatch",
     "Evaluation",
@@ -80,6 +84,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        value = importlib.import_module(f"recipe_widgets.{name}")
+        globals()[name] = value
+        return value
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'recipe_widgets' has no attribute {name!r}")

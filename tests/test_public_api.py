@@ -8,6 +8,7 @@ import sys
 import recipe_widgets as rw
 
 EXPECTED_ALL = {
+    "charts",
     "CheckFailed",
     "DecodedBatch",
     "Evaluation",
@@ -41,7 +42,7 @@ def test_all_is_pinned() -> None:
 def test_every_public_name_resolves() -> None:
     for name in rw.__all__:
         assert getattr(rw, name) is not None, name
-    assert set(rw._EXPORTS) <= set(rw.__all__), "an export missing from __all__"
+    assert set(rw._EXPORTS) | set(rw._SUBMODULES) <= set(rw.__all__), "an export missing from __all__"
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:

@@ -21,11 +21,22 @@ def _panel_class() -> type:
     import ipywidgets as W
 
     class WatchPanel(StaticFallbackMixin, W.VBox):
-        """The live plot with the findings under it, shown as one output."""
+        """Controls, the live plot, the findings, and (after the loop) the tracked-batch charts."""
 
         def __init__(self, plot: Any, findings: Any) -> None:
-            super().__init__([plot, findings])
+            self.log_y = W.Checkbox(description="log scale", indent=False, layout=W.Layout(width="110px"))
+            self.last_n = W.BoundedIntText(
+                0, min=0, max=10**9, description="last N steps (0: all)", style={"description_width": "initial"},
+                layout=W.Layout(width="230px"),
+            )
+            self.extra = W.Output()  # prediction dynamics / overfit view, filled when the loop ends
+            super().__init__([W.HBox([self.log_y, self.last_n]), plot, findings, self.extra])
             self.plot, self.findings = plot, findings
+            W.link((self.log_y, "value"), (plot, "log_y"))
+            self.last_n.observe(self._on_last_n, "value")
+
+        def _on_last_n(self, change: dict[str, Any]) -> None:
+            self.plot.last_n = change["new"] or None
 
         def _static_text(self) -> str:
             return self.plot._static_text()
@@ -79,6 +90,22 @@ class LiveWatch(Watch):
         finally:
             self.plot.flush()
             self._render_findings()
+            self._show_tracked()
+
+    def _show_tracked(self) -> None:
+        """Prediction dynamics (and the overfit view when labels were given) under the plot."""
+        if not self.predictions:
+            return
+        from recipe_widgets import charts
+
+        try:
+            chart = charts.predictions(self)
+            if isinstance(self.tracked, (tuple, list)) and len(self.tracked) > 1:
+                chart = chart | charts.overfit(self)
+        except (ValueError, TypeError, IndexError) as err:  # odd outputs: say so, keep the run
+            self.panel.extra.append_stdout(f"prediction dynamics unavailable: {err}\n")
+            return
+        self.panel.extra.append_display_data(charts.show(chart))
 
 
 def watch(

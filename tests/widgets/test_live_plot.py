@@ -104,7 +104,7 @@ def test_spec_has_the_named_dataset_and_options_rebuild_it() -> None:
 def test_front_end_code_is_offline_and_marks_ready_after_drawing() -> None:
     js = JS.read_text()
     assert "http" not in js and "import(" in js  # the bundle comes from the kernel, no CDN
-    assert js.index("await embed()") < js.index('setAttribute("data-rw-ready"')
+    assert js.index("await view.runAsync()") < js.index('setAttribute("data-rw-ready"')
     assert "runAsync" in js and "view.changeset()" in js
 
 
@@ -140,7 +140,7 @@ def test_live_watch_feeds_the_plot_and_shows_findings(monkeypatch) -> None:
                 opt.zero_grad()
                 w.log(loss=loss if i < 4 else torch.tensor(float("nan")))
             raise RuntimeError("user error inside the loop")
-    assert shown == [w.panel] and w.panel.children == (w.plot, w.findings_html)
+    assert shown == [w.panel] and w.panel.children[1:3] == (w.plot, w.findings_html)
     rows = [r for m in comm.customs() for r in m["rows"]]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert "loss_not_finite" in w.findings_html.value

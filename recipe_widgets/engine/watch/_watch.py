@@ -206,6 +206,11 @@ class Watch(_RunData):
         for listener in self._listeners:
             listener(dict(row))
 
+    @property
+    def tracked(self) -> Any:
+        """The batch given to :meth:`track` (``x`` or ``(x, y)``), or ``None``."""
+        return self._tracked
+
     def track(self, batch: Any) -> None:
         """Record the model's predictions on this fixed batch as training goes (no grad, eval)."""
         self._tracked = batch

@@ -1,0 +1,95 @@
+"""rw.charts: charts of any watch or saved run, shown offline with a deterministic static form."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import recipe_widgets as rw
+from recipe_widgets import charts
+
+
+def _run(track_labels: bool = True, steps: int = 25) -> rw.Watch:
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    x, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    with rw.watch(model, opt, display=False, name="tiny") as w:
+        w.track((x, y) if track_labels else x)
+        for _ in range(steps):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            w.log(loss=loss)
+        w.log(val_loss=0.5)
+    return w
+
+
+def test_charts_read_the_run_they_are_given() -> None:
+    w = _run()
+    spec = charts.training(w).to_dict()
+    assert {r["metric"] for r in spec["data"]["values"]} == {"loss", "val_loss"}
+    lr = charts.learning_rate(w).to_dict()
+    assert lr["data"]["values"] if "values" in lr.get("data", {}) else lr["datasets"]
+    both = charts.compare(w, w, metric="loss").to_dict()
+    assert "run" in str(both["encoding"]["color"])
+
+
+def test_prediction_dynamics_and_overfit_view_use_the_tracked_labels() -> None:
+    w = _run()
+    preds = charts.predictions(w).to_dict()
+    rows = next(iter(preds["datasets"].values()))
+    last = max(r["step"] for r in rows)
+    # probability given to the label rises as the tiny model memorizes its 6 examples
+    first_p = [r["prediction"] for r in rows if r["step"] == 0]
+    last_p = [r["prediction"] for r in rows if r["step"] == last]
+    assert sum(last_p) > sum(first_p)
+    assert charts.overfit(w).to_dict()["title"].startswith("labels vs predictions at step")
+
+
+def test_clear_errors_when_nothing_was_tracked() -> None:
+    w = _run(track_labels=False)
+    with pytest.raises(ValueError, match="needs labels"):
+        charts.overfit(w)
+    with rw.watch(nn.Linear(2, 1), display=False) as bare:
+        bare.log(loss=1.0, step=0)
+    with pytest.raises(ValueError, match=r"w\.track"):
+        charts.predictions(bare)
+
+
+def test_show_has_a_deterministic_static_form() -> None:
+    chart = charts.training(_run())
+    first, second = charts.show(chart)._repr_mimebundle_()[0], charts.show(chart)._repr_mimebundle_()[0]
+    assert first["text/plain"] == "Chart(training)" or first["text/plain"].startswith("Chart(")
+    assert first["text/html"].startswith('<img alt="Chart(') and first["text/html"] == second["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in first
+
+
+def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(monkeypatch) -> None:
+    import recipe_widgets.widgets._live_plot as lp
+    from recipe_widgets.widgets._watch_panel import LiveWatch
+
+    monkeypatch.setattr(lp, "vega_bundle", lambda: "/* vega stub */")
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
+    w = LiveWatch(model, opt, display=lambda _: None)
+    with w:
+        w.track((x, y))
+        for _ in range(5):
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            w.log(loss=loss)
+    w.panel.log_y.value = True
+    assert w.plot.log_y is True
+    w.panel.last_n.value = 3
+    assert w.plot.last_n == 3
+    w.panel.last_n.value = 0
+    assert w.plot.last_n is None
+    (shown,) = w.panel.extra.outputs
+    assert shown["data"]["text/plain"].startswith("Chart(prediction dynamics")
