@@ -86,9 +86,13 @@ rw.decode(rows, feature_names=["age", HOSTILE, "income"])
 # %% [markdown]
 # ## The live plot
 #
-# `rw.watch` draws what the loop logs while it runs; the browser test checks the chart drew.
+# `rw.watch` draws what the loop logs while it runs; the browser test checks that the chart
+# drew and that it grew while the loop was still running (the loop sleeps a little per step,
+# standing in for real work).
 
 # %%
+import time
+
 from torch import nn
 
 torch.manual_seed(0)
@@ -97,6 +101,7 @@ opt = torch.optim.Adam(net.parameters(), lr=3e-3)
 X = torch.tensor(digits.images / 16, dtype=torch.float32)
 Y = torch.tensor(digits.target)
 with rw.watch(net, opt, name=HOSTILE) as w:
+    w.track((X[:8], Y[:8]))  # prediction dynamics and the overfit view, drawn when the loop ends
     for step in range(60):
         idx = torch.arange(step * 16, step * 16 + 16) % len(X)
         loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])
@@ -104,4 +109,5 @@ with rw.watch(net, opt, name=HOSTILE) as w:
         loss.backward()
         opt.step()
         w.log(loss=loss)
+        time.sleep(0.05)
 w.report

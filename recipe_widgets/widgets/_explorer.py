@@ -6,6 +6,7 @@ match (``engine._explore`` and the filter grammar) and the display layer how to 
 
 from __future__ import annotations
 
+import re
 from html import escape
 from typing import Any
 
@@ -107,6 +108,15 @@ class Explorer(StaticFallbackMixin, W.VBox):
         return HumanBaselineWidget(self.frame, self.label_column, n=n, images=self.images, show=show, seed=seed)
 
     # -- what matches ------------------------------------------------------------------------
+    def show_group(self, name: str) -> None:
+        """Show one duplicate group side by side, e.g. ``show_group("exact_duplicates#3")``."""
+        if "group" not in self.frame.columns:
+            raise ValueError("no duplicate groups here: pass report=rw.audit(...) to rw.explore")
+        if not re.fullmatch(r"[A-Za-z_]+#\d+", name):
+            raise ValueError(f"a group name looks like 'exact_duplicates#3'; got {name!r}")
+        self.search = ""
+        self.expr = f'group matches "(^|, ){name}(,|$)"'
+
     @property
     def selection(self) -> np.ndarray:
         """Positions (0..N-1) of the items that match, in the shown order."""
@@ -213,34 +223,67 @@ class Explorer(StaticFallbackMixin, W.VBox):
         )
 
 
+def _resolve_split(findings: list[Any], split: str | None, key: str) -> str | None:
+    """The split whose ``(split, index)`` pairs count; asks for one when several are named."""
+    named: set[str] = set()
+    for f in findings:
+        for entry in f.evidence.get(key, ()):
+            for i in entry if key == "groups" else (entry,):
+                if isinstance(i, (list, tuple)) and i:
+                    named.add(str(i[0]))
+    if split is None and len(named) > 1:
+        raise ValueError(
+            f"this audit ran over splits {sorted(named)}: pass split='train' (or another name) "
+            "to say which split these items are"
+        )
+    return split if split is not None else (next(iter(named)) if named else None)
+
+
+def _item(index: Any, split: str | None, n_items: int) -> int | None:
+    """The row of ``index`` (an int or a ``(split, index)`` pair) in this table, else ``None``."""
+    if isinstance(index, (list, tuple)):
+        if len(index) != 2 or str(index[0]) != split:
+            return None
+        index = index[1]
+    if isinstance(index, (int, np.integer)) and 0 <= int(index) < n_items:
+        return int(index)
+    return None
+
+
 def flag_column(n_items: int, report: Any, split: str | None = None) -> list[str]:
     """Per item, the ids of the findings that flagged it (``evidence["indices"]``), comma-joined.
 
     An audit over ``splits`` flags ``(split, index)`` pairs: the explorer shows one split, so
-    ``split`` says which (needed only when the pairs name more than one split); only that split's
-    pairs count.
+    ``split`` says which (needed only when the pairs name more than one split).
     """
     flagged = [f for f in getattr(report, "findings", ()) if f.status in ("warn", "fail", "info")]
-    if split is None:
-        named = {i[0] for f in flagged for i in f.evidence.get("indices", ()) if isinstance(i, (list, tuple)) and i}
-        if len(named) == 1:
-            split = str(next(iter(named)))
+    split = _resolve_split(flagged, split, "indices")
     flags: list[list[str]] = [[] for _ in range(n_items)]
     for finding in flagged:
         for index in finding.evidence.get("indices", ()):
-            if isinstance(index, (list, tuple)):
-                if split is None:
-                    raise ValueError(
-                        f"this audit ran over splits {sorted(map(str, named))}: pass split='train' (or another name) "
-                        "to say which split these items are"
-                    )
-                if len(index) != 2 or index[0] != split:
-                    continue
-                index = index[1]
-            i = int(index) if isinstance(index, (int, np.integer)) else None
-            if i is not None and 0 <= i < n_items and finding.check not in flags[i]:
+            i = _item(index, split, n_items)
+            if i is not None and finding.check not in flags[i]:
                 flags[i].append(finding.check)
     return [", ".join(f) for f in flags]
+
+
+def group_column(n_items: int, report: Any, split: str | None = None) -> list[str]:
+    """Per item, the duplicate groups it belongs to (``exact_duplicates#3``), comma-joined.
+
+    Sorting the explorer by this column puts each item next to its copies; filtering with
+    ``group matches "(^|, )exact_duplicates#3(,|$)"`` (what :meth:`Explorer.show_group` does)
+    shows one group side by side.
+    """
+    grouped = [f for f in getattr(report, "findings", ()) if f.evidence.get("groups")]
+    split = _resolve_split(grouped, split, "groups")
+    names: list[list[str]] = [[] for _ in range(n_items)]
+    for finding in grouped:
+        for k, members in enumerate(finding.evidence["groups"]):
+            for index in members:
+                i = _item(index, split, n_items)
+                if i is not None:
+                    names[i].append(f"{finding.check}#{k}")
+    return [", ".join(n) for n in names]
 
 
 def explore(
@@ -279,6 +322,9 @@ def explore(
         note = table.how
     if report is not None:
         frame = frame.assign(flags=flag_column(len(frame), report, split))
+        groups = group_column(len(frame), report, split)
+        if any(groups):
+            frame = frame.assign(group=groups)
     explorer = Explorer(frame, images=images, title=title, note=note, page_size=page_size, chart=chart)
     explorer.label_column = label_column
     return explorer

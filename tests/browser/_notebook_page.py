@@ -129,13 +129,20 @@ def open_notebook(context: Any, server: Any, nb: str, app: str, timeout: float =
     return view
 
 
-def run_all(view: NotebookPage, timeout: float = 120) -> None:
-    """Run every cell; return once each code cell has an execution count and the kernel rests."""
+def run_all(view: NotebookPage, timeout: float = 120, sample: str | None = None) -> list[Any]:
+    """Run every cell; return once each code cell has an execution count and the kernel rests.
+
+    ``sample``: a JS expression evaluated at every poll while cells run; its values are returned
+    (e.g. a live plot's row count, to see it change during the run).
+    """
     view.js("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     deadline = time.monotonic() + timeout
     state: dict[str, Any] = {}
+    samples: list[Any] = []
     while time.monotonic() < deadline:
-        view.page.wait_for_timeout(400)
+        view.page.wait_for_timeout(150 if sample else 400)
+        if sample:
+            samples.append(view.js(sample))
         state = view.js(
             f"""() => {{
                 const w = {_CURRENT};
@@ -150,7 +157,7 @@ def run_all(view: NotebookPage, timeout: float = 120) -> None:
             }}"""
         )
         if not state["pending"] and state["status"] == "idle":
-            return
+            return samples
     raise AssertionError(
         f"cells still running after {timeout} s: code cells {state.get('pending')} pending, kernel "
         f"{state.get('status')}\n{view.where()}"

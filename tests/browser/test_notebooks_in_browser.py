@@ -30,6 +30,8 @@ CHARTS = {
     "00_tour.ipynb": ["[data-rw-ready='true']", ".vega-embed"],
     "widget_gallery.ipynb": ["[data-rw-ready='true']", ".vega-embed"],
 }
+# the live plot's row count as the page shows it, sampled while cells run
+LIVE_ROWS = "() => document.querySelector('.jp-OutputArea [data-rw-rows]')?.getAttribute('data-rw-rows') ?? null"
 HOSTILE_TEXT = '<img src=x onerror="window.__rw_pwned=1">'
 
 
@@ -38,7 +40,7 @@ HOSTILE_TEXT = '<img src=x onerror="window.__rw_pwned=1">'
 def test_notebook_runs_and_renders(jupyter, browser, nb: str, app: str) -> None:
     view = open_notebook(browser, jupyter, nb, app)
     try:
-        run_all(view)
+        rows_seen = run_all(view, sample=LIVE_ROWS)
         for selector in CHARTS[nb]:
             assert_drawn(view, selector, timeout=60)
         for selector in NOTEBOOKS[nb]:
@@ -48,6 +50,9 @@ def test_notebook_runs_and_renders(jupyter, browser, nb: str, app: str) -> None:
         rows = view.page.locator(".jp-OutputArea [data-rw-rows]").first.get_attribute("data-rw-rows")
         assert rows is not None and int(rows) > 0, f"the live plot received no rows\n{view.where()}"
         if nb == "widget_gallery.ipynb":
+            # the gallery's loop runs for seconds: the plot must have grown while it ran
+            growing = sorted({int(r) for r in rows_seen if r is not None})
+            assert len(growing) >= 3, f"live plot did not update during the run: {growing}\n{view.where()}"
             assert view.js("() => window.__rw_pwned") is None, f"a data string ran as script\n{view.where()}"
             texts = "\n".join(view.page.locator(".jp-OutputArea").all_inner_texts())
             assert HOSTILE_TEXT in texts, f"the hostile string is not shown as text\n{view.where()}"

@@ -191,3 +191,25 @@ def test_flags_from_an_audit_over_splits_land_on_the_right_split_only() -> None:
     assert flag_column(4, report, "test") == ["", "", "exact_duplicates", ""]
     with pytest.raises(ValueError, match="split="):
         flag_column(4, report)
+
+
+def test_duplicate_groups_become_a_column_and_show_side_by_side() -> None:
+    import recipe_widgets as rw
+    from recipe_widgets.engine.audit import planted_digits
+    from recipe_widgets.widgets._explorer import explore
+
+    splits, truth = planted_digits(seed=0, n_each=4)
+    report = rw.audit(splits=splits, quiet=True)
+    x, y = splits["train"]
+    e = explore(x, y, report=report, split="train", chart=False)
+    dup = next(f for f in report.findings if f.check == "exact_duplicates")
+    first = sorted(i for _, i in dup.evidence["groups"][0])
+    e.show_group("exact_duplicates#0")
+    assert e.selection.tolist() == first and len(first) >= 2
+    assert (e.images[first[0]] == e.images[first[1]]).all()  # the copies, next to each other
+    e.show_group("exact_duplicates#1")
+    assert e.selection.tolist() == sorted(i for _, i in dup.evidence["groups"][1])
+    import pytest
+
+    with pytest.raises(ValueError, match="group name"):
+        e.show_group('x" or label > 0 or "')
