@@ -10,6 +10,8 @@ import textwrap
 from html import escape
 from typing import TYPE_CHECKING
 
+from recipe_widgets.display._finding_figures import figure_html
+
 if TYPE_CHECKING:
     from recipe_widgets.engine._results import Finding, Report
 
@@ -81,7 +83,8 @@ def finding_html(finding: Finding) -> str:
         f'<span style="color:{fg};background:{bg};border-radius:3px;padding:1px 6px;'
         f'font-weight:600;font-family:monospace">{_LABEL[finding.status]}</span></td>'
         f'<td style="padding:3px 8px;vertical-align:top;font-family:monospace">{escape(finding.check)}</td>'
-        f'<td style="padding:3px 8px;vertical-align:top;text-align:left">{escape(finding.message)}{fix}</td>'
+        f'<td style="padding:3px 8px;vertical-align:top;text-align:left">{escape(finding.message)}{fix}'
+        f"{figure_html(finding)}</td>"
         "</tr>"
     )
 

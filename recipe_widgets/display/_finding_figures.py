@@ -1,0 +1,135 @@
+"""Small inline-SVG figures drawn from a finding's evidence, shown under it in the HTML report.
+
+Hand-written SVG, not Altair: a report must render in nbviewer and GitHub (no JS), stay
+deterministic for nbval, and cost nothing to build. Each figure reads plain evidence only and
+returns ``""`` when the evidence it needs is missing or malformed: a figure never breaks a report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from recipe_widgets.engine._results import Finding
+
+_W, _H, _PAD = 300, 110, 28
+_COLOURS = ("#0969da", "#bf3989", "#1a7f37", "#9a6700", "#6639ba")
+
+
+def _svg(body: str, title: str, width: int = _W, height: int = _H) -> str:
+    return (
+        f'<svg class="rw-figure" xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}" '
+        f'style="display:block;margin:4px 0;font:10px sans-serif">'
+        f"<title>{escape(title)}</title>{body}</svg>"
+    )
+
+
+def _finite(values: Sequence[Any]) -> list[float]:
+    return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(float(v))]
+
+
+def overfit_figure(evidence: dict[str, Any]) -> str:
+    """The loss of each rung of the overfit ladder (log scale) against its target."""
+    ladder = [r for r in evidence.get("ladder", ()) if isinstance(r, dict) and _finite(r.get("losses", ()))]
+    if not ladder:
+        return ""
+    target = evidence.get("target", ladder[0].get("target"))
+    everything = [v for r in ladder for v in _finite(r["losses"]) if v > 0]
+    if isinstance(target, (int, float)) and target > 0:
+        everything.append(float(target))
+    if not everything:
+        return ""
+    lo, hi = math.log10(min(everything)), math.log10(max(everything))
+    hi = hi if hi > lo else lo + 1
+    steps = max(len(r["losses"]) for r in ladder)
+
+    def x(i: int) -> float:
+        return _PAD + (_W - _PAD - 90) * i / max(steps - 1, 1)
+
+    def y(v: float) -> float:
+        return 8 + (_H - 24) * (hi - math.log10(max(v, 10**lo))) / (hi - lo)
+
+    parts = [f'<line x1="{_PAD}" y1="{_H - 16}" x2="{_W - 90}" y2="{_H - 16}" stroke="#999"/>']
+    if isinstance(target, (int, float)) and target > 0:
+        ty = y(float(target))
+        parts.append(f'<line x1="{_PAD}" y1="{ty:.1f}" x2="{_W - 90}" y2="{ty:.1f}" stroke="#cf222e" stroke-dasharray="3 2"/>')
+        parts.append(f'<text x="{_W - 88}" y="{ty + 3:.1f}" fill="#cf222e">target {float(target):.3g}</text>')
+    for k, rung in enumerate(ladder):
+        losses = _finite(rung["losses"])
+        pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(losses) if v > 0)
+        colour = _COLOURS[k % len(_COLOURS)]
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
+        label = f"{rung.get('examples', '?')} ex: {losses[-1]:.3g}"
+        parts.append(f'<text x="{_W - 88}" y="{14 + 12 * k}" fill="{colour}">{escape(label)}</text>')
+    parts.append(f'<text x="{_PAD}" y="{_H - 4}" fill="#57606a">steps (log-scale loss)</text>')
+    return _svg("".join(parts), "overfit one batch: loss per ladder rung")
+
+
+def labels_figure(evidence: dict[str, Any]) -> str:
+    """Labels and the overfit model's predictions per example: they coincide when it memorized."""
+    labels, preds = _finite(evidence.get("labels", ())), _finite(evidence.get("predictions", ()))
+    n = min(len(labels), len(preds), 40)
+    if n == 0:
+        return ""
+    labels, preds = labels[:n], preds[:n]
+    lo, hi = min(labels + preds), max(labels + preds)
+    hi = hi if hi > lo else lo + 1
+    width = max(160, _PAD + 12 * n + 70)
+
+    def y(v: float) -> float:
+        return 8 + (_H - 40) * (hi - v) / (hi - lo)
+
+    parts = []
+    for i in range(n):
+        cx = _PAD + 12 * i + 6
+        parts.append(f'<circle cx="{cx}" cy="{y(labels[i]):.1f}" r="4" fill="none" stroke="#0969da"/>')
+        parts.append(f'<circle cx="{cx}" cy="{y(preds[i]):.1f}" r="2" fill="#bf3989"/>')
+    agree = sum(abs(a - b) <= 1e-6 * max(1.0, abs(a)) for a, b in zip(labels, preds))
+    parts.append(
+        f'<text x="{_PAD}" y="{_H - 16}" fill="#57606a">o label  \u2022 prediction: '
+        f"{agree} of {n} equal</text>"
+    )
+    return _svg("".join(parts), "overfit one batch: labels vs predictions", width=width, height=_H)
+
+
+def loss_at_init_figure(evidence: dict[str, Any]) -> str:
+    """The measured loss at init against the expected range, on one axis."""
+    vals = {k: evidence.get(k) for k in ("loss", "expected_low", "expected_high")}
+    if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in vals.values()):
+        return ""
+    loss, low, high = (float(vals[k]) for k in ("loss", "expected_low", "expected_high"))
+    lo, hi = min(loss, low), max(loss, high)
+    span = (hi - lo) or max(abs(hi), 1.0)
+    lo, hi = lo - 0.25 * span, hi + 0.25 * span
+
+    def x(v: float) -> float:
+        return 10 + (_W - 20) * (v - lo) / (hi - lo)
+
+    body = (
+        f'<line x1="10" y1="22" x2="{_W - 10}" y2="22" stroke="#999"/>'
+        f'<rect x="{x(low):.1f}" y="14" width="{max(x(high) - x(low), 2):.1f}" height="16" fill="#dafbe1" stroke="#1a7f37"/>'
+        f'<circle cx="{x(loss):.1f}" cy="22" r="4" fill="#0969da"/>'
+        f'<text x="10" y="46" fill="#57606a">expected {low:.4g} to {high:.4g}; measured {loss:.4g}</text>'
+    )
+    return _svg(body, "loss at init against the expected range", height=52)
+
+
+FIGURES: dict[str, Callable[[dict[str, Any]], str]] = {
+    "overfit_one_batch": lambda ev: overfit_figure(ev) + labels_figure(ev),
+    "loss_at_init": loss_at_init_figure,
+}
+
+
+def figure_html(finding: Finding) -> str:
+    """The figure for this finding, or ``""``; never raises."""
+    draw = FIGURES.get(finding.check)
+    if draw is None or not isinstance(finding.evidence, dict):
+        return ""
+    try:
+        return draw(finding.evidence)
+    except (TypeError, ValueError, KeyError, ZeroDivisionError, OverflowError):
+        return ""  # odd evidence: the text still says everything
