@@ -75,6 +75,20 @@ y = torch.tensor(digits.target[:12])
 classes = [HOSTILE if c == 3 else f"digit {c}" for c in range(10)]
 rw.decode(x, labels=y, classes=classes)
 
+# %% [markdown]
+# The net sees normalized pixels; `rw.before_the_net` with the same `mean`/`std` undoes the
+# normalization and shows the original digits. A batch fed as raw 0-255 pixels is flagged.
+
+# %%
+mean, std = float(x.mean()), float(x.std())
+net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10))
+with rw.before_the_net(net, mean=mean, std=std, labels=y) as seen:
+    net((x - mean) / std)
+seen
+
+# %%
+rw.decode((x * 255).round(), labels=y).findings
+
 # %%
 vocab = ["<pad>", "the", "net", "sees", HOSTILE, "this"]
 rw.decode(torch.tensor([[1, 2, 3, 5, 0, 0], [4, 2, 3, 1, 5, 0]]), vocab=vocab, pad_id=0)

@@ -143,7 +143,13 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
     ladder = []
     final_out = None
     batch = ctx.pool.take(slice(0, n_main))
-    for n in sorted({1, n_main}):
+    # The ladder: 1 example, then the batch, then (once the batch is memorized) 4x more, which
+    # is reported but does not change the verdict.
+    n_more = min(4 * n_main, ctx.pool.n)
+    rungs = sorted({1, n_main}) + ([n_more] if n_more > n_main else [])
+    for n in rungs:
+        if n == n_more and n > n_main and not ladder[-1]["reached"]:
+            break  # the batch was not memorized: more examples cannot tell us anything new
         rung = ctx.pool.take(slice(0, n))
         # A short budget: first the user's lr times lr_scale, then the user's own lr.
         for scale in dict.fromkeys((ctx.th("lr_scale"), 1.0)):
@@ -169,13 +175,17 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
             with torch.no_grad():
                 model.eval()
                 final_out = ctx.out(model, batch).detach()
-    main = ladder[-1]
+    main = next(r for r in ladder if r["examples"] == n_main)
+    more = ladder[-1] if ladder[-1]["examples"] > n_main else None
     ev = {"ladder": ladder, "labels": batch.targets.tolist(),
           "predictions": _predictions(ctx, final_out) if final_out is not None else []}
     if main["reached"]:
         return Finding("overfit_one_batch", "pass", f"{n_main} examples overfit to loss"
                        f" {_fmt(main['floor'])} (< {_fmt(main['target'])}) in {main['steps']} steps"
-                       f" (from {_fmt(main['init'])}).", evidence=ev)
+                       f" (from {_fmt(main['init'])})." + (
+                           f" Next rung: {more['examples']} examples"
+                           f" {'reach' if more['reached'] else 'stop at'} {_fmt(more['floor'])}"
+                           f" in {more['steps']} steps." if more else ""), evidence=ev)
     causes = []
     if ctx.task.loss_kind in ("ce", "bce_logits") and final_out is not None:
         o = final_out.float()
