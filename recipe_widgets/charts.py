@@ -8,6 +8,7 @@ anywhere Altair renders (JupyterLab, Notebook 7, VS Code, ``chart.save("run.html
     charts.predictions(w)                 # prediction dynamics on the w.track(...) batch
     charts.overfit(w)                     # labels vs predictions (w.track((x, y)))
     charts.learning_rate(w)               # the LR the optimizer actually used, per step
+    charts.learning_rate(report)          # rw.check(..., scheduler=, steps=)'s dry run
     charts.compare(w1, w2, metric="val_loss")   # complexify one thing at a time
 
 End a cell with ``charts.show(chart)`` to draw any of them (or any Altair chart) offline, with
@@ -67,7 +68,24 @@ def overfit(run: Any) -> alt.Chart:
 
 
 def learning_rate(run: Any, *, log_y: bool = False) -> alt.Chart:
-    """The learning rate per optimizer step, as the watch's step hook read it."""
+    """The learning rate per optimizer step: what a watched optimizer actually used, or the
+    schedule preview of ``rw.check(..., scheduler=..., steps=...)`` (its report or the
+    ``lr_schedule`` finding), drawn before a single real step is spent."""
+    import pandas as pd
+
+    from recipe_widgets.engine import Finding, Report
+
+    if isinstance(run, Report):
+        if "lr_schedule" not in run:
+            raise ValueError("this report has no lr_schedule finding: run rw.check with scheduler= and steps=")
+        run = run["lr_schedule"]
+    if isinstance(run, Finding):
+        ev = run.evidence
+        if "lrs" not in ev:
+            raise ValueError(f"the {run.check} finding holds no dry-run learning rates ({run.status}: {run.message})")
+        steps = ev.get("lr_steps") or list(range(0, ev["steps"], -(-ev["steps"] // len(ev["lrs"]))))
+        chart = wc.lr_chart(pd.DataFrame({"step": steps, "lr": ev["lrs"]}), log_y=log_y)
+        return chart.properties(title=f"learning rate: dry run of {ev['steps']} steps")
     lrs = getattr(run, "lrs", None)
     if lrs is None or len(lrs) == 0:
         raise ValueError("no learning rates recorded: watch the loop with its optimizer, rw.watch(model, opt)")

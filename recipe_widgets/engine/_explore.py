@@ -203,6 +203,17 @@ class HumanBaseline:
         p = self.accuracy
         return float(np.sqrt(p * (1 - p) / n))
 
+    def interval(self, z: float = 1.96) -> tuple[float, float]:
+        """Wilson score interval (95% by default): unlike accuracy ± stderr it stays honest at 0% and
+        100%, where a handful of items say much less than a zero standard error would suggest."""
+        n = len(self.guesses)
+        if n == 0:
+            return (float("nan"), float("nan"))
+        p = self.accuracy
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+        return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
     def confusion(self) -> pd.DataFrame:
         """Counts of (true label, person's label); rows true, columns guessed."""
         labels = sorted(set(self.truth[: len(self.guesses)]) | set(self.guesses))
@@ -219,8 +230,9 @@ class HumanBaseline:
         n = len(self.guesses)
         if n == 0:
             return "Human baseline: no items labelled yet"
+        low, high = self.interval()
         return (
-            f"Human baseline: {self.accuracy:.1%} \u00b1 {self.stderr:.1%} on {n} items "
+            f"Human baseline: {self.accuracy:.1%} (95% interval {low:.0%}-{high:.0%}) on {n} items "
             f"({len(self.mistakes())} mistakes)"
         )
 

@@ -293,6 +293,7 @@ def explore(
     axes: dict[str, Any] | None = None,
     report: Any = None,
     split: str | None = None,
+    images: Any = None,
     page_size: int = 24,
     chart: bool = True,
     title: str = "Explorer",
@@ -306,7 +307,6 @@ def explore(
     """
     from recipe_widgets.engine._item_table import item_table
 
-    images = None
     label_column = None
     note = ""
     if isinstance(data, pd.DataFrame):
@@ -315,7 +315,11 @@ def explore(
             raise ValueError("axes= computes columns from items; a DataFrame already has its columns")
         if isinstance(labels, str):
             label_column = labels
+        if images is not None:
+            images = _thumbnails(images, len(frame))
     else:
+        if images is not None:
+            raise ValueError("images= goes with a DataFrame; arrays, tensors and Datasets show their own items")
         table = item_table(data, labels, axes=axes)
         frame, images = table.frame, table.images
         label_column = "label" if "label" in frame.columns else None
@@ -328,3 +332,15 @@ def explore(
     explorer = Explorer(frame, images=images, title=title, note=note, page_size=page_size, chart=chart)
     explorer.label_column = label_column
     return explorer
+
+
+def _thumbnails(images: Any, n: int) -> np.ndarray:
+    from recipe_widgets.engine._item_table import _image_view
+
+    arr = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
+    if len(arr) != n:
+        raise ValueError(f"{len(arr)} images for {n} rows; they must match one to one")
+    view = _image_view(arr) if arr.dtype.kind in "biuf" else None
+    if view is None:
+        raise ValueError(f"images= must be (N, H, W), (N, C, H, W) or (N, H, W, C) numbers; got {arr.dtype} {arr.shape}")
+    return view

@@ -102,6 +102,9 @@ def test_label_noise_flags_flipped_items() -> None:
     f = audit((x, y), quiet=True)["label_noise"]
     assert f.status == "warn"
     assert set(flipped) <= set(f.evidence["indices"])
+    by_item = dict(zip(f.evidence["indices"], f.evidence["suggested"]))
+    assert [by_item[i] for i in flipped] == [int(v) for v in 1 - y[flipped]]  # the true label back, as plain ints
+    assert all(type(v) is int for v in f.evidence["suggested"])
 
 
 def test_text_near_duplicates_after_normalising() -> None:

@@ -25,6 +25,8 @@ def test_softmax_before_cross_entropy(setups) -> None:
     ladder = r["overfit_one_batch"].evidence["ladder"]
     assert ladder[-1]["floor"] > 0.3  # probabilities as logits cannot get CE near 0
     assert len(r["overfit_one_batch"].evidence["labels"]) == 10
+    assert r["overfit_one_batch"].fix.startswith("Return raw logits for cross_entropy")
+    assert "output's shape" not in r["overfit_one_batch"].fix  # only the fixes for what was seen
 
 
 def test_sigmoid_before_bce_with_logits() -> None:
@@ -337,3 +339,26 @@ def test_selection_and_unusable_input(setups) -> None:
         check(s["model"], s["data"], nn.CrossEntropyLoss(reduction="none"))
     with pytest.raises(TypeError, match="nn.Module"):
         check(lambda x: x, s["data"], s["loss_fn"])
+
+
+def test_a_loss_with_a_floor_is_told_how_to_set_its_target() -> None:
+    """task="other" (a VAE-like loss with a constant term): 1% of the loss at init is unreachable,
+    and the finding says which threshold states the real floor."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(64, 4, generator=g)
+    torch.manual_seed(0)
+    model = nn.Linear(4, 4)
+
+    def loss_fn(out: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(out, target) + 1.0  # a floor of 1.0, like a KL term that cannot vanish
+
+    fast = lambda params: torch.optim.Adam(params, lr=0.05)  # noqa: E731
+    r = check(model, (x, x), loss_fn, task="other", expected_init_loss=2.0, quiet=True, optimizer=fast,
+              checks=["overfit_one_batch"], thresholds=FAST)
+    f = r["overfit_one_batch"]
+    assert f.status == "fail"
+    assert "floor above 0" in f.message and "overfit_rel_target" in f.fix
+    assert f.evidence["ladder"][-1]["floor"] == pytest.approx(1.0, abs=0.05)
+    r = check(model, (x, x), loss_fn, task="other", expected_init_loss=2.0, quiet=True, optimizer=fast,
+              checks=["overfit_one_batch"], thresholds={**FAST, "overfit_rel_target": 0.6})
+    assert r["overfit_one_batch"].status == "pass", str(r)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
+import recipe_widgets as rw
 from recipe_widgets.widgets._explorer import Explorer
 
 HOSTILE = '<img src=x onerror="window.__rw_pwned=1">'
@@ -213,3 +215,19 @@ def test_duplicate_groups_become_a_column_and_show_side_by_side() -> None:
 
     with pytest.raises(ValueError, match="group name"):
         e.show_group('x" or label > 0 or "')
+
+
+def test_a_frame_with_its_pictures() -> None:
+    frame = pd.DataFrame({"label": [0, 1, 2], "note": ["<b>x</b>", "", ""]})
+    pics = torch.linspace(0, 1, 3 * 8 * 8).reshape(3, 1, 8, 8)  # channels first, one scale for all
+    ex = rw.explore(frame, "label", images=pics, chart=False)
+    assert ex.images.shape == (3, 8, 8) and ex.images.dtype == np.uint8
+    assert ex.images[0].max() < ex.images[2].min()  # a dark image stays dark
+    assert ex._grid.value.count("class='rw-card'") == 3 and "&lt;b&gt;x&lt;/b&gt;" in ex._grid.value
+    assert ex.human_baseline(n=2).images is ex.images
+    with pytest.raises(ValueError, match="2 images for 3 rows"):
+        rw.explore(frame, images=pics[:2])
+    with pytest.raises(ValueError, match=r"must be \(N, H, W\)"):
+        rw.explore(frame, images=np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="goes with a DataFrame"):
+        rw.explore(pics, images=pics)

@@ -28,7 +28,9 @@ def test_labelling_scores_against_the_truth(frame: pd.DataFrame) -> None:
     assert res.stderr == pytest.approx(np.sqrt(5 / 6 * 1 / 6 / 6))
     assert res.mistakes() == [(int(w.items[4]), truth[4], guesses[4])]
     assert int(res.confusion().to_numpy().sum()) == 6
-    assert repr(w) == "Human baseline: 83.3% \u00b1 15.2% on 6 items (1 mistakes)"
+    low, high = res.interval()
+    assert (low, high) == (pytest.approx(0.4365, abs=1e-4), pytest.approx(0.9699, abs=1e-4))  # Wilson, by hand
+    assert repr(w) == "Human baseline: 83.3% (95% interval 44%-97%) on 6 items (1 mistakes)"
     assert all(b.disabled for b in w._buttons)
     w.answer("0")  # extra clicks after the end change nothing
     assert len(w.guesses) == 6
@@ -55,3 +57,11 @@ def test_bad_use_is_refused_clearly(frame: pd.DataFrame) -> None:
 def test_empty_result_is_nan_not_a_crash() -> None:
     res = HumanBaseline((), (), ())
     assert np.isnan(res.accuracy) and res.summary() == "Human baseline: no items labelled yet"
+
+
+def test_a_perfect_score_on_few_items_still_admits_doubt() -> None:
+    res = HumanBaseline(items=tuple(range(10)), truth=("a",) * 10, guesses=("a",) * 10)
+    assert res.stderr == 0.0
+    low, high = res.interval()
+    assert high == 1.0 and low == pytest.approx(0.7225, abs=1e-4)
+    assert res.summary() == "Human baseline: 100.0% (95% interval 72%-100%) on 10 items (0 mistakes)"

@@ -43,7 +43,7 @@ def corrupted(items: Items) -> tuple[list[Finding], np.ndarray, np.ndarray]:
             elif r.dtype.kind not in "biufc":
                 reason[i] = f"non-numeric dtype {r.dtype}"
             elif r.size >= 4 and np.all(r == r.flat[0]):
-                reason[i] = f"constant (every value {r.flat[0]!r})"
+                reason[i] = f"constant (every value {r.flat[0].item()!r})"
         usable &= np.asarray([r is not None for r in items.rows], dtype=bool)
     else:
         num = items.frame.select_dtypes(include=["number"])

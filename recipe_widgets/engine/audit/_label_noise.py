@@ -30,6 +30,7 @@ def label_noise(items: Items, codes: np.ndarray | None, usable: np.ndarray, is_c
     if len(ok) <= 3 * K:
         return [Finding("label_noise", "skip", f"only {len(ok)} usable labelled items; too few to compare neighbours")], score
     y = np.asarray([repr(v) for v in items.labels[ok]])
+    label_of = {key: _plain(v) for key, v in zip(y, items.labels[ok])}
     nn = NearestNeighbors(n_neighbors=K + 1).fit(codes[ok])
     _, idx = nn.kneighbors(codes[ok])
     flagged, suggested = [], []
@@ -39,7 +40,7 @@ def label_noise(items: Items, codes: np.ndarray | None, usable: np.ndarray, is_c
         other, count = next(((lab, c) for lab, c in votes.most_common() if lab != own), (None, 0))
         if count >= AGREE and votes.get(own, 0) <= 1:
             flagged.append(int(ok[row]))
-            suggested.append(other)
+            suggested.append(label_of[other])
     evidence = {"method": f"{K} nearest neighbours, flagged when >= {AGREE} agree on another label", "k": K}
     if not flagged:
         return [Finding("label_noise", "pass", "no item's neighbours contradict its label", evidence=evidence)], score
@@ -54,6 +55,11 @@ def label_noise(items: Items, codes: np.ndarray | None, usable: np.ndarray, is_c
             evidence={**evidence, "indices": [items.ref(i) for i in flagged], "suggested": suggested},
         )
     ], score
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar label as the Python value it holds (3, not np.int64(3)) for evidence and text."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _missing(labels: np.ndarray) -> np.ndarray:

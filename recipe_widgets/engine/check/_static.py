@@ -204,7 +204,9 @@ def loss_at_init(ctx: Ctx, out: torch.Tensor, loss: float) -> Finding:
     ev["relative_gap"] = rel
     seen = f"the loss at init is {_fmt(loss)}; expected {why}"
     if rel <= ctx.th("loss_init_warn"):
-        return Finding("loss_at_init", "pass", seen + ".", evidence=ev)
+        gap = "" if rel == 0 else f", {rel:.0%} outside that range"
+        return Finding("loss_at_init", "pass", f"{seen}{gap} (tolerance {ctx.th('loss_init_warn'):.0%}).",
+                       evidence=ev)
     status = "fail" if rel > ctx.th("loss_init_fail") else "warn"
     if loss > hi:
         why_bad = (" Too high: the net starts confidently wrong (badly scaled init or final layer,"

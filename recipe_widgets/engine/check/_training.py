@@ -23,6 +23,10 @@ def _fmt(x: float) -> str:
     return f"{x:.4g}"
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
 def _thin(values: list[float], n: int = 200) -> list[float]:
     step = max(1, math.ceil(len(values) / n))
     return values[::step]
@@ -196,21 +200,36 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
             and final_out.shape != batch.targets.shape:
         causes.append(f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
                       " broadcasting in the loss")
-    causes.append("too little capacity or too small a learning rate for the step budget")
+    fixes = [("return raw logits for cross_entropy / BCEWithLogits" if "softmax" in c else
+              "give the loss targets of the output's shape") for c in causes]
+    if not math.isfinite(main["floor"]) or main["floor"] >= main["init"]:
+        causes.append("the loss never fell below its start: a learning rate too high for this"
+                      " model, or a loss that does not depend on the parameters")
+        fixes.append("lower the learning rate 10x and check that the loss has a gradient")
+    else:
+        causes.append("too little capacity or too small a learning rate for the step budget")
+        fixes.append("widen the model or raise the learning rate")
     if ctx.task.loss_kind in ("ce", "nll"):
         causes.append("labels that contradict each other on identical inputs")
+    else:
+        causes.append(f"a target ({ctx.th('overfit_rel_target'):.0%} of the loss at init) below what"
+                      " this loss can reach, e.g. a KL or regularization term with a floor above 0")
+        fixes.append("if the loss has a known floor, set thresholds={'overfit_rel_target': ...}")
     rung1 = ladder[0]
-    one = "" if rung1["examples"] == n_main else (
-        f" Even 1 example {'reached' if rung1['reached'] else 'did not reach'} the target"
-        f" (floor {_fmt(rung1['floor'])}).")
+    if rung1["examples"] == n_main:
+        one = ""
+    elif rung1["reached"]:
+        one = (f" 1 example alone does reach the target (floor {_fmt(rung1['floor'])}), so the"
+               f" plumbing works; capacity, step budget or target do not stretch to {n_main}.")
+    else:
+        one = (f" Even 1 example does not reach the target (floor {_fmt(rung1['floor'])}): suspect"
+               " the plumbing (outputs, loss, gradients) before the model's size.")
     return Finding("overfit_one_batch", "fail", f"{n_main} examples did not overfit: the loss"
                    f" stopped at {_fmt(main['floor'])} after {main['steps']} steps (from"
                    f" {_fmt(main['init'])}; target < {_fmt(main['target'])}).{one} If a net cannot"
                    f" memorize {n_main} examples, training on the full set proves nothing."
                    " Likely: " + "; ".join(causes) + ".",
-                   fix="Return raw logits for cross_entropy / BCEWithLogits, give the loss targets"
-                   " of the output's shape, and widen the model or raise the learning rate.",
-                   evidence=ev)
+                   fix=_sentence("; ".join(fixes)), evidence=ev)
 
 
 def _real_run(ctx: Ctx) -> dict:
@@ -302,7 +321,7 @@ def lr_schedule(ctx: Ctx) -> Finding:
             sched.step()
     peak = max(lrs)
     ipeak = lrs.index(peak)
-    ev = {"lrs": _thin(lrs), "steps": steps, "peak": peak, "start": lrs[0], "end": lrs[-1]}
+    ev = {"lrs": _thin(lrs), "lr_steps": _thin(list(range(steps))), "steps": steps, "peak": peak, "start": lrs[0], "end": lrs[-1]}
     if peak <= 0:
         return Finding("lr_schedule", "fail", "the learning rate is 0 for the whole run.",
                        fix="Check the scheduler's arguments.", evidence=ev)
