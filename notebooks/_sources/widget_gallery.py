@@ -36,8 +36,6 @@ rw.Report(
 # the items behind every bar.
 
 # %%
-from recipe_widgets.widgets._explorer import Explorer
-
 digits = load_digits()
 frame = pd.DataFrame(
     {
@@ -47,7 +45,7 @@ frame = pd.DataFrame(
     }
 )
 thumbs = (digits.images * (255 / 16)).astype(np.uint8)
-explorer = Explorer(frame, images=thumbs, page_size=12)
+explorer = rw.explore(frame, "label", images=thumbs, page_size=12)
 explorer
 
 # %% [markdown]
@@ -56,9 +54,7 @@ explorer
 # Label items with the answer hidden; accuracy and confusion appear at the end.
 
 # %%
-from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
-
-baseline = HumanBaselineWidget(frame, "label", n=5, images=thumbs)
+baseline = explorer.human_baseline(n=5)
 baseline
 
 # %% [markdown]
