@@ -17,7 +17,7 @@ STAMP := $(VENV)/.rw-installed
 TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 NOTEBOOKS_ENV := RW_PROGRESS=0 PYTHONHASHSEED=0 MPLBACKEND=agg
 
-.PHONY: demo test setup unit notebooks browser bench-smoke lint clean
+.PHONY: demo test setup unit notebooks browser bench-smoke bench-tools lint clean
 
 demo: $(STAMP)
 	@echo "recipe_widgets demo: JupyterLab at http://$(HOST):$(PORT)/lab/tree/notebooks/00_tour.ipynb"
@@ -80,5 +80,11 @@ browser: $(STAMP)
 	[ $$status = 5 ] && [ "$$RW_REQUIRE_BROWSER" != 1 ] && status=0; \
 	echo "== phase browser tests: $$(( $$(date +%s) - start )) s"; exit $$status
 
+# Competitors whose pins clash with ours (ydata-profiling wants older numpy / pandas) get their
+# own environment; benchmarks/explorer.py runs them from it in a subprocess. Not part of `test`.
+bench-tools:
+	test -x .venv-ydata/bin/python || $(PYTHON) -m venv .venv-ydata
+	.venv-ydata/bin/python -m pip install --quiet ydata-profiling
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts build dist *.egg-info
+	rm -rf $(VENV) .venv-ydata .pytest_cache .ruff_cache test-artifacts build dist *.egg-info

@@ -40,12 +40,98 @@ def numeric_columns(frame: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(c for c, d in zip(frame.columns, frame.dtypes) if _is_number(d)))
 
 
+class ColumnCache:
+    """Per-column work that does not change between queries on one frame, done once.
+
+    A text column is factorized (its distinct values, and each row's code), so a search runs
+    the pattern once per distinct value instead of once per row; a sort key (numbers, or the
+    rank of each row's shown text) is computed on the first sort by that column. The frame is
+    read as it is when a column is first used: an explorer owns its frame and does not expect
+    it to change under it.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._codes: dict[Any, tuple[np.ndarray, list[str]]] = {}
+        self._keys: dict[Any, np.ndarray] = {}
+        self._perms: dict[tuple[Any, bool], np.ndarray] = {}
+
+    def column(self, col: Any) -> list[pd.Series]:
+        values = self.frame[col]
+        if isinstance(values, pd.DataFrame):  # duplicate column names: each of them
+            return [sub for _, sub in values.items()]
+        return [values]
+
+    def text(self, col: Any, which: int = 0) -> tuple[np.ndarray, list[str]]:
+        """Codes per row (-1 missing) and each distinct value as shown (``str``)."""
+        key = (col, which)
+        if key not in self._codes:
+            codes, uniques = pd.factorize(self.column(col)[which], use_na_sentinel=True)
+            self._codes[key] = (codes, _shown(uniques))
+        return self._codes[key]
+
+    def sort_key(self, col: Any) -> np.ndarray:
+        """A float per row that sorts like the column (NaN for missing): numbers as they are,
+        categories in category order, anything else by its value, or as shown when the values
+        cannot be compared (numbers mixed with strings)."""
+        if col not in self._keys:
+            self._keys[col] = _sort_key(self.column(col)[0])
+        return self._keys[col]
+
+    def permutation(self, col: Any, ascending: bool) -> np.ndarray:
+        """Every row's position sorted by ``col`` (stable, NaN last): a sort of any selection
+        is then one pass picking the selected rows out of it."""
+        key = (col, ascending)
+        if key not in self._perms:
+            k = self.sort_key(col)
+            self._perms[key] = np.argsort(k if ascending else -k, kind="stable")
+        return self._perms[key]
+
+
+def _shown(uniques: Any) -> list[str]:
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":
+        return list(np.asarray(uniques, dtype=object))  # already text: no str() per value
+    return [str(u) for u in uniques]
+
+
+def _sort_key(values: pd.Series) -> np.ndarray:
+    if _is_number(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_timedelta64_dtype(values.dtype):
+        missing = values.isna().to_numpy()
+        # Instants as integers whatever the zone, ranked: nanoseconds since 1970 do not fit a float.
+        key = np.unique(np.asarray(values.array.asi8), return_inverse=True)[1].astype(float)
+        key[missing] = np.nan
+        return key
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes = values.cat.codes.to_numpy().astype(float)
+        codes[codes < 0] = np.nan
+        return codes
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # numpy's own string sort: fast
+        _, ranks = np.unique(np.asarray(uniques, dtype=str), return_inverse=True)
+    else:
+        try:
+            ranks = np.argsort(np.argsort(np.asarray(uniques, dtype=object), kind="stable"), kind="stable")
+        except TypeError:  # mixed types: sort as shown
+            _, ranks = np.unique(np.asarray([str(u) for u in uniques], dtype=str), return_inverse=True)
+    key = np.asarray(ranks, dtype=float)[codes] if len(uniques) else np.zeros(len(codes))
+    key[codes < 0] = np.nan
+    return key
+
+
 def search_mask(
-    frame: pd.DataFrame, text: str, *, regex: bool = False, columns: Sequence[str] | None = None
+    frame: pd.DataFrame,
+    text: str,
+    *,
+    regex: bool = False,
+    columns: Sequence[str] | None = None,
+    cache: ColumnCache | None = None,
 ) -> np.ndarray:
     """Rows where any text column contains ``text`` (case-insensitive), or matches it as a regex.
 
     An empty search keeps every row. A bad regex raises ``ValueError`` naming the problem.
+    Values are searched as shown (``str``); a missing value as the empty string.
     """
     n = len(frame)
     if not text:
@@ -59,21 +145,15 @@ def search_mask(
             raise ValueError(f"not a valid regular expression: {err}") from None
     else:
         pattern = re.compile(re.escape(text), re.IGNORECASE)
+    cache = cache if cache is not None and cache.frame is frame else ColumnCache(frame)
     mask = np.zeros(n, dtype=bool)
     for col in columns if columns is not None else text_columns(frame):
-        values = frame[col]
-        if isinstance(values, pd.DataFrame):  # duplicate column names: search each
-            for _, sub in values.items():
-                mask |= _column_matches(sub, pattern)
-        else:
-            mask |= _column_matches(values, pattern)
+        for which in range(len(cache.column(col))):
+            codes, shown = cache.text(col, which)
+            # One search per distinct value; the last slot answers for missing values (code -1).
+            hit = np.fromiter((bool(pattern.search(v)) for v in [*shown, ""]), dtype=bool, count=len(shown) + 1)
+            mask |= hit[codes]
     return mask
-
-
-def _column_matches(values: pd.Series, pattern: re.Pattern[str]) -> np.ndarray:
-    # str() of each cell: mixed-type object columns (numbers, None, bytes) are searched as shown.
-    strings = values.astype(object).where(values.notna(), "")
-    return np.fromiter((bool(pattern.search(str(v))) for v in strings), dtype=bool, count=len(values))
 
 
 def range_mask(frame: pd.DataFrame, ranges: Mapping[str, tuple[float, float]]) -> np.ndarray:
@@ -96,37 +176,57 @@ def category_mask(frame: pd.DataFrame, allowed: Mapping[str, Sequence[Any]]) -> 
     return mask
 
 
-def order(frame: pd.DataFrame, rows: np.ndarray, by: str | None, ascending: bool = True) -> np.ndarray:
+def order(
+    frame: pd.DataFrame, rows: np.ndarray, by: str | None, ascending: bool = True, cache: ColumnCache | None = None
+) -> np.ndarray:
     """``rows`` (positions) sorted by column ``by``; NaN last either way; ties keep item order."""
+    rows = np.asarray(rows, dtype=np.int64)
     if not by:
         return rows
     if by not in frame.columns:
         raise KeyError(f"no column {by!r} to sort by; columns: {', '.join(map(str, frame.columns))}")
-    values = frame[by].iloc[rows]
-    if isinstance(values, pd.DataFrame):
-        values = values.iloc[:, 0]
-    try:
-        key = values.sort_values(ascending=ascending, na_position="last", kind="stable")
-    except TypeError:  # mixed types (numbers and strings): sort as shown
-        key = values.astype(str).sort_values(ascending=ascending, kind="stable")
-    positions = pd.Series(rows, index=values.index)
-    return positions.loc[key.index].to_numpy()
+    cache = cache if cache is not None and cache.frame is frame else ColumnCache(frame)
+    if len(rows) > 1 and bool(np.all(np.diff(rows) > 0)):  # a selection in item order (the explorer's)
+        perm = cache.permutation(by, ascending)
+        if len(rows) == len(frame):
+            return perm.copy()
+        chosen = np.zeros(len(frame), dtype=bool)
+        chosen[rows] = True
+        return perm[chosen[perm]]
+    key = cache.sort_key(by)[rows]
+    # numpy sorts NaN last; negating keeps NaN last for the descending order too.
+    return rows[np.argsort(key if ascending else -key, kind="stable")]
 
 
 @dataclass(frozen=True)
 class Histogram:
-    """Bars of one column: numeric bins (``edges``) or category counts (``categories``)."""
+    """Bars of one column: numeric bins (``edges``) or category counts (``categories``).
+
+    The items behind every bar are kept as one array (``bar_of``: the bar of each counted row),
+    so a million rows cost one pass, not a million Python ints; :meth:`rows` answers per bar.
+    """
 
     column: str
     counts: tuple[int, ...]
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
     missing: int = 0  # NaN / None, not in any bar
-    rows_per_bar: tuple[tuple[int, ...], ...] = field(default=(), repr=False)
+    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False)
+    bar_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False)
 
     @property
     def numeric(self) -> bool:
         return bool(self.edges)
+
+    def rows(self, bar: int) -> np.ndarray:
+        """Positions of the items behind bar ``bar``, in item order."""
+        if not 0 <= bar < len(self.counts):
+            raise IndexError(f"bar {bar} of {len(self.counts)}")
+        return self.positions[self.bar_of == bar]
+
+    @property
+    def rows_per_bar(self) -> tuple[tuple[int, ...], ...]:
+        return tuple(tuple(int(r) for r in self.rows(b)) for b in range(len(self.counts)))
 
     def to_frame(self) -> pd.DataFrame:
         if self.numeric:
@@ -140,12 +240,13 @@ def histogram(frame: pd.DataFrame, column: str, rows: np.ndarray | None = None, 
     """Bars for ``column`` over ``rows`` (all by default), with the items behind every bar."""
     if column not in frame.columns:
         raise KeyError(f"no column {column!r}; columns: {', '.join(map(str, frame.columns))}")
-    rows = np.arange(len(frame)) if rows is None else np.asarray(rows)
-    series = frame[column].iloc[rows]
+    rows = np.arange(len(frame)) if rows is None else np.asarray(rows, dtype=np.int64)
+    series = frame[column]
     if isinstance(series, pd.DataFrame):
         series = series.iloc[:, 0]
+    series = series.iloc[rows] if len(rows) != len(frame) else series
     if _is_number(series.dtype):
-        values = series.to_numpy(dtype=float)
+        values = series.to_numpy(dtype=float, na_value=np.nan)
         finite = np.isfinite(values)
         missing = int((~finite).sum())
         v = values[finite]
@@ -155,28 +256,34 @@ def histogram(frame: pd.DataFrame, column: str, rows: np.ndarray | None = None, 
         if lo == hi:  # zero spread: one bar, not a division by zero
             lo, hi = lo - 0.5, hi + 0.5
         edges = np.linspace(lo, hi, bins + 1)
-        which = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, bins - 1)
-        groups = tuple(tuple(int(r) for r in rows[finite & (which == b)]) for b in range(bins))
+        which = np.clip(np.searchsorted(edges, v, side="right") - 1, 0, bins - 1)
         return Histogram(
             column,
-            tuple(len(g) for g in groups),
+            tuple(int(c) for c in np.bincount(which, minlength=bins)),
             edges=tuple(float(e) for e in edges),
             missing=missing,
-            rows_per_bar=groups,
+            positions=rows[finite],
+            bar_of=which,
         )
-    labels = series.astype(object).where(series.notna(), None)
-    missing = int(labels.isna().sum())
-    cats: dict[str, list[int]] = {}
-    for r, value in zip(rows, labels):
-        if value is not None:
-            cats.setdefault(str(value), []).append(int(r))
-    names = sorted(cats, key=lambda k: (-len(cats[k]), k))[:bins]
+    # Categories, bools, dates, mixed objects: bars labelled as the values are shown (str).
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    labels = np.asarray([str(u) for u in uniques], dtype=object)
+    merged: dict[str, int] = {}  # two values shown alike (1 and "1") share a bar
+    remap = np.asarray([merged.setdefault(lab, len(merged)) for lab in labels], dtype=np.int64)
+    present = codes >= 0
+    bar = remap[codes[present]] if len(remap) else np.zeros(0, dtype=np.int64)
+    counts = np.bincount(bar, minlength=len(merged))
+    names = list(merged)
+    keep = sorted(range(len(names)), key=lambda k: (-counts[k], names[k]))[:bins]
+    new_bar = np.full(len(names), -1, dtype=np.int64)
+    new_bar[keep] = np.arange(len(keep))
     return Histogram(
         column,
-        tuple(len(cats[k]) for k in names),
-        categories=tuple(names),
-        missing=missing,
-        rows_per_bar=tuple(tuple(cats[k]) for k in names),
+        tuple(int(counts[k]) for k in keep),
+        categories=tuple(names[k] for k in keep),
+        missing=int((~present).sum()),
+        positions=rows[present],
+        bar_of=new_bar[bar],
     )
 
 

@@ -63,6 +63,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self.title = title
         self.note = note  # how the items were read, e.g. "1797 items of shape (8, 8)"
         self._rows = np.arange(len(frame))
+        self._cache = ex.ColumnCache(frame)  # per-column factorizations and sort keys, built on first use
         self._search = W.Text(placeholder="search text columns", description="search", continuous_update=False)
         self._regex = W.Checkbox(description="regex", indent=False, layout=W.Layout(width="70px"))
         self._expr = W.Text(placeholder="label == 3 and brightness > 0.4", description="filter", continuous_update=False)
@@ -132,7 +133,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         return Subset(dataset, [int(i) for i in self._rows])
 
     def _match(self) -> np.ndarray:
-        mask = ex.search_mask(self.frame, self.search, regex=self.regex)
+        mask = ex.search_mask(self.frame, self.search, regex=self.regex, cache=self._cache)
         if self.expr.strip():
             from recipe_widgets.engine._filter_expr import filter_mask
 
@@ -140,10 +141,11 @@ class Explorer(StaticFallbackMixin, W.VBox):
         if self.brush and self.axis:
             mask &= ex.range_mask(self.frame, {self._column(self.axis): tuple(self.brush)})
         if self.picked and self.axis:
-            shown = self.frame[self._column(self.axis)].astype(str)  # bars are labelled as text
-            mask &= shown.isin(list(self.picked)).to_numpy()
+            codes, shown = self._cache.text(self._column(self.axis))  # bars are labelled as text
+            hit = np.asarray([v in self.picked for v in shown] + [False], dtype=bool)
+            mask &= hit[codes]
         rows = np.flatnonzero(mask)
-        return ex.order(self.frame, rows, self.sort_by or None, ascending=not self.descending)
+        return ex.order(self.frame, rows, self.sort_by or None, ascending=not self.descending, cache=self._cache)
 
     def _refresh(self) -> None:
         try:

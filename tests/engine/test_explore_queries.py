@@ -86,3 +86,43 @@ def test_categorical_histogram_is_sorted_by_count(frame: pd.DataFrame) -> None:
 def test_column_kinds(frame: pd.DataFrame) -> None:
     assert ex.text_columns(frame) == ["name", "kind", "mixed"]
     assert ex.numeric_columns(frame) == ["score"]
+
+
+def test_sorts_follow_each_kind_of_column_and_agree_with_pandas() -> None:
+    rng = np.random.default_rng(0)
+    n = 300
+    f = pd.DataFrame(
+        {
+            "x": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 20, n).astype(float)),
+            "word": rng.choice(["pear", "apple", "fig", None], n),
+            "size": pd.Categorical(rng.choice(["small", "large", "medium"], n), categories=["small", "medium", "large"]),
+            "when": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 50, n), unit="D"),
+            "ok": rng.random(n) < 0.5,
+        }
+    )
+    rows = np.flatnonzero(rng.random(n) < 0.6)  # a selection, in item order
+    cache = ex.ColumnCache(f)
+    for col in f.columns:
+        for asc in (True, False):
+            want = f.iloc[rows][col].sort_values(ascending=asc, na_position="last", kind="stable").index.to_numpy()
+            assert ex.order(f, rows, col, asc, cache=cache).tolist() == want.tolist(), (col, asc)
+            assert ex.order(f, rows[::-1], col, asc).tolist() == f.iloc[rows[::-1]][col].sort_values(
+                ascending=asc, na_position="last", kind="stable").index.tolist(), (col, asc)
+
+
+def test_mixed_values_sort_as_shown_and_missing_values_search_as_empty(frame: pd.DataFrame) -> None:
+    rows = np.arange(len(frame))
+    assert ex.order(frame, rows, "mixed").tolist() == [0, 2, 4, 1, 3]  # "1", "3.0", "b'bytes'", "two"; None last
+    assert ex.search_mask(frame, "^$", regex=True, columns=["name", "mixed"]).tolist() == [False, False, True, True, False]
+
+
+def test_the_items_behind_a_bar_of_a_million_rows() -> None:
+    n = 1_000_000
+    f = pd.DataFrame({"v": np.arange(n) % 10, "t": np.where(np.arange(n) % 4 == 0, "a", "b")})
+    h = ex.histogram(f, "v", bins=10)
+    assert h.counts == (n // 10,) * 10
+    assert h.rows(3)[:3].tolist() == [3, 13, 23] and len(h.rows(3)) == n // 10
+    t = ex.histogram(f, "t")
+    assert t.categories == ("b", "a") and t.rows(1)[:2].tolist() == [0, 4]
+    with pytest.raises(IndexError):
+        h.rows(10)
