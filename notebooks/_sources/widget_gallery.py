@@ -112,7 +112,7 @@ X = torch.tensor(digits.images / 16, dtype=torch.float32)
 Y = torch.tensor(digits.target)
 with rw.watch(net, opt, name=HOSTILE) as w:
     w.track((X[:8], Y[:8]))  # prediction dynamics and the overfit view, drawn when the loop ends
-    for step in range(60):
+    for step in range(100):
         idx = torch.arange(step * 16, step * 16 + 16) % len(X)
         loss = nn.functional.cross_entropy(net(X[idx]), Y[idx])
         opt.zero_grad()

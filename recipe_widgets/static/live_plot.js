@@ -14,11 +14,13 @@ function loadVega(bundle) {
 }
 
 async function render({ model, el }) {
-  const { vegaEmbed } = await loadVega(model.get("_vega_bundle"));
   const holder = document.createElement("div");
   el.appendChild(holder);
   let view = null;
-  let chain = Promise.resolve(); // messages applied in the order they were sent
+  let vegaEmbed = null;
+  // Messages are applied in the order they were sent, and only once Vega has loaded; listening
+  // starts before the load, so appends sent while the bundle is imported are queued, not lost.
+  let chain = loadVega(model.get("_vega_bundle")).then((mod) => { vegaEmbed = mod.vegaEmbed; });
   let rows = 0;
 
   function waiting() {
@@ -70,6 +72,7 @@ async function render({ model, el }) {
 
   waiting();
   model.send({ type: "replay" }); // a new view (reload, second display) asks for the history once
+  await chain.catch((err) => console.error("recipe_widgets live plot: Vega did not load:", err));
 
   return () => {
     model.off("msg:custom", onMsg);

@@ -135,7 +135,9 @@ def run_all(view: NotebookPage, timeout: float = 120, sample: str | None = None)
     ``sample``: a JS expression evaluated at every poll while cells run; its values are returned
     (e.g. a live plot's row count, to see it change during the run).
     """
-    view.js("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Started, not awaited: the command's promise resolves only when every cell has run, and
+    # the samples must be taken while they run.
+    view.js("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); return true; }")
     deadline = time.monotonic() + timeout
     state: dict[str, Any] = {}
     samples: list[Any] = []
