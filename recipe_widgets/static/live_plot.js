@@ -4,11 +4,16 @@
 // The chart is embedded with its first rows, never empty: Vega-Lite lays out an empty dataset
 // with infinite extents (broken SVG attributes). Until rows arrive, a line of text says so.
 
-// One import of the bundle per page, however many plots are shown.
-function loadVega(bundle) {
+// One import of the bundle per page, however many plots are shown. The code lives in one
+// shared VegaBundle model per kernel; each plot holds a reference to it ("IPY_MODEL_<id>").
+function loadVega(model) {
   if (!globalThis.__rwVegaBundle) {
-    const url = URL.createObjectURL(new Blob([bundle], { type: "text/javascript" }));
-    globalThis.__rwVegaBundle = import(url);
+    globalThis.__rwVegaBundle = (async () => {
+      const ref = String(model.get("_vega") || "");
+      const shared = await model.widget_manager.get_model(ref.replace(/^IPY_MODEL_/, ""));
+      const url = URL.createObjectURL(new Blob([shared.get("bundle")], { type: "text/javascript" }));
+      return import(url);
+    })();
   }
   return globalThis.__rwVegaBundle;
 }
@@ -20,7 +25,7 @@ async function render({ model, el }) {
   let vegaEmbed = null;
   // Messages are applied in the order they were sent, and only once Vega has loaded; listening
   // starts before the load, so appends sent while the bundle is imported are queued, not lost.
-  let chain = loadVega(model.get("_vega_bundle")).then((mod) => { vegaEmbed = mod.vegaEmbed; });
+  let chain = loadVega(model).then((mod) => { vegaEmbed = mod.vegaEmbed; });
   let rows = 0;
 
   function waiting() {

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import anywidget
+import ipywidgets as W
 import pandas as pd
 import traitlets as T
 
@@ -34,11 +35,40 @@ def vega_bundle() -> str:
     return vl_convert.javascript_bundle("export { vegaEmbed, vega, vegaLite };")
 
 
+class VegaBundle(anywidget.AnyWidget):
+    """Vega's code, sent to the browser once per kernel and shared by every live plot (each plot
+    holds a reference to this model, not its own 1.9 MB copy)."""
+
+    _esm = "export default { render() {} };"
+    bundle = T.Unicode(help="the Vega/vega-embed ES module").tag(sync=True)
+
+
+_shared: dict[str, VegaBundle] = {}
+
+
+def shared_bundle(code: str | None = None) -> VegaBundle:
+    """The kernel's one VegaBundle (re-made if it was closed, or when other code is given)."""
+    code = vega_bundle() if code is None else code
+    current = _shared.get("bundle")
+    if current is None or current.comm is None or current.bundle != code:
+        current = _shared["bundle"] = VegaBundle(bundle=code)
+    return current
+
+
+@functools.lru_cache(maxsize=8)
+def _empty_spec(log_y: bool, last_n: int | None) -> str:
+    """The live chart's spec without data, built (and validated) once per view option: Altair
+    takes ~0.2 s per chart, which a short training loop should not pay for every watch."""
+    import json
+
+    return json.dumps(training_chart(None, log_y=log_y, last_n=last_n).to_dict())
+
+
 class LivePlot(anywidget.AnyWidget):
     """A live Altair chart of ``step, metric, value`` rows; see :meth:`add_row`."""
 
     _esm = _STATIC / "live_plot.js"
-    _vega_bundle = T.Unicode(help="the Vega/vega-embed ES module, shipped by the kernel").tag(sync=True)
+    _vega = T.Instance(VegaBundle, help="the kernel's shared Vega code").tag(sync=True, **W.widget_serialization)
     spec = T.Dict(help="the Vega-Lite spec (data empty: rows arrive as appends)").tag(sync=True)
     dataset = T.Unicode(DATASET, help="name of the Vega dataset the rows go to").tag(sync=True)
     log_y = T.Bool(False, help="log-scale value axis").tag(sync=True)
@@ -47,14 +77,14 @@ class LivePlot(anywidget.AnyWidget):
     def __init__(
         self,
         *,
-        min_interval: float = 0.1,
+        min_interval: float = 0.15,
         max_points: int = 2000,
         summary: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         bundle: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(_vega_bundle=vega_bundle() if bundle is None else bundle, **kwargs)
+        super().__init__(_vega=shared_bundle(bundle), **kwargs)
         self.min_interval = min_interval
         self.max_points = max_points
         self._clock = clock
@@ -72,7 +102,9 @@ class LivePlot(anywidget.AnyWidget):
         self._rebuild()
 
     def _rebuild(self) -> None:
-        self.spec = training_chart(None, log_y=self.log_y, last_n=self.last_n).to_dict()
+        import json
+
+        self.spec = json.loads(_empty_spec(self.log_y, self.last_n))  # a fresh copy per plot
 
     # -- feeding ------------------------------------------------------------------------------
 

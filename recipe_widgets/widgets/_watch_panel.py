@@ -65,7 +65,7 @@ class LiveWatch(Watch):
 
     def _on_row(self, row: dict[str, Any]) -> None:
         self.plot.add_row(row)
-        n = len(self._findings.all)
+        n = len(self._findings)
         if n != self._shown:  # findings change rarely: re-render only then
             self._shown = n
             self._render_findings()
@@ -114,7 +114,7 @@ def watch(
     *,
     display: bool = True,
     name: str = "run",
-    stats_every: int = 10,
+    stats_every: int = 25,
 ) -> Watch:
     """Watch your own training loop: ``with rw.watch(model, optimizer) as w: ... w.log(loss=l)``.
 

@@ -13,6 +13,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from recipe_widgets.engine._results import Finding
 
 
@@ -24,19 +26,19 @@ class WatchConfig:
     this many (the cheap checks - NaN loss, zero_grad, LR, eval mode - run every step).
     """
 
-    stats_every: int = 10
+    stats_every: int = 25
     ratio_high: float = 1e-1  # update/weight; ~1e-3 is healthy, 0.1 rewrites weights each step
     grad_explode: float = 1e4  # total gradient norm (after clipping / unscaling)
     grad_explode_factor: float = 1e3  # ... or this many times the first sampled norm
     grad_vanish: float = 1e-7  # relative gradient norm of a layer vs. the largest layer's
     dead_fraction: float = 0.5  # a ReLU layer with more dead units than this
-    dead_samples: int = 3  # ... in this many consecutive sampled forwards
+    dead_samples: int = 2  # ... in this many consecutive sampled forwards
     lr_collapse: float = 1e-4  # LR below this fraction of its peak is "collapsed"
     lr_collapse_steps: int = 30  # ... for this many optimizer steps
     lr_collapse_fraction: float = 0.015  # ... and for this fraction of the run so far
     diverge_factor: float = 4.0  # windowed loss this many times its best window
     plateau_window: int = 200  # logged losses without a 1% improvement
-    no_grad_samples: int = 3  # sampled steps in a row a trainable parameter had no .grad
+    no_grad_samples: int = 2  # sampled steps in a row a trainable parameter had no .grad
 
     def __post_init__(self) -> None:
         if self.stats_every < 1:
@@ -58,6 +60,9 @@ class Findings:
 
     def __contains__(self, key: str) -> bool:
         return key in self._by_key
+
+    def __len__(self) -> int:
+        return len(self._by_key)
 
     @property
     def all(self) -> tuple[Finding, ...]:
@@ -156,8 +161,12 @@ class LRDetector:
         self.out = out
         self.peak: dict[tuple[int, int], float] = {}
         self.low_since: dict[tuple[int, int], int] = {}
+        self._steady: dict[int, list[Any]] = {}  # optimizer -> its LRs last step, when all were healthy
 
     def feed(self, opt_index: int, groups: list[dict[str, Any]], step: int) -> None:
+        lrs = [g.get("lr") for g in groups]
+        if lrs == self._steady.get(opt_index):
+            return  # the same healthy LRs as last step (most steps): nothing can have collapsed
         for gi, group in enumerate(groups):
             lr = group.get("lr")
             if not isinstance(lr, (int, float)):
@@ -191,13 +200,24 @@ class LRDetector:
                         evidence={"step": start, "lr": lr, "peak": peak, "group": gi},
                     ),
                 )
+        healthy = not any(key[0] == opt_index for key in self.low_since)
+        plain = all(isinstance(v, (int, float)) for v in lrs)  # a tensor LR can change in place
+        if healthy and plain:
+            self._steady[opt_index] = lrs
+        else:
+            self._steady.pop(opt_index, None)
 
 
 def relu_dead_fraction(output: Any) -> float:
-    """Fraction of units that are zero for every example of the batch (dim 0)."""
+    """Fraction of units that are zero for every example of the batch (dim 0) and position.
+
+    A NaN output is not counted as dead (the loss detector reports NaN on its own)."""
     t = output.detach()
     if t.dim() < 2 or t.shape[0] < 2:
         return 0.0  # one example: every unit it does not use would look dead
-    # (B, C, ...) -> (C,) alive if positive anywhere in the batch (and space)
-    alive = (t > 0).transpose(0, 1).reshape(t.shape[1], -1).any(dim=1)
-    return 1.0 - alive.float().mean().item()
+    # (B, C, ...) -> (C,): the largest value of each unit over the batch and space; one reduction.
+    top = t.amax(dim=(0, *range(2, t.dim()))) if t.dim() > 2 else t.amax(dim=0)
+    # ReLU outputs are >= 0, so a dead unit's largest value is exactly 0 (NaN counts as alive).
+    if top.numel() == 0:
+        return 0.0
+    return 1.0 - int(torch.count_nonzero(top)) / top.numel()

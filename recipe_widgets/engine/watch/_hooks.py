@@ -21,6 +21,7 @@ from recipe_widgets.engine.watch._detectors import (
     relu_dead_fraction,
 )
 
+PROBES = 2  # parameters whose gradients show a forgotten zero_grad (any one of them shows it)
 _TRAIN_MODE_LAYERS = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
 
@@ -44,13 +45,18 @@ class Hooks:
         self.grad_norms: list[tuple[int, float]] = []
         self.lrs: list[tuple[int, float]] = []
         self._handles: list[Any] = []
+        self._transient: list[Any] = []  # hooks on for the sampled step only
+        self._relus: list[tuple[str, nn.Module]] = []
+        self._probes: list[nn.Parameter] = []
         self._names = {id(p): n for n, p in model.named_parameters()}
         self._before: dict[int, torch.Tensor] = {}  # sampled step: weights before the update
         self._grad_seen: dict[int, tuple[int, int]] = {}  # id(p) -> (id(grad), grad._version)
         self._checked_since_step: set[int] = set()
         self._no_grad_runs: dict[int, int] = {}
         self._dead_runs: dict[str, int] = {}
-        self._forwards = 0
+        self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
+        self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
+        self._weight_norms: dict[int, float] = {}  # id(p) -> norm before the sampled update
         self._first_norm: float | None = None
         self._in_opt = {id(p) for opt in optimizers for g in opt.param_groups for p in g["params"]}
         self._has_train_layers = any(isinstance(m, _TRAIN_MODE_LAYERS) for m in model.modules())
@@ -59,19 +65,36 @@ class Hooks:
 
     def register(self) -> None:
         for i, opt in enumerate(self.optimizers):
-            self._handles.append(opt.register_step_pre_hook(self._make_pre(i)))
             self._handles.append(opt.register_step_post_hook(self._make_post(i)))
-        self._handles.append(self.model.register_forward_hook(self._on_model_forward))
-        for name, module in self.model.named_modules():
-            if isinstance(module, nn.ReLU):
-                self._handles.append(module.register_forward_hook(self._make_relu(name)))
+        if self._has_train_layers:  # evaluation in train mode only matters with dropout / batch norm
+            self._handles.append(self.model.register_forward_hook(self._on_model_forward))
+        self._relus = [(name, m) for name, m in self.model.named_modules() if isinstance(m, nn.ReLU)]
         # zero_grad check: a few small trainable parameters are enough (any of them shows it).
         in_opt = [p for opt in self.optimizers for g in opt.param_groups for p in g["params"]]
-        probes = sorted((p for p in in_opt if p.requires_grad), key=lambda p: p.numel())[:4]
-        for p in probes:
-            self._handles.append(p.register_hook(self._make_grad_probe(p)))
+        self._probes = sorted((p for p in in_opt if p.requires_grad), key=lambda p: p.numel())[:PROBES]
+        probe_ids = {id(p) for p in self._probes}
+        self._probes_of = [
+            [p for g in opt.param_groups for p in g["params"] if id(p) in probe_ids] for opt in self.optimizers
+        ]
+        self._arm()  # the first steps are sampled
+
+    def _arm(self) -> None:
+        """Activation and gradient hooks for one sampled step only: a hook costs every forward
+        or backward it is on, so between samples they are off, not merely quick to return."""
+        for i, opt in enumerate(self.optimizers):
+            self._transient.append(opt.register_step_pre_hook(self._make_pre(i)))
+        for name, module in self._relus:
+            self._transient.append(module.register_forward_hook(self._make_relu(name)))
+        for p in self._probes:
+            self._transient.append(p.register_hook(self._make_grad_probe(p)))
+
+    def _disarm(self) -> None:
+        for h in self._transient:
+            h.remove()
+        self._transient.clear()
 
     def remove(self) -> None:
+        self._disarm()
         for h in self._handles:
             h.remove()
         self._handles.clear()
@@ -87,16 +110,14 @@ class Hooks:
 
     def _make_pre(self, index: int) -> Any:
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            # Armed for sampled steps only (see _arm): gradients as the step will use them.
             step = self.steps + 1
-            self.lr.feed(index, opt.param_groups, step)
-            if index == 0 and opt.param_groups:
-                self.lrs.append((step, float(opt.param_groups[0]["lr"])))
             if not self._sampled():
                 return
             with torch.no_grad():
                 self._grad_stats(opt, step)
                 for p in self._params(opt):
-                    if p.grad is not None:
+                    if p.grad is not None and p.requires_grad:
                         self._before[id(p)] = p.detach().clone()
 
         return pre
@@ -106,15 +127,27 @@ class Hooks:
             if index == 0 or len(self.optimizers) == 1:
                 self.steps += 1
             step = self.steps
-            for p in self._params(opt):
-                if p.grad is not None:
-                    self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
-            self._checked_since_step.clear()
+            # The LR this step used: a scheduler steps after the optimizer, so it is still there.
+            self.lr.feed(index, opt.param_groups, step)
+            if index == 0 and opt.param_groups:
+                self.lrs.append((step, float(opt.param_groups[0]["lr"])))
+            if self._checked_since_step:
+                self._checked_since_step.clear()
             if index == 0 and step <= 3 * self.config.stats_every:
                 self._check_outside_optimizers(step)
             if self._before:
                 with torch.no_grad():
                     self._update_stats(opt, step)
+            if index == 0 or len(self.optimizers) == 1:
+                if self._transient:
+                    self._disarm()
+                if self._sampled():  # the coming step is sampled: its forward and backward too
+                    self._arm()
+            if self._transient:
+                # What the probes will compare the next backward against: this step's gradients.
+                for p in self._probes_of[index]:
+                    if p.grad is not None:
+                        self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
 
         return post
 
@@ -139,6 +172,7 @@ class Hooks:
     def _grad_stats(self, opt: torch.optim.Optimizer, step: int) -> None:
         norms: dict[str, float] = {}
         rel: dict[str, float] = {}
+        with_grad: list[nn.Parameter] = []
         for p in self._params(opt):
             name = self._names.get(id(p), "?")
             if not p.requires_grad:
@@ -162,9 +196,15 @@ class Hooks:
                     )
                 continue
             self._no_grad_runs.pop(id(p), None)
-            g = float(p.grad.detach().float().norm())
+            with_grad.append(p)
+        if not with_grad:
+            return
+        both = _norms([p.grad.detach() for p in with_grad] + [p.detach() for p in with_grad])
+        grad_norms, weight_norms = both[: len(with_grad)], both[len(with_grad) :]
+        self._weight_norms = {id(p): w for p, w in zip(with_grad, weight_norms)}
+        for p, g, w in zip(with_grad, grad_norms, weight_norms):
+            name = self._names.get(id(p), "?")
             norms[name] = g
-            w = float(p.detach().float().norm())
             rel[name] = g / w if w > 0 else g
         if not norms:
             return
@@ -221,14 +261,14 @@ class Hooks:
 
     def _update_stats(self, opt: torch.optim.Optimizer, step: int) -> None:
         ratios: dict[str, float] = {}
-        for p in self._params(opt):
-            before = self._before.pop(id(p), None)
-            if before is None:
-                continue
-            w = float(before.float().norm())
-            if w > 0:
-                ratios[self._names.get(id(p), "?")] = float((p.detach() - before).float().norm()) / w
+        pairs = [(p, self._before.pop(id(p))) for p in self._params(opt) if id(p) in self._before]
         self._before.clear()
+        if pairs:
+            changes = _norms(list(torch._foreach_sub([p.detach() for p, _ in pairs], [b for _, b in pairs])))
+            for (p, _), change in zip(pairs, changes):
+                w = self._weight_norms.get(id(p), 0.0)
+                if w > 0:
+                    ratios[self._names.get(id(p), "?")] = change / w
         high = {n: r for n, r in ratios.items() if r > self.config.ratio_high}
         if high:
             worst = max(high, key=high.get)
@@ -278,7 +318,6 @@ class Hooks:
     def _on_model_forward(self, module: nn.Module, args: Any, output: Any) -> None:
         if self.suspended:
             return
-        self._forwards += 1
         evaluating = not torch.is_grad_enabled() or torch.is_inference_mode_enabled()
         if evaluating and module.training and self._has_train_layers:
             self.out.add(
@@ -298,10 +337,10 @@ class Hooks:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
             if self.suspended or not module.training or not torch.is_grad_enabled():
                 return
-            if self._forwards % self.config.stats_every not in (0, 1):
-                return
-            if not bool(torch.isfinite(output).all()):
-                return  # NaN is already reported; NaN > 0 is False and would look "dead"
+            step = self.steps
+            if not (step < 3 or step % self.config.stats_every == 0) or self._relu_sampled.get(name) == step:
+                return  # sampled: the first training forward of one optimizer step in stats_every
+            self._relu_sampled[name] = step
             frac = relu_dead_fraction(output)
             runs = self._dead_runs.get(name, 0) + 1 if frac > self.config.dead_fraction else 0
             self._dead_runs[name] = runs
@@ -320,3 +359,14 @@ class Hooks:
                 )
 
         return hook
+
+
+def _norms(tensors: list[torch.Tensor]) -> list[float]:
+    """L2 norms (in float32) of many tensors with one device sync, not one per tensor."""
+    if not tensors:
+        return []
+    try:
+        norms = torch._foreach_norm(tensors, 2, dtype=torch.float32)
+    except (AttributeError, RuntimeError, TypeError):  # older torch, or tensors it cannot batch
+        norms = [t.float().norm() for t in tensors]
+    return torch.stack([n.to(tensors[0].device) for n in norms]).cpu().tolist()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,16 +23,22 @@ from recipe_widgets.engine.watch._detectors import Findings, LossDetector, Watch
 from recipe_widgets.engine.watch._hooks import Hooks
 
 _FORMAT = "recipe_widgets.watch/1"
+DRAIN_SECONDS = 0.05  # how often logged values reach the detectors and the live plot
+DRAIN_ROWS = 256
+TRACK_EVERY = 10  # steps between predictions on the w.track batch (only when one is tracked)
 
 
 def _scalar(key: str, value: Any) -> float:
     if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            raise ValueError(
-                f"w.log({key}=...) needs a scalar; got a tensor of shape {tuple(value.shape)}. "
-                "Log its mean (or .item()) instead."
-            )
-        return float(value.detach().float().cpu().item())
+        try:
+            return float(value.detach())  # runs on every step: the checks below only on failure
+        except (RuntimeError, ValueError, TypeError):
+            if value.numel() != 1:
+                raise ValueError(
+                    f"w.log({key}=...) needs a scalar; got a tensor of shape {tuple(value.shape)}. "
+                    "Log its mean (or .item()) instead."
+                ) from None
+            raise TypeError(f"w.log({key}=...) needs a real number; got a {value.dtype} tensor.") from None
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -144,6 +151,8 @@ class Watch(_RunData):
         self._tracked: Any = None
         self.predictions: list[tuple[int, Any]] = []
         self._listeners: list[Any] = []
+        self._queued: list[dict[str, float]] = []  # logged since the detectors last looked
+        self._drained_at = time.monotonic()
         self.interrupted: str | None = None
         self._active = False
         frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
@@ -173,6 +182,7 @@ class Watch(_RunData):
         finally:
             self._hooks.remove()
             self._active = False
+            self._drain()
         return False  # re-raise: the user's KeyboardInterrupt / error is theirs to see
 
     # -- logging ------------------------------------------------------------------------------
@@ -198,13 +208,25 @@ class Watch(_RunData):
             row = {"step": at}
             self._rows.append(row)
         row.update(clean)
-        for k, v in clean.items():
-            if k == "loss" or k.endswith("loss"):
-                self._loss.feed(k, v, at)
-        if self._tracked is not None and (at < 3 or at % self.config.stats_every == 0):
+        self._queued.append({"step": at, **clean})
+        if self._tracked is not None and (at < 3 or at % min(TRACK_EVERY, self.config.stats_every) == 0):
             self._predict(at)
-        for listener in self._listeners:
-            listener(dict(row))
+        now = time.monotonic()
+        if now - self._drained_at >= DRAIN_SECONDS or len(self._queued) >= DRAIN_ROWS:
+            self._drained_at = now
+            self._drain()
+
+    def _drain(self) -> None:
+        """Feed what was logged since last time to the loss detector and the listeners (the
+        live plot): a few times a second, not on every w.log, which runs on every step."""
+        queued, self._queued = self._queued, []
+        for values in queued:
+            at = int(values["step"])
+            for k, v in values.items():
+                if k != "step" and (k == "loss" or k.endswith("loss")):
+                    self._loss.feed(k, v, at)
+            for listener in self._listeners:
+                listener(values)
 
     @property
     def tracked(self) -> Any:
@@ -235,7 +257,8 @@ class Watch(_RunData):
         self.predictions.append((step, out.numpy()))
 
     def add_listener(self, fn: Any) -> None:
-        """Call ``fn(row_dict)`` after each ``w.log`` (the live plot feeds itself this way)."""
+        """Call ``fn({"step": s, **values})`` for each ``w.log`` (the live plot feeds itself this
+        way), a few times a second in batches and when the ``with`` block ends."""
         self._listeners.append(fn)
 
     # -- results ------------------------------------------------------------------------------
@@ -250,6 +273,8 @@ class Watch(_RunData):
 
     @property
     def report(self) -> Report:
+        if getattr(self, "_queued", None):
+            self._drain()
         findings = list(self._findings.all)
         if self.interrupted:
             findings.append(
@@ -268,7 +293,7 @@ def watch(
     optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
     *,
     name: str = "run",
-    stats_every: int = 10,
+    stats_every: int = 25,
 ) -> Watch:
     """Watch the user's own loop (engine side, no display): ``with watch(model, opt) as w:``."""
     return Watch(model, optimizer, config=WatchConfig(stats_every=stats_every), name=name)
