@@ -54,6 +54,8 @@ def build(name: str) -> Path:
         cell["id"] = f"{name[:2]}-{i:02d}"  # stable ids: clean diffs
     os.environ.setdefault("RW_PROGRESS", "0")  # no progress bars in saved outputs
     NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    for cell in nb.cells:  # run timestamps would make every rebuild a diff
+        cell.metadata.pop("execution", None)
     out = ROOT / "notebooks" / f"{name}.ipynb"
     nbformat.write(nb, out)
     return out
