@@ -84,8 +84,40 @@ class ColumnCache:
         key = (col, ascending)
         if key not in self._perms:
             k = self.sort_key(col)
-            self._perms[key] = np.argsort(k if ascending else -k, kind="stable")
+            values = self.column(col)[0].dtype
+            whole = pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values)
+            span = float(np.nanmax(k) - np.nanmin(k)) + 1 if whole and len(k) and not np.isnan(k).all() else 0.0
+            if whole and span * (len(k) + 1) < 2**62:  # whole numbers: their offsets are ranks
+                self._perms[key] = _rank_order(k - np.nanmin(k), ascending)
+            elif _is_number(values) or pd.api.types.is_bool_dtype(values):
+                self._perms[key] = _number_order(k if ascending else -k)
+            else:  # ranks (text, categories, dates): small integers, so a faster exact sort
+                self._perms[key] = _rank_order(k, ascending)
         return self._perms[key]
+
+
+def _number_order(key: np.ndarray) -> np.ndarray:
+    """Stable order of a float key, NaN last in item order. Quicksort first (twice as fast on a
+    million rows); only when equal values exist does a stable sort redo it."""
+    missing = np.isnan(key)
+    present = np.flatnonzero(~missing)
+    values = key[present]
+    order = np.argsort(values)
+    ranked = values[order]
+    if ranked.size > 1 and bool(np.any(ranked[1:] == ranked[:-1])):
+        order = np.argsort(values, kind="stable")
+    return np.concatenate([present[order], np.flatnonzero(missing)])
+
+
+def _rank_order(ranks: np.ndarray, ascending: bool) -> np.ndarray:
+    """Positions sorted by integer ranks (NaN last), ties in item order: each rank is made
+    unique by the row's position, so numpy's quicksort (much faster than a stable sort on a
+    million rows) gives the stable order."""
+    n = len(ranks)
+    missing = np.isnan(ranks)
+    top = int(np.nanmax(ranks)) + 1 if n and not missing.all() else 0
+    r = np.where(missing, top, ranks if ascending else top - 1 - np.where(missing, 0, ranks)).astype(np.int64)
+    return np.argsort(r * n + np.arange(n, dtype=np.int64))
 
 
 def _shown(uniques: Any) -> list[str]:
@@ -109,7 +141,9 @@ def _sort_key(values: pd.Series) -> np.ndarray:
         return codes
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # numpy's own string sort: fast
-        _, ranks = np.unique(np.asarray(uniques, dtype=str), return_inverse=True)
+        order = np.argsort(np.asarray(uniques, dtype=str), kind="stable")  # distinct values: no ties
+        ranks = np.empty(len(order), dtype=np.int64)
+        ranks[order] = np.arange(len(order))
     else:
         try:
             ranks = np.argsort(np.argsort(np.asarray(uniques, dtype=object), kind="stable"), kind="stable")

@@ -98,6 +98,9 @@ def test_sorts_follow_each_kind_of_column_and_agree_with_pandas() -> None:
             "size": pd.Categorical(rng.choice(["small", "large", "medium"], n), categories=["small", "medium", "large"]),
             "when": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 50, n), unit="D"),
             "ok": rng.random(n) < 0.5,
+            "k": rng.integers(-5, 5, n),
+            "ni": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 4, n)), dtype="Int64"),
+            "u": rng.normal(size=n),  # distinct floats: the quicksort path
         }
     )
     rows = np.flatnonzero(rng.random(n) < 0.6)  # a selection, in item order
