@@ -24,8 +24,13 @@ class StaticFallbackMixin:
     def __repr__(self) -> str:
         return self._static_text()
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        bundle = dict(super()._repr_mimebundle_(**kwargs) or {})  # type: ignore[misc]
-        bundle["text/plain"] = self._static_text()
-        bundle["text/html"] = self._static_html()
-        return bundle
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        # ipywidgets answers a dict; anywidget (and Altair's JupyterChart) a (data, metadata)
+        # pair. Either way the widget view stays, and text and HTML become ours.
+        result = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        pair = isinstance(result, tuple)
+        data, meta = result if pair else (result or {}, {})
+        data = dict(data)
+        data["text/plain"] = self._static_text()
+        data["text/html"] = self._static_html()
+        return (data, dict(meta)) if pair else data

@@ -12,6 +12,8 @@ import base64
 from html import escape
 from typing import Any
 
+from recipe_widgets.widgets._base import StaticFallbackMixin
+
 
 def _title(chart: Any) -> str:
     title = getattr(chart, "title", None)
@@ -42,7 +44,7 @@ def _chart_class() -> type:
     if _CLASS is None:
         import altair as alt
 
-        class OfflineChart(alt.JupyterChart):
+        class OfflineChart(StaticFallbackMixin, alt.JupyterChart):
             """A ``JupyterChart`` whose saved form is a PNG and a one-line description."""
 
             def _static_text(self) -> str:
@@ -54,17 +56,6 @@ def _chart_class() -> type:
                 png = base64.b64encode(vl_convert.vegalite_to_png(self.chart.to_dict(), scale=1)).decode("ascii")
                 text = escape(self._static_text())
                 return f'<img alt="{text}" src="data:image/png;base64,{png}">'
-
-            def __repr__(self) -> str:
-                return self._static_text()
-
-            def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-                result = super()._repr_mimebundle_(**kwargs)
-                data, meta = result if isinstance(result, tuple) else (result or {}, {})
-                data = dict(data)
-                data["text/plain"] = self._static_text()
-                data["text/html"] = self._static_html()
-                return data, dict(meta)
 
         _CLASS = OfflineChart
     return _CLASS

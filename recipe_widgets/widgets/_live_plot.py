@@ -23,6 +23,7 @@ import pandas as pd
 import traitlets as T
 
 from recipe_widgets.display._watch_charts import DATASET, decimate, training_chart
+from recipe_widgets.widgets._base import StaticFallbackMixin
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -64,7 +65,7 @@ def _empty_spec(log_y: bool, last_n: int | None) -> str:
     return json.dumps(training_chart(None, log_y=log_y, last_n=last_n).to_dict())
 
 
-class LivePlot(anywidget.AnyWidget):
+class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
     """A live Altair chart of ``step, metric, value`` rows; see :meth:`add_row`."""
 
     _esm = _STATIC / "live_plot.js"
@@ -169,15 +170,3 @@ class LivePlot(anywidget.AnyWidget):
         chart = training_chart(self._snapshot(), log_y=self.log_y, last_n=self.last_n)
         png = base64.b64encode(vl_convert.vegalite_to_png(chart.to_dict())).decode("ascii")
         return f'<div><pre>{text}</pre><img alt="{text}" src="data:image/png;base64,{png}"></div>'
-
-    def __repr__(self) -> str:
-        return self._static_text()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-        # anywidget answers (data, metadata); the widget view stays, text and HTML are ours.
-        result = super()._repr_mimebundle_(**kwargs)
-        data, meta = result if isinstance(result, tuple) else (result or {}, {})
-        data = dict(data)
-        data["text/plain"] = self._static_text()
-        data["text/html"] = self._static_html()
-        return data, dict(meta)
