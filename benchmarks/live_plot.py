@@ -1,16 +1,25 @@
 """rw.watch's live panel side by side with trainplot and livelossplot, in a real headless kernel.
 
-    python benchmarks/live_plot.py            # 2,000 steps, 7 interleaved repeats, bars enforced
+    python benchmarks/live_plot.py            # 2,000 steps, 9 repeats, bars enforced
     python benchmarks/live_plot.py --smoke    # 300 steps, 1 repeat, no bars (make test)
 
 Everything runs inside one Jupyter kernel started by nbclient's kernel manager (as in a
 notebook, with IPython's display machinery and widget comms live), so each tool pays the cost it
-pays for a user. Measured, as medians of interleaved repeats:
+pays for a user.
 
-  1. a small MLP's 2,000-step loop, logging the loss every step: bare, with ``rw.watch`` (panel
-     displayed) and with trainplot; the time each adds through the end of the loop / ``with``
-     block. Bars: rw adds <= 5% of the bare loop and <= 1/4 of what trainplot adds. The panel
-     must really be fed: at least one append message per 200 ms of loop time.
+How the time a tool adds is measured: a bare model and an instrumented twin train side by side,
+their steps interleaved one by one (which of the two goes first alternates), each step timed on
+its own. On this shared 2-core machine two consecutive whole 3-second loops differ by 5-10% with
+nothing changed (an A/A run of whole loops shows it), which is more than the bars; interleaving
+step by step puts both loops under the same conditions, so that drift cancels. The instrumented
+loop's total includes creating the tool, the whole ``with`` block (enter and exit: the final
+flush, findings and plot) and every ``w.log``. The A/A pair (two bare twins) is run too and
+printed: it is the method's own error. Figures are medians over interleaved repeats.
+
+  1. a small MLP's 2,000-step loop, logging the loss every step, with ``rw.watch`` (panel
+     displayed) and with trainplot. Bars: rw adds <= 5% of the bare loop and <= 1/4 of what
+     trainplot adds. The panel must really be fed: at least one append message per 200 ms of the
+     ``with`` block's wall time.
   2. livelossplot, which redraws a matplotlib figure per logged step: its cost per logged step
      over a few sends (a 2,000-step run would take minutes), as a multiple of one bare step.
   3. a small CNN's loop with the watch's default stats on (``display=False``): overhead bar 10%.
@@ -41,6 +50,8 @@ shared_bundle()  # built and sent once per kernel; not part of any loop's cost
 torch.manual_seed(0)
 X = torch.randn(256, 32)
 Y = (X[:, :4].sum(1) > 0).long()
+IMG = torch.randn(64, 1, 16, 16)
+LBL = torch.randint(0, 10, (64,))
 
 def mlp():
     torch.manual_seed(0)
@@ -51,49 +62,50 @@ def cnn():
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(),
                          nn.AdaptiveAvgPool2d(4), nn.Flatten(), nn.Linear(256, 10))
 
-IMG = torch.randn(64, 1, 16, 16)
-LBL = torch.randint(0, 10, (64,))
+def attach(kind, model, opt):
+    '''The tool around one loop: (log(loss), close()) and a count of messages it sent.'''
+    if kind in ("rw", "rw_hidden"):
+        ctx = rw.watch(model, opt, display=kind == "rw")
+        w = ctx.__enter__()
+        return (lambda loss: w.log(loss=loss)), (lambda: ctx.__exit__(None, None, None)), \\
+            (lambda: getattr(getattr(w, "plot", None), "messages_sent", 0))
+    if kind == "trainplot":
+        from trainplot import TrainPlot
+        tp = TrainPlot()
+        return (lambda loss: tp(loss=loss.item())), tp.close, (lambda: 0)
+    return None, (lambda: None), (lambda: 0)  # "aa": a second bare twin
 
-def loop(model, steps, log=None, x=X, y=Y, batch=32):
+def paired(kind, steps, make=mlp, x=X, y=Y, batch=32):
+    '''Seconds of the bare twin and of the instrumented twin, steps interleaved one by one;
+    and the instrumented loop's messages per second of its wall time (tool created to closed).'''
+    pc = time.perf_counter
+    bare, model = make(), make()
+    t = pc(); bare_opt = torch.optim.Adam(bare.parameters(), 1e-3); t_bare = pc() - t
+    start = t = pc()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
+    log, close, sent = attach(kind, model, opt)
+    t_tool = pc() - t
     n = len(x)
     for i in range(steps):
         j = (i * batch) % n
         xb, yb = x[j:j + batch], y[j:j + batch]
-        loss = nn.functional.cross_entropy(model(xb), yb)
-        opt.zero_grad(); loss.backward(); opt.step()
-        if log is not None:
-            log(i, loss)
-    return opt
-
-def clocks():
-    return time.perf_counter(), time.process_time()  # wall, and CPU of every kernel thread
-
-def since(t):
-    return time.perf_counter() - t[0], time.process_time() - t[1]
-
-def bare(steps):
-    t = clocks(); loop(mlp(), steps); return since(t), 0
-
-def with_rw(steps):
-    model = mlp()
-    t = clocks()
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    with rw.watch(model, opt) as w:
-        for i in range(steps):
-            j = (i * 32) % 256
-            loss = nn.functional.cross_entropy(model(X[j:j + 32]), Y[j:j + 32])
-            opt.zero_grad(); loss.backward(); opt.step()
-            w.log(loss=loss)
-    return since(t), w.plot.messages_sent
-
-def with_trainplot(steps):
-    from trainplot import TrainPlot
-    t = clocks()
-    tp = TrainPlot()
-    loop(mlp(), steps, log=lambda i, loss: tp(loss=loss.item()))
-    tp.close()
-    return since(t), 0
+        for instrumented in ((False, True) if i % 2 == 0 else (True, False)):
+            t = pc()
+            if instrumented:
+                loss = nn.functional.cross_entropy(model(xb), yb)
+                opt.zero_grad(); loss.backward(); opt.step()
+                if log is not None:
+                    log(loss)
+                t_tool += pc() - t
+            else:
+                loss = nn.functional.cross_entropy(bare(xb), yb)
+                bare_opt.zero_grad(); loss.backward(); bare_opt.step()
+                t_bare += pc() - t
+    t = pc()
+    close()
+    end = pc()
+    t_tool += end - t
+    return t_bare, t_tool, sent() / (end - start)
 
 def livelossplot_per_send(sends):
     import matplotlib
@@ -108,21 +120,6 @@ def livelossplot_per_send(sends):
         pl.send()
         times.append(time.perf_counter() - t)
     return statistics.median(times)
-
-def cnn_bare(steps):
-    t = time.perf_counter(); loop(cnn(), steps, x=IMG, y=LBL); return time.perf_counter() - t
-
-def cnn_watched(steps):
-    model = cnn()
-    t = time.perf_counter()
-    opt = torch.optim.Adam(model.parameters(), 1e-3)
-    with rw.watch(model, opt, display=False) as w:
-        for i in range(steps):
-            j = (i * 32) % 64
-            loss = nn.functional.cross_entropy(model(IMG[j:j + 32]), LBL[j:j + 32])
-            opt.zero_grad(); loss.backward(); opt.step()
-            w.log(loss=loss)
-    return time.perf_counter() - t
 """
 
 
@@ -161,16 +158,14 @@ def main() -> int:
     kernel = Kernel()
     try:
         kernel.run(SETUP)
-        kernel.run("bare(50); with_rw(50); with_trainplot(50); cnn_bare(20); cnn_watched(20)")  # warm up
+        kernel.run("for k in ('aa', 'rw', 'trainplot'): paired(k, 50)\npaired('rw_hidden', 20, cnn, IMG, LBL)")
         measure = textwrap.dedent(f"""
             import json
-            res = {{"bare": [], "rw": [], "trainplot": [], "rw_msgs": [], "cnn_bare": [], "cnn_rw": []}}
-            for _ in range({repeats}):
-                res["bare"].append(bare({steps})[0])
-                t, m = with_rw({steps}); res["rw"].append(t); res["rw_msgs"].append(m)
-                res["trainplot"].append(with_trainplot({steps})[0])  # each: [wall s, CPU s]
-                res["cnn_bare"].append(cnn_bare({cnn_steps}))
-                res["cnn_rw"].append(cnn_watched({cnn_steps}))
+            res = {{"aa": [], "rw": [], "trainplot": [], "cnn": []}}
+            for r in range({repeats}):
+                for kind in (("rw", "trainplot", "aa") if r % 2 == 0 else ("aa", "trainplot", "rw")):
+                    res[kind].append(paired(kind, {steps}))  # [bare s, tool s, messages/s]
+                res["cnn"].append(paired("rw_hidden", {cnn_steps}, cnn, IMG, LBL))
             res["livelossplot_send"] = livelossplot_per_send({sends})
             print(json.dumps(res))
         """)
@@ -179,28 +174,26 @@ def main() -> int:
         kernel.close()
 
     def med(values: list[float]) -> float:
-        return sorted(values)[len(values) // 2]
+        s = sorted(values)
+        return s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
 
-    def added(key: str, clock: int) -> float:
-        """Median over repeats of what a tool adds to the bare loop run just before it: pairs
-        taken minutes apart would fold the machine's drift into the figure."""
-        return med([run[clock] / base[clock] - 1 for run, base in zip(res[key], res["bare"])])
+    def added(key: str) -> float:
+        return med([tool / bare - 1 for bare, tool, _ in res[key]])
 
-    bare = med([b[0] for b in res["bare"]])
-    rw_over, tp_over = added("rw", 0), added("trainplot", 0)
-    rw_cpu, tp_cpu = added("rw", 1), added("trainplot", 1)
+    bare = med([b for b, _, _ in res["aa"] + res["rw"] + res["trainplot"]])
     step_s = bare / steps
-    msgs_per_s = med([m / r[0] for m, r in zip(res["rw_msgs"], res["rw"])])
-    cnn_overhead = med([w / b - 1 for w, b in zip(res["cnn_rw"], res["cnn_bare"])])
+    aa, rw_over, tp_over, cnn_overhead = added("aa"), added("rw"), added("trainplot"), added("cnn")
+    msgs_per_s = med([m for _, _, m in res["rw"]])
     llp_steps = res["livelossplot_send"] / step_s
     ratio = rw_over / tp_over if tp_over > 0 else float("nan")
-    print(f"bare loop: {steps} steps in {bare:.3f} s ({step_s * 1e3:.2f} ms/step), median of {repeats}")
-    print(f"rw.watch (panel shown): +{rw_over:.1%} wall (+{rw_cpu:.1%} CPU) of the bare loop; "
-          f"{msgs_per_s:.1f} append messages/s")
-    print(f"trainplot:             +{tp_over:.1%} wall (+{tp_cpu:.1%} CPU) of the bare loop")
+    spread = max(t / b - 1 for b, t, _ in res["aa"]) - min(t / b - 1 for b, t, _ in res["aa"])
+    print(f"bare loop: {steps} steps in {bare:.3f} s ({step_s * 1e3:.2f} ms/step), median of {repeats} repeats")
+    print(f"A/A (two bare twins): {aa:+.2%} (spread over repeats {spread:.2%}): the method's own error")
+    print(f"rw.watch (panel shown): {rw_over:+.2%} of the bare loop; {msgs_per_s:.1f} append messages/s")
+    print(f"trainplot:              {tp_over:+.2%} of the bare loop")
     print(f"rw adds {ratio:.2f}x what trainplot adds (trainplot runs no checks: it plots)")
     print(f"livelossplot: {res['livelossplot_send'] * 1e3:.0f} ms per logged step = {llp_steps:.0f}x a bare step")
-    print(f"small CNN with default stats (display=False): +{cnn_overhead:.1%}")
+    print(f"small CNN with default stats (display=False): {cnn_overhead:+.2%}")
     bars = {
         "rw_overhead<=5%": rw_over <= 0.05,
         "rw<=trainplot/4": rw_over <= 0.25 * max(tp_over, 0.0),
@@ -209,10 +202,9 @@ def main() -> int:
     }
     missed = [k for k, ok in bars.items() if not ok]
     print(
-        f"RESULT live_plot steps={steps} repeats={repeats} rw_overhead={rw_over:.3f} rw_cpu_overhead={rw_cpu:.3f} "
-        f"trainplot_overhead={tp_over:.3f} trainplot_cpu_overhead={tp_cpu:.3f} rw_vs_trainplot={ratio:.3f} "
-        f"livelossplot_x_step={llp_steps:.0f} append_msgs_per_s={msgs_per_s:.1f} cnn_overhead={cnn_overhead:.3f} "
-        f"missed={','.join(missed) or 'none'}"
+        f"RESULT live_plot steps={steps} repeats={repeats} aa={aa:.4f} rw_overhead={rw_over:.4f} "
+        f"trainplot_overhead={tp_over:.4f} rw_vs_trainplot={ratio:.3f} livelossplot_x_step={llp_steps:.0f} "
+        f"append_msgs_per_s={msgs_per_s:.1f} cnn_overhead={cnn_overhead:.4f} missed={','.join(missed) or 'none'}"
     )
     if args.smoke:
         return 0

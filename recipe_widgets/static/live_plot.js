@@ -18,9 +18,53 @@ function loadVega(model) {
   return globalThis.__rwVegaBundle;
 }
 
+// The controls: a log-scale toggle and a last-N box, synced to the model's log_y and last_n
+// (the kernel rebuilds the spec, and the chart is re-embedded with every row it holds).
+function controls(model) {
+  const bar = document.createElement("div");
+  bar.className = "rw-live-controls";
+  bar.style.cssText = "display:flex;gap:1.5em;align-items:center;font-size:13px;margin-bottom:4px";
+  const logLabel = document.createElement("label");
+  const log = document.createElement("input");
+  log.type = "checkbox";
+  log.className = "rw-live-log";
+  logLabel.append(log, " log scale");
+  const lastLabel = document.createElement("label");
+  const last = document.createElement("input");
+  last.type = "number";
+  last.min = "0";
+  last.step = "1";
+  last.className = "rw-live-last";
+  last.style.width = "7em";
+  lastLabel.append("last N steps (0: all) ", last);
+  bar.append(logLabel, lastLabel);
+
+  const show = () => {
+    log.checked = Boolean(model.get("log_y"));
+    last.value = String(model.get("last_n") ?? 0);
+  };
+  log.addEventListener("change", () => {
+    model.set("log_y", log.checked);
+    model.save_changes();
+  });
+  last.addEventListener("change", () => {
+    const n = Math.floor(Number(last.value));
+    model.set("last_n", Number.isFinite(n) && n > 0 ? n : null);
+    model.save_changes();
+    show(); // "abc", -3 or 2.5 in the box: show what the chart really uses
+  });
+  show();
+  return { bar, show };
+}
+
 async function render({ model, el }) {
+  const panel = controls(model);
   const holder = document.createElement("div");
-  el.appendChild(holder);
+  const findings = document.createElement("div");
+  findings.className = "rw-live-findings";
+  const showFindings = () => { findings.innerHTML = model.get("findings") || ""; }; // our own escaped HTML
+  showFindings();
+  el.append(panel.bar, holder, findings);
   let view = null;
   let vegaEmbed = null;
   // Messages are applied in the order they were sent, and only once Vega has loaded; listening
@@ -71,9 +115,13 @@ async function render({ model, el }) {
   }
 
   const onMsg = (msg) => { apply(msg); };
-  const onSpec = () => model.send({ type: "replay" }); // re-embed the new spec with all rows
+  const onSpec = () => {
+    panel.show();
+    model.send({ type: "replay" }); // re-embed the new spec with all rows
+  };
   model.on("msg:custom", onMsg);
   model.on("change:spec", onSpec);
+  model.on("change:findings", showFindings);
 
   waiting();
   model.send({ type: "replay" }); // a new view (reload, second display) asks for the history once
@@ -82,6 +130,7 @@ async function render({ model, el }) {
   return () => {
     model.off("msg:custom", onMsg);
     model.off("change:spec", onSpec);
+    model.off("change:findings", showFindings);
     if (view) view.finalize();
   };
 }

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -66,7 +66,9 @@ def _empty_spec(log_y: bool, last_n: int | None) -> str:
 
 
 class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
-    """A live Altair chart of ``step, metric, value`` rows; see :meth:`add_row`."""
+    """The live panel: a log-scale toggle and a last-N box, an Altair chart of ``step, metric,
+    value`` rows (see :meth:`add_rows`), and the findings so far. One widget, one comm: the
+    controls are drawn by its own front end, not by ipywidgets of their own."""
 
     _esm = _STATIC / "live_plot.js"
     _vega = T.Instance(VegaBundle, help="the kernel's shared Vega code").tag(sync=True, **W.widget_serialization)
@@ -74,6 +76,7 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
     dataset = T.Unicode(DATASET, help="name of the Vega dataset the rows go to").tag(sync=True)
     log_y = T.Bool(False, help="log-scale value axis").tag(sync=True)
     last_n = T.Int(None, allow_none=True, help="show only the last N steps").tag(sync=True)
+    findings = T.Unicode("", help="the findings so far, as HTML (shown under the chart)").tag(sync=True)
 
     def __init__(
         self,
@@ -90,9 +93,11 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
         self.max_points = max_points
         self._clock = clock
         self._summary = summary
-        self._rows: list[dict[str, Any]] = []  # all rows, for replay and the static snapshot
-        self._pending: list[dict[str, Any]] = []
-        self._seen: dict[str, int] = {}
+        # Per series, every finite point (for replay and the static snapshot), and how many of
+        # them have been considered for sending.
+        self._steps: dict[str, list[int]] = {}
+        self._values: dict[str, list[float]] = {}
+        self._sent: dict[str, int] = {}
         self._last_send = -float("inf")
         self.messages_sent = 0
         self._rebuild()
@@ -100,6 +105,9 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
 
     @T.observe("log_y", "last_n")
     def _on_view_options(self, change: dict[str, Any]) -> None:
+        if change["name"] == "last_n" and change["new"] is not None and change["new"] <= 0:
+            self.last_n = None  # 0 (or less) in the box means all steps
+            return
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -116,39 +124,75 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
             stride *= 2
         return stride
 
-    def add_row(self, row: dict[str, Any]) -> None:
-        """Take one history row (``{"step": 3, "loss": 0.4, ...}``) and send it when due."""
-        step = row["step"]
-        for metric, value in row.items():
-            if metric == "step" or value is None or value != value or abs(value) == float("inf"):
-                continue  # NaN/Inf: the report says so; a point at infinity would wreck the axis
-            item = {"step": step, "metric": metric, "value": float(value)}
-            self._rows.append(item)
-            n = self._seen.get(metric, 0)
-            self._seen[metric] = n + 1
-            if n % self._stride(n) == 0:
-                self._pending.append(item)
+    def add_rows(self, rows: Iterable[tuple[int, dict[str, float]]]) -> None:
+        """Take ``(step, {metric: value})`` pairs (what the watch hands its listeners) and send
+        what is due. NaN and Inf are left out: the report says so, and a point at infinity
+        would wreck the axis."""
+        steps_of, values_of = self._steps, self._values
+        for step, values in rows:
+            for metric, value in values.items():
+                if value is None or value - value != 0.0:
+                    continue
+                steps = steps_of.get(metric)
+                if steps is None:
+                    steps = steps_of[metric] = []
+                    values_of[metric] = []
+                    self._sent[metric] = 0
+                steps.append(step)
+                values_of[metric].append(float(value))
         if self._clock() - self._last_send >= self.min_interval:
             self.flush()
 
+    def add_row(self, row: dict[str, Any]) -> None:
+        """One history row, ``{"step": 3, "loss": 0.4, ...}``."""
+        self.add_rows([(row["step"], {k: v for k, v in row.items() if k != "step"})])
+
+    def _due(self) -> list[dict[str, Any]]:
+        """The rows not yet sent, thinned: row ``n`` of a series goes if ``n % stride(n) == 0``."""
+        out: list[dict[str, Any]] = []
+        for metric, steps in self._steps.items():
+            start, end = self._sent[metric], len(steps)
+            if start == end:
+                continue
+            values = self._values[metric]
+            n = start
+            while n < end:
+                stride = self._stride(n)
+                stop = min(end, self.max_points * stride)  # the stride holds up to here
+                first = n + (-n) % stride
+                out.extend(
+                    {"step": steps[i], "metric": metric, "value": values[i]} for i in range(first, stop, stride)
+                )
+                n = stop
+            self._sent[metric] = end
+        return out
+
     def flush(self) -> None:
         """Send what is pending now (the watch calls this when the loop ends)."""
-        if not self._pending:
+        rows = self._due()
+        if not rows:
             return
-        self.send({"type": "append", "rows": self._pending})
+        self.send({"type": "append", "rows": rows})
         self.messages_sent += 1
-        self._pending = []
         self._last_send = self._clock()
 
     def _on_front_end(self, widget: Any, content: Any, buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "replay":
-            self._pending = []
+            for metric, steps in self._steps.items():
+                self._sent[metric] = len(steps)
             self.send({"type": "replay", "rows": self._snapshot().to_dict("records")})
             self.messages_sent += 1
             self._last_send = self._clock()
 
     def _snapshot(self) -> pd.DataFrame:
-        long = pd.DataFrame(self._rows, columns=["step", "metric", "value"])
+        long = pd.DataFrame(
+            {
+                "step": [s for steps in self._steps.values() for s in steps],
+                "metric": [m for m, steps in self._steps.items() for _ in steps],
+                "value": [v for values in self._values.values() for v in values],
+            },
+            columns=["step", "metric", "value"],
+        )
         return decimate(long, self.max_points)
 
     # -- display without a front end ----------------------------------------------------------
@@ -156,17 +200,18 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
     def _static_text(self) -> str:
         if self._summary is not None:
             return self._summary()
-        return f"LivePlot({len(self._rows)} points, {len(self._seen)} series)"
+        points = sum(len(s) for s in self._steps.values())
+        return f"LivePlot({points} points, {len(self._steps)} series)"
 
     def _static_html(self) -> str:
-        """A PNG of the chart as it stands (for GitHub / nbviewer), or a note when empty."""
+        """A PNG of the chart as it stands (for GitHub / nbviewer) and the findings."""
         text = escape(self._static_text())
-        if not self._rows:
-            return f"<pre>{text}</pre>"
+        if not any(self._steps.values()):
+            return f"<div><pre>{text}</pre>{self.findings}</div>"
         import base64
 
         import vl_convert
 
         chart = training_chart(self._snapshot(), log_y=self.log_y, last_n=self.last_n)
         png = base64.b64encode(vl_convert.vegalite_to_png(chart.to_dict())).decode("ascii")
-        return f'<div><pre>{text}</pre><img alt="{text}" src="data:image/png;base64,{png}"></div>'
+        return f'<div><pre>{text}</pre><img alt="{text}" src="data:image/png;base64,{png}">{self.findings}</div>'

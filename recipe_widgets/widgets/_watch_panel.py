@@ -1,8 +1,9 @@
-"""``rw.watch``: the engine's :class:`Watch` plus, in a notebook, the live plot and findings.
+"""``rw.watch``: the engine's :class:`Watch` plus, in a notebook, the live panel.
 
-The engine does the listening; this module only wires its rows to a :class:`LivePlot` and its
-findings to an HTML line under it. ``display=False`` gives the engine watch unchanged (scripts,
-tests, nbval): same findings, same history, no widget.
+The engine does the listening; this module only hands its rows and findings to a
+:class:`LivePlot` (chart, controls and findings in one widget, so one comm to open per watch).
+``display=False`` gives the engine watch unchanged (scripts, tests, nbval): same findings, same
+history, no widget.
 """
 
 from __future__ import annotations
@@ -14,37 +15,6 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine.watch import Watch, WatchConfig
-from recipe_widgets.widgets._base import StaticFallbackMixin
-
-
-def _panel_class() -> type:
-    import ipywidgets as W
-
-    class WatchPanel(StaticFallbackMixin, W.VBox):
-        """Controls, the live plot, the findings, and (after the loop) the tracked-batch charts."""
-
-        def __init__(self, plot: Any, findings: Any) -> None:
-            self.log_y = W.Checkbox(description="log scale", indent=False, layout=W.Layout(width="110px"))
-            self.last_n = W.BoundedIntText(
-                0, min=0, max=10**9, description="last N steps (0: all)", style={"description_width": "initial"},
-                layout=W.Layout(width="230px"),
-            )
-            self.extra = W.Output()  # prediction dynamics / overfit view, filled when the loop ends
-            super().__init__([W.HBox([self.log_y, self.last_n]), plot, findings, self.extra])
-            self.plot, self.findings = plot, findings
-            W.link((self.log_y, "value"), (plot, "log_y"))
-            self.last_n.observe(self._on_last_n, "value")
-
-        def _on_last_n(self, change: dict[str, Any]) -> None:
-            self.plot.last_n = change["new"] or None
-
-        def _static_text(self) -> str:
-            return self.plot._static_text()
-
-        def _static_html(self) -> str:
-            return self.plot._static_html() + self.findings.value
-
-    return WatchPanel
 
 
 class LiveWatch(Watch):
@@ -52,19 +22,20 @@ class LiveWatch(Watch):
 
     def __init__(self, *args: Any, display: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        import ipywidgets as W
-
         from recipe_widgets.widgets._live_plot import LivePlot
 
         self.plot = LivePlot(summary=lambda: Watch.__repr__(self))
-        self.findings_html = W.HTML()
-        self.panel = _panel_class()(self.plot, self.findings_html)
         self._shown = 0
         self._display = display  # injectable for tests; IPython's display() by default
-        self.add_listener(self._on_row)
+        self.add_listener(self._on_rows)
 
-    def _on_row(self, row: dict[str, Any]) -> None:
-        self.plot.add_row(row)
+    @property
+    def panel(self) -> Any:
+        """What the notebook shows: the live plot with its controls and findings."""
+        return self.plot
+
+    def _on_rows(self, rows: list[tuple[int, dict[str, float]]]) -> None:
+        self.plot.add_rows(rows)
         n = len(self._findings)
         if n != self._shown:  # findings change rarely: re-render only then
             self._shown = n
@@ -74,14 +45,19 @@ class LiveWatch(Watch):
         from recipe_widgets.display._report import report_html
 
         report = self.report
-        self.findings_html.value = report_html(report) if report.findings else ""
+        html = report_html(report) if report.findings else ""
+        if html != self.plot.findings:
+            self.plot.findings = html
 
-    def __enter__(self) -> LiveWatch:
-        super().__enter__()
+    def _show(self, obj: Any) -> None:
         show = self._display
         if show is None:
             from IPython.display import display as show
-        show(self.panel)
+        show(obj)
+
+    def __enter__(self) -> LiveWatch:
+        super().__enter__()
+        self._show(self.plot)
         return self
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> bool:
@@ -103,9 +79,9 @@ class LiveWatch(Watch):
             if isinstance(self.tracked, (tuple, list)) and len(self.tracked) > 1:
                 chart = chart | charts.overfit(self)
         except (ValueError, TypeError, IndexError) as err:  # odd outputs: say so, keep the run
-            self.panel.extra.append_stdout(f"prediction dynamics unavailable: {err}\n")
+            print(f"prediction dynamics unavailable: {err}")
             return
-        self.panel.extra.append_display_data(charts.show(chart))
+        self._show(charts.show(chart))
 
 
 def watch(

@@ -84,6 +84,42 @@ def test_hooks_removed_and_state_kept_on_keyboard_interrupt() -> None:
     assert sum(len(p._backward_hooks or {}) for p in model.parameters()) == n_params
 
 
+@pytest.mark.parametrize("schedule", ["step", "cosine", "none"])
+def test_lrs_are_the_lr_each_step_used(schedule: str) -> None:
+    """Kept as change points, read on sampled steps and whenever the LR object changes; torch's
+    own schedulers are the oracle for the per-step values."""
+    model, opt = tiny()
+    sched = {
+        "step": lambda: torch.optim.lr_scheduler.StepLR(opt, step_size=7, gamma=0.5),
+        "cosine": lambda: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=40),
+        "none": lambda: None,
+    }[schedule]()
+    used = []
+    with watch(model, opt) as w:
+        for _ in range(60):
+            used.append(opt.param_groups[0]["lr"])
+            one_step(model, opt)
+            if sched is not None:
+                sched.step()
+    assert w.lrs["step"].tolist() == list(range(1, 61))
+    assert w.lrs["lr"].tolist() == pytest.approx(used)
+
+
+def test_between_samples_only_the_step_counter_is_hooked() -> None:
+    """The budget: off-sample steps pay for one optimizer post-hook, and sampled steps leave no
+    residue (a tensor hook, even removed, would cost a Python call on every later backward)."""
+    model, opt = tiny()
+    with watch(model, opt, stats_every=25) as w:
+        for _ in range(30):
+            w.log(loss=one_step(model, opt))
+            if w.steps in (3, 10, 24):  # samples at steps 0-2 and 25 (its hooks armed at 25)
+                assert all(not m._forward_hooks for m in model.modules())
+                assert all(p._backward_hooks is None for p in model.parameters())
+                assert not opt._optimizer_step_pre_hooks and len(opt._optimizer_step_post_hooks) == 1
+    assert all(p._backward_hooks is None for p in model.parameters())
+    assert list(w.grad_norms["step"]) == [1, 2, 3]  # heavy samples: steps 0-2, then every 50
+
+
 def test_watch_changes_nothing_the_loop_does_not() -> None:
     """Same loop with and without the watch (and w.track): identical weights and optimizer."""
 

@@ -76,7 +76,8 @@ def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(
     model = nn.Linear(4, 3)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     x, y = torch.randn(6, 4), torch.tensor([0, 1, 2, 0, 1, 2])
-    w = LiveWatch(model, opt, display=lambda _: None)
+    shown = []
+    w = LiveWatch(model, opt, display=shown.append)
     with w:
         w.track((x, y))
         for _ in range(5):
@@ -85,14 +86,15 @@ def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(
             loss.backward()
             opt.step()
             w.log(loss=loss)
-    w.panel.log_y.value = True
-    assert w.plot.log_y is True
-    w.panel.last_n.value = 3
+    w.panel.log_y = True  # as the front end's checkbox sets it
+    assert w.plot.spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
+    w.panel.last_n = 3
     assert w.plot.last_n == 3
-    w.panel.last_n.value = 0
+    w.panel.last_n = 0
     assert w.plot.last_n is None
-    (shown,) = w.panel.extra.outputs
-    assert shown["data"]["text/plain"].startswith("Chart(prediction dynamics")
+    assert shown[0] is w.plot
+    shown = shown[1]._repr_mimebundle_()[0]
+    assert shown["text/plain"].startswith("Chart(prediction dynamics")
 
 
 def test_learning_rate_preview_from_the_check_dry_run() -> None:

@@ -99,6 +99,31 @@ def test_spec_has_the_named_dataset_and_options_rebuild_it() -> None:
     assert w.spec["data"] == {"name": w.dataset, "values": []}
     w.log_y = True
     assert w.spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
+    w.last_n = 3
+    assert "datum.last_step - 3" in json.dumps(w.spec)
+    w.last_n = 0  # what the box sends for "all steps"
+    assert w.last_n is None and "last_step" not in json.dumps(w.spec)
+
+
+def test_batches_from_the_watch_keep_every_finite_point_and_send_them_in_order() -> None:
+    w, comm, clock = plot(min_interval=0.15)
+    w.add_rows([(1, {"loss": 2.0}), (1, {"val_loss": 2.5}), (2, {"loss": float("inf"), "acc": 0.5})])
+    w.add_rows([(3, {"loss": 1.0})])
+    assert len(comm.customs()) == 1  # the second batch came within min_interval
+    w.flush()
+    rows = [r for m in comm.customs() for r in m["rows"]]
+    assert sorted((r["metric"], r["step"], r["value"]) for r in rows) == [
+        ("acc", 2, 0.5), ("loss", 1, 2.0), ("loss", 3, 1.0), ("val_loss", 1, 2.5)
+    ]
+    assert w._snapshot().to_dict("records")[:2] == [
+        {"step": 1, "metric": "loss", "value": 2.0}, {"step": 3, "metric": "loss", "value": 1.0}
+    ]
+
+
+def test_front_end_controls_are_in_the_widget_and_synced() -> None:
+    js = JS.read_text()
+    for needed in ('model.set("log_y"', 'model.set("last_n"', "save_changes()", 'change:findings"'):
+        assert needed in js
 
 
 def test_front_end_code_is_offline_and_marks_ready_after_drawing() -> None:
@@ -140,10 +165,10 @@ def test_live_watch_feeds_the_plot_and_shows_findings(monkeypatch) -> None:
                 opt.zero_grad()
                 w.log(loss=loss if i < 4 else torch.tensor(float("nan")))
             raise RuntimeError("user error inside the loop")
-    assert shown == [w.panel] and w.panel.children[1:3] == (w.plot, w.findings_html)
+    assert shown == [w.plot] and w.panel is w.plot  # one widget: chart, controls, findings
     rows = [r for m in comm.customs() for r in m["rows"]]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
-    assert "loss_not_finite" in w.findings_html.value
-    assert repr(w.plot) == repr(w) == repr(w.panel) == "Watch(steps=5, loss=nan, 1 failure, 0 warnings)"
-    assert "loss_not_finite" in w.panel._repr_mimebundle_()["text/html"]
+    assert "loss_not_finite" in w.plot.findings
+    assert repr(w.plot) == repr(w) == "Watch(steps=5, loss=nan, 1 failure, 0 warnings)"
+    assert "loss_not_finite" in w.panel._repr_mimebundle_()[0]["text/html"]
     assert type(watch(model, opt, display=False)).__name__ == "Watch"

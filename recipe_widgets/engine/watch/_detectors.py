@@ -89,7 +89,9 @@ class LossDetector:
         self._best_at = 0
 
     def feed(self, key: str, value: float, step: int) -> None:
-        if not math.isfinite(value):
+        if value - value != 0.0:  # NaN or +-Inf, without a call (this runs for every logged loss)
+            if f"loss_not_finite:{key}" in self.out:
+                return
             self.out.add(
                 f"loss_not_finite:{key}",
                 Finding(
@@ -106,30 +108,20 @@ class LossDetector:
         if key != "loss":
             return
         self.losses.append(value)
-        self._window.append(value)
+        window = self._window
+        window.append(value)
         n = len(self.losses)
-        if n == len(self._window) == self._window.maxlen:
-            self._first_window = _median(self._window)
-        if len(self._window) == self._window.maxlen:
-            current = _median(self._window)
-            self._best_window = min(self._best_window, current)
-            first = self._first_window if self._first_window is not None else current
-            best = self._best_window
+        if len(window) == window.maxlen:
+            current = _median(window)
+            if self._first_window is None:
+                self._first_window = current
+            if current < self._best_window:
+                self._best_window = current
+            best, first = self._best_window, self._first_window
             # Relative to the best window and above the starting level: noise around a floor
             # near 0 is not divergence, a loss climbing past where it began is.
             if best > 0 and current > self.config.diverge_factor * best and current > first:
-                self.out.add(
-                    "loss_diverging",
-                    Finding(
-                        "loss_diverging",
-                        "warn",
-                        f"The loss is diverging: {current:.4g} at step {step}, "
-                        f"{current / best:.1f}x its best ({best:.4g}).",
-                        fix="Lower the learning rate (by 3-10x), add warm-up or gradient "
-                        "clipping, and check for a bad batch at that step.",
-                        evidence={"step": step, "loss": current, "best": best},
-                    ),
-                )
+                self._diverging(current, best, step)
         if value < self._best_loss * 0.99:
             self._best_loss, self._best_at = value, n
         first = self._first_window
@@ -137,6 +129,7 @@ class LossDetector:
             n - self._best_at >= self.config.plateau_window
             and first is not None
             and self._best_loss > 0.5 * first
+            and "loss_plateau" not in self.out
         ):
             self.out.add(
                 "loss_plateau",
@@ -151,6 +144,22 @@ class LossDetector:
                     evidence={"step": step, "best": self._best_loss, "start": first},
                 ),
             )
+
+    def _diverging(self, current: float, best: float, step: int) -> None:
+        if "loss_diverging" in self.out:
+            return
+        self.out.add(
+            "loss_diverging",
+            Finding(
+                "loss_diverging",
+                "warn",
+                f"The loss is diverging: {current:.4g} at step {step}, "
+                f"{current / best:.1f}x its best ({best:.4g}).",
+                fix="Lower the learning rate (by 3-10x), add warm-up or gradient "
+                "clipping, and check for a bad batch at that step.",
+                evidence={"step": step, "loss": current, "best": best},
+            ),
+        )
 
 
 class LRDetector:

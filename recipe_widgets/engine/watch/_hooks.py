@@ -1,7 +1,7 @@
 """The watch's hooks on the user's model and optimizers, and what they measure.
 
-Only public hook APIs are used (optimizer step pre/post hooks, module forward hooks, tensor
-gradient hooks): nothing is monkey-patched, and :meth:`Hooks.remove` takes every one of them
+Only public hook APIs are used (optimizer step pre/post hooks, module forward hooks, autograd
+node pre-hooks): nothing is monkey-patched, and :meth:`Hooks.remove` takes every one of them
 off again (the watch calls it in ``finally:``). The hooks read tensors and never write them.
 """
 
@@ -21,12 +21,21 @@ from recipe_widgets.engine.watch._detectors import (
     relu_dead_fraction,
 )
 
+LR_EVERY = 10  # steps between looks at an unchanged LR (the collapse check counts steps at ~0)
 PROBES = 2  # parameters whose gradients show a forgotten zero_grad (any one of them shows it)
 _TRAIN_MODE_LAYERS = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._BatchNorm)
 
 
 class Hooks:
-    """Registers, measures and removes. ``steps`` counts optimizer steps of all optimizers."""
+    """Registers, measures and removes. ``steps`` counts optimizer steps of all optimizers.
+
+    Sampling (``E = config.stats_every``): the steps ``k < 3`` and every ``k % E == 0`` are
+    *light* samples (dead ReLUs, parameters without gradient, both of which need two samples
+    in a row); every ``k % 2E == 0`` is also a *heavy* sample (gradient, weight and update norms,
+    the zero_grad probes), which needs one. Either way a bug is seen within ``2E`` steps of its
+    first appearance (50 with the defaults). Between samples only the optimizer post-step hook
+    runs: it counts the step, reads the LR and arms the hooks when the next step is sampled.
+    """
 
     def __init__(
         self,
@@ -43,22 +52,28 @@ class Hooks:
         self.suspended = False  # True while the watch itself runs the model (w.track)
         self.lr = LRDetector(config, out)
         self.grad_norms: list[tuple[int, float]] = []
-        self.lrs: list[tuple[int, float]] = []
+        self._lr_points: list[tuple[int, float]] = []  # (step, LR) where the first group's LR changed
+        self._lr_seen: list[Any] = [None] * len(optimizers)  # each optimizer's LR object last step
+        self._due = 0  # the next step whose post-hook does more than count (see _after_step)
         self._handles: list[Any] = []
-        self._transient: list[Any] = []  # hooks on for the sampled step only
+        self._transient: list[Any] = []  # activation and gradient hooks on for the sampled step only
+        self._nodes: list[Any] = []  # the probes' gradient accumulators while armed
+        self._pre: dict[int, Any] = {}  # optimizer index -> its step pre-hook, on for sampled steps
+        self._probes_armed = False
         self._relus: list[tuple[str, nn.Module]] = []
         self._probes: list[nn.Parameter] = []
-        self._names = {id(p): n for n, p in model.named_parameters()}
-        self._before: dict[int, torch.Tensor] = {}  # sampled step: weights before the update
+        self._named = list(model.named_parameters())
+        self._names = {id(p): n for n, p in self._named}
+        self._params_of = [[p for g in opt.param_groups for p in g["params"]] for opt in optimizers]
+        self._before: dict[int, tuple[list[nn.Parameter], list[torch.Tensor]]] = {}  # opt -> (params, copies)
         self._grad_seen: dict[int, tuple[int, int]] = {}  # id(p) -> (id(grad), grad._version)
         self._checked_since_step: set[int] = set()
         self._no_grad_runs: dict[int, int] = {}
         self._dead_runs: dict[str, int] = {}
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
-        self._weight_norms: dict[int, float] = {}  # id(p) -> norm before the sampled update
         self._first_norm: float | None = None
-        self._in_opt = {id(p) for opt in optimizers for g in opt.param_groups for p in g["params"]}
+        self._in_opt = {id(p) for params in self._params_of for p in params}
         self._has_train_layers = any(isinstance(m, _TRAIN_MODE_LAYERS) for m in model.modules())
 
     # -- registration -------------------------------------------------------------------------
@@ -70,90 +85,136 @@ class Hooks:
             self._handles.append(self.model.register_forward_hook(self._on_model_forward))
         self._relus = [(name, m) for name, m in self.model.named_modules() if isinstance(m, nn.ReLU)]
         # zero_grad check: a few small trainable parameters are enough (any of them shows it).
-        in_opt = [p for opt in self.optimizers for g in opt.param_groups for p in g["params"]]
+        in_opt = [p for params in self._params_of for p in params]
         self._probes = sorted((p for p in in_opt if p.requires_grad), key=lambda p: p.numel())[:PROBES]
         probe_ids = {id(p) for p in self._probes}
-        self._probes_of = [
-            [p for g in opt.param_groups for p in g["params"] if id(p) in probe_ids] for opt in self.optimizers
-        ]
-        self._arm()  # the first steps are sampled
+        self._probes_of = [[p for p in params if id(p) in probe_ids] for params in self._params_of]
+        self._arm(self.steps)  # the first steps are sampled
 
-    def _arm(self) -> None:
-        """Activation and gradient hooks for one sampled step only: a hook costs every forward
-        or backward it is on, so between samples they are off, not merely quick to return."""
-        for i, opt in enumerate(self.optimizers):
-            self._transient.append(opt.register_step_pre_hook(self._make_pre(i)))
+    def light(self, k: int) -> bool:
+        """Is the optimizer step after ``k`` completed ones a light sample?"""
+        return k < 3 or k % self.config.stats_every == 0
+
+    def heavy(self, k: int) -> bool:
+        return k < 3 or k % (2 * self.config.stats_every) == 0
+
+    def _arm(self, k: int) -> None:
+        """Hooks for one sampled step only: a hook costs every forward or backward it is on, so
+        between samples they are off, not merely quick to return."""
+        for i in range(len(self.optimizers)):
+            self._arm_pre(i)
         for name, module in self._relus:
             self._transient.append(module.register_forward_hook(self._make_relu(name)))
-        for p in self._probes:
-            self._transient.append(p.register_hook(self._make_grad_probe(p)))
+        self._probes_armed = self.heavy(k)
+        if self._probes_armed:
+            for p in self._probes:
+                node = _accumulator(p)
+                if node is not None:  # held, so the coming forward uses this node and its hook
+                    self._nodes.append(node)
+                    self._transient.append(node.register_prehook(self._make_grad_probe(p)))
+
+    def _arm_pre(self, index: int) -> None:
+        if index not in self._pre:
+            self._pre[index] = self.optimizers[index].register_step_pre_hook(self._make_pre(index))
 
     def _disarm(self) -> None:
         for h in self._transient:
             h.remove()
         self._transient.clear()
+        self._nodes.clear()  # unreferenced, they go with their graph: no hook is left behind
+        self._probes_armed = False
 
     def remove(self) -> None:
         self._disarm()
-        for h in self._handles:
+        for h in [*self._handles, *self._pre.values()]:
             h.remove()
         self._handles.clear()
+        self._pre.clear()
         self._before.clear()
 
     # -- optimizer steps ----------------------------------------------------------------------
 
-    def _sampled(self) -> bool:
-        return self.steps < 3 or self.steps % self.config.stats_every == 0
-
-    def _params(self, opt: torch.optim.Optimizer) -> list[nn.Parameter]:
-        return [p for g in opt.param_groups for p in g["params"]]
-
     def _make_pre(self, index: int) -> Any:
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             # Armed for sampled steps only (see _arm): gradients as the step will use them.
-            step = self.steps + 1
-            if not self._sampled():
-                return
-            with torch.no_grad():
-                self._grad_stats(opt, step)
-                for p in self._params(opt):
-                    if p.grad is not None and p.requires_grad:
-                        self._before[id(p)] = p.detach().clone()
+            k = self.steps
+            with_grad = self._check_gradients(index, k + 1)
+            if with_grad and self.heavy(k):
+                with torch.no_grad():  # the weights before the update, for the update norms
+                    self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
 
         return pre
 
     def _make_post(self, index: int) -> Any:
+        single = len(self.optimizers) == 1
+        seen = self._lr_seen
+
         def post(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            if index == 0 or len(self.optimizers) == 1:
+            # Runs after every step, right after the optimizer's own work has pushed our code
+            # and data out of the CPU caches: the common case is a counter and two comparisons.
+            if single:
+                step = self.steps = self.steps + 1
+                groups = opt.param_groups
+                if step < self._due and groups and groups[0]["lr"] is seen[0]:
+                    return  # not a sampled step, and the LR object is the one seen last step
+            elif index == 0:
                 self.steps += 1
-            step = self.steps
-            # The LR this step used: a scheduler steps after the optimizer, so it is still there.
-            self.lr.feed(index, opt.param_groups, step)
-            if index == 0 and opt.param_groups:
-                self.lrs.append((step, float(opt.param_groups[0]["lr"])))
-            if self._checked_since_step:
-                self._checked_since_step.clear()
-            if index == 0 and step <= 3 * self.config.stats_every:
-                self._check_outside_optimizers(step)
-            if self._before:
-                with torch.no_grad():
-                    self._update_stats(opt, step)
-            if index == 0 or len(self.optimizers) == 1:
-                if self._transient:
-                    self._disarm()
-                if self._sampled():  # the coming step is sampled: its forward and backward too
-                    self._arm()
-            if self._transient:
-                # What the probes will compare the next backward against: this step's gradients.
-                for p in self._probes_of[index]:
-                    if p.grad is not None:
-                        self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
+            self._after_step(index, opt, self.steps)
 
         return post
 
+    def _after_step(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
+        """The post-step work of a sampled step, a step whose LR changed, or a periodic LR look."""
+        first = len(self.optimizers) == 1 or index == 0
+        groups = opt.param_groups
+        # The LR this step used: a scheduler steps after the optimizer, so it is still there.
+        self.lr.feed(index, groups, step)
+        if groups:
+            lr = groups[0]["lr"]
+            self._lr_seen[index] = lr
+            if index == 0 and (not self._lr_points or self._lr_points[-1][1] != float(lr)):
+                self._lr_points.append((step, float(lr)))
+        self._checked_since_step.clear()
+        sampled = index in self._pre
+        coming = self.light(step)
+        before = self._before.pop(index, None)
+        if before is not None:
+            with torch.no_grad():
+                self._norm_stats(*before, step)
+        if sampled and not coming:
+            self._pre.pop(index).remove()
+        if coming:  # the coming step is sampled: its forward and backward too
+            self._arm_pre(index)
+        if first:
+            if sampled and index == 0 and step <= 3 * self.config.stats_every:
+                self._check_outside_optimizers(step)
+            if sampled or coming:
+                self._disarm()
+            if coming:
+                self._arm(step)
+        if self._probes_armed:
+            # What the probes will compare the next backward against: this step's gradients.
+            for p in self._probes_of[index]:
+                if p.grad is not None:
+                    self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
+        # The next step that needs more than the fast path: the sampled step's own post, the
+        # step before the next sample (to arm it), or the next periodic look at the LR.
+        every = self.config.stats_every
+        nxt = step + 1 if coming else max(3, (step // every + 1) * every)
+        self._due = min(nxt, (step // LR_EVERY + 1) * LR_EVERY)
+
+    def lr_history(self) -> list[tuple[int, float]]:
+        """The first optimizer's first-group LR at every step so far (kept as change points)."""
+        out: list[tuple[int, float]] = []
+        points = self._lr_points
+        for i, (start, lr) in enumerate(points):
+            end = points[i + 1][0] if i + 1 < len(points) else self.steps + 1
+            out.extend((s, lr) for s in range(start, end))
+        return out
+
     def _check_outside_optimizers(self, step: int) -> None:
         """Trainable, receiving gradients, in no watched optimizer: it is never updated."""
-        for name, p in self.model.named_parameters():
+        for name, p in self._named:
             if p.requires_grad and p.grad is not None and id(p) not in self._in_opt:
                 self.out.add(
                     f"not_in_optimizer:{name}",
@@ -169,45 +230,52 @@ class Hooks:
                     ),
                 )
 
-    def _grad_stats(self, opt: torch.optim.Optimizer, step: int) -> None:
-        norms: dict[str, float] = {}
-        rel: dict[str, float] = {}
+    def _check_gradients(self, index: int, step: int) -> list[nn.Parameter]:
+        """The trainable parameters of optimizer ``index`` that have a gradient; the others are
+        counted, and reported once they had none at ``no_grad_samples`` samples in a row."""
         with_grad: list[nn.Parameter] = []
-        for p in self._params(opt):
-            name = self._names.get(id(p), "?")
+        runs_of = self._no_grad_runs
+        for p in self._params_of[index]:
             if not p.requires_grad:
                 continue
-            if p.grad is None:
-                runs = self._no_grad_runs.get(id(p), 0) + 1
-                self._no_grad_runs[id(p)] = runs
-                if runs >= self.config.no_grad_samples:
-                    self.out.add(
-                        f"no_gradient:{name}",
-                        Finding(
-                            "no_gradient",
-                            "warn",
-                            f"Parameter {name} is trainable and in the optimizer but has had "
-                            f"no gradient at {runs} sampled steps (up to step {step}).",
-                            fix="It is not used in the forward pass, or its output is detached "
-                            "(.detach(), .item(), numpy). Remove it or freeze it with "
-                            "requires_grad_(False) if that is intended.",
-                            evidence={"parameter": name, "step": step},
-                        ),
-                    )
+            if p.grad is not None:
+                if runs_of:
+                    runs_of.pop(id(p), None)
+                with_grad.append(p)
                 continue
-            self._no_grad_runs.pop(id(p), None)
-            with_grad.append(p)
-        if not with_grad:
-            return
-        both = _norms([p.grad.detach() for p in with_grad] + [p.detach() for p in with_grad])
-        grad_norms, weight_norms = both[: len(with_grad)], both[len(with_grad) :]
-        self._weight_norms = {id(p): w for p, w in zip(with_grad, weight_norms)}
-        for p, g, w in zip(with_grad, grad_norms, weight_norms):
+            runs = runs_of[id(p)] = runs_of.get(id(p), 0) + 1
             name = self._names.get(id(p), "?")
-            norms[name] = g
-            rel[name] = g / w if w > 0 else g
-        if not norms:
-            return
+            if runs >= self.config.no_grad_samples and f"no_gradient:{name}" not in self.out:
+                self.out.add(
+                    f"no_gradient:{name}",
+                    Finding(
+                        "no_gradient",
+                        "warn",
+                        f"Parameter {name} is trainable and in the optimizer but has had "
+                        f"no gradient at {runs} sampled steps (up to step {step}).",
+                        fix="It is not used in the forward pass, or its output is detached "
+                        "(.detach(), .item(), numpy). Remove it or freeze it with "
+                        "requires_grad_(False) if that is intended.",
+                        evidence={"parameter": name, "step": step},
+                    ),
+                )
+        return with_grad
+
+    def _norm_stats(self, params: list[nn.Parameter], before: list[torch.Tensor], step: int) -> None:
+        """Gradient, weight and update norms of one heavy sample, in one batched norm call."""
+        weights = [p.detach() for p in params]
+        grads = [p.grad.detach() if p.grad is not None else torch.zeros_like(w) for p, w in zip(params, weights)]
+        torch._foreach_sub_(before, weights)  # our copy becomes minus the update
+        n = len(params)
+        values = _norms(grads + weights + before)
+        names = [self._names.get(id(p), "?") for p in params]
+        norms = dict(zip(names, values[:n]))
+        rel = {name: g / w if w > 0 else g for name, g, w in zip(names, values[:n], values[n : 2 * n])}
+        ratios = {
+            name: (d / w if w > 0 else (math.inf if d > 0 else 0.0))
+            for name, w, d in zip(names, values[n : 2 * n], values[2 * n :])
+        }
+        self._update_findings(ratios, step)
         total = math.sqrt(sum(v * v for v in norms.values()))
         self.grad_norms.append((step, total))
         if not math.isfinite(total):
@@ -259,16 +327,7 @@ class Hooks:
                     ),
                 )
 
-    def _update_stats(self, opt: torch.optim.Optimizer, step: int) -> None:
-        ratios: dict[str, float] = {}
-        pairs = [(p, self._before.pop(id(p))) for p in self._params(opt) if id(p) in self._before]
-        self._before.clear()
-        if pairs:
-            changes = _norms(list(torch._foreach_sub([p.detach() for p, _ in pairs], [b for _, b in pairs])))
-            for (p, _), change in zip(pairs, changes):
-                w = self._weight_norms.get(id(p), 0.0)
-                if w > 0:
-                    ratios[self._names.get(id(p), "?")] = change / w
+    def _update_findings(self, ratios: dict[str, float], step: int) -> None:
         high = {n: r for n, r in ratios.items() if r > self.config.ratio_high}
         if high:
             worst = max(high, key=high.get)
@@ -285,7 +344,7 @@ class Hooks:
             )
 
     def _make_grad_probe(self, p: nn.Parameter) -> Any:
-        def probe(grad: torch.Tensor) -> None:
+        def probe(grad_outputs: Any) -> None:
             # Runs before this backward accumulates into p.grad: p.grad still holds what the
             # last optimizer step used unless zero_grad (or set_to_none) happened since.
             if id(p) in self._checked_since_step or id(p) not in self._grad_seen:
@@ -338,8 +397,8 @@ class Hooks:
             if self.suspended or not module.training or not torch.is_grad_enabled():
                 return
             step = self.steps
-            if not (step < 3 or step % self.config.stats_every == 0) or self._relu_sampled.get(name) == step:
-                return  # sampled: the first training forward of one optimizer step in stats_every
+            if self._relu_sampled.get(name) == step:
+                return  # armed for sampled steps only; of those, the first training forward counts
             self._relu_sampled[name] = step
             frac = relu_dead_fraction(output)
             runs = self._dead_runs.get(name, 0) + 1 if frac > self.config.dead_fraction else 0
@@ -361,6 +420,19 @@ class Hooks:
         return hook
 
 
+def _accumulator(p: nn.Parameter) -> Any:
+    """The autograd node that accumulates into ``p.grad``, or None when it cannot be had.
+
+    A hook on this node, not on the tensor: ``p.register_hook`` leaves a Python call on every
+    later backward even after its handle is removed, while the node (and its hook) is freed with
+    the graph once the watch lets go of it."""
+    try:
+        with torch.enable_grad():
+            return p.expand_as(p).grad_fn.next_functions[0][0]
+    except (AttributeError, IndexError, RuntimeError):  # inference tensors, odd subclasses
+        return None
+
+
 def _norms(tensors: list[torch.Tensor]) -> list[float]:
     """L2 norms (in float32) of many tensors with one device sync, not one per tensor."""
     if not tensors:
@@ -369,4 +441,7 @@ def _norms(tensors: list[torch.Tensor]) -> list[float]:
         norms = torch._foreach_norm(tensors, 2, dtype=torch.float32)
     except (AttributeError, RuntimeError, TypeError):  # older torch, or tensors it cannot batch
         norms = [t.float().norm() for t in tensors]
-    return torch.stack([n.to(tensors[0].device) for n in norms]).cpu().tolist()
+    try:
+        return torch.stack(norms).tolist()
+    except RuntimeError:  # norms on several devices
+        return torch.stack([n.to(tensors[0].device) for n in norms]).tolist()

@@ -29,9 +29,11 @@ TRACK_EVERY = 10  # steps between predictions on the w.track batch (only when on
 
 
 def _scalar(key: str, value: Any) -> float:
+    if type(value) is float:
+        return value
     if isinstance(value, torch.Tensor):
         try:
-            return float(value.detach())  # runs on every step: the checks below only on failure
+            return float(value.item())  # runs on every step: the checks below only on failure
         except (RuntimeError, ValueError, TypeError):
             if value.numel() != 1:
                 raise ValueError(
@@ -151,7 +153,8 @@ class Watch(_RunData):
         self._tracked: Any = None
         self.predictions: list[tuple[int, Any]] = []
         self._listeners: list[Any] = []
-        self._queued: list[dict[str, float]] = []  # logged since the detectors last looked
+        self._queued: list[tuple[int, dict[str, float]]] = []  # logged since the detectors last looked
+        self._lossy: dict[str, bool] = {}  # key -> is it a loss (fed to the loss detector)
         self._drained_at = time.monotonic()
         self.interrupted: str | None = None
         self._active = False
@@ -199,16 +202,15 @@ class Watch(_RunData):
         """
         if not values:
             raise ValueError("w.log() needs at least one value, e.g. w.log(loss=loss).")
-        if "step" in values:
-            raise ValueError("'step' is the step argument, not a metric name.")
         clean = {k: _scalar(k, v) for k, v in values.items()}
-        at = int(step) if step is not None else self._hooks.steps
-        row = self._rows[-1] if self._rows else None
-        if row is None or row["step"] != at or any(k in row for k in clean):
+        at = self._hooks.steps if step is None else int(step)
+        rows = self._rows
+        row = rows[-1] if rows else None
+        if row is None or row["step"] != at or not clean.keys().isdisjoint(row):
             row = {"step": at}
-            self._rows.append(row)
+            rows.append(row)
         row.update(clean)
-        self._queued.append({"step": at, **clean})
+        self._queued.append((at, clean))
         if self._tracked is not None and (at < 3 or at % min(TRACK_EVERY, self.config.stats_every) == 0):
             self._predict(at)
         now = time.monotonic()
@@ -220,13 +222,19 @@ class Watch(_RunData):
         """Feed what was logged since last time to the loss detector and the listeners (the
         live plot): a few times a second, not on every w.log, which runs on every step."""
         queued, self._queued = self._queued, []
-        for values in queued:
-            at = int(values["step"])
+        if not queued:
+            return
+        lossy = self._lossy
+        feed = self._loss.feed
+        for at, values in queued:
             for k, v in values.items():
-                if k != "step" and (k == "loss" or k.endswith("loss")):
-                    self._loss.feed(k, v, at)
-            for listener in self._listeners:
-                listener(values)
+                is_loss = lossy.get(k)
+                if is_loss is None:
+                    is_loss = lossy[k] = k.endswith("loss")
+                if is_loss:
+                    feed(k, v, at)
+        for listener in self._listeners:
+            listener(queued)
 
     @property
     def tracked(self) -> Any:
@@ -257,8 +265,9 @@ class Watch(_RunData):
         self.predictions.append((step, out.numpy()))
 
     def add_listener(self, fn: Any) -> None:
-        """Call ``fn({"step": s, **values})`` for each ``w.log`` (the live plot feeds itself this
-        way), a few times a second in batches and when the ``with`` block ends."""
+        """Call ``fn([(step, {name: value, ...}), ...])`` with what ``w.log`` recorded since the
+        last call (the live plot feeds itself this way): a few times a second, and when the
+        ``with`` block ends."""
         self._listeners.append(fn)
 
     # -- results ------------------------------------------------------------------------------
@@ -269,7 +278,7 @@ class Watch(_RunData):
 
     @property
     def lrs(self) -> pd.DataFrame:
-        return pd.DataFrame(self._hooks.lrs, columns=["step", "lr"])
+        return pd.DataFrame(self._hooks.lr_history(), columns=["step", "lr"])
 
     @property
     def report(self) -> Report:
