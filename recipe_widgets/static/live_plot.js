@@ -91,6 +91,7 @@ async function render({ model, el }) {
     await view.runAsync();
     // Drawn: only now may a test (or a person) trust what the element shows.
     el.setAttribute("data-rw-ready", "true");
+    el.setAttribute("data-rw-scale", spec.layer?.[0]?.encoding?.y?.scale?.type ?? "linear");
   }
 
   async function append(batch) {

@@ -98,7 +98,8 @@ def watch(
     (forgotten ``zero_grad``, NaN loss, LR decayed to ~0, evaluation in train mode, ...) while
     it runs; ``w.history`` and ``w.report`` hold what was logged and found, also after an error.
     ``display=False`` for scripts and tests; ``stats_every`` sets how often gradient, update
-    and activation statistics are sampled (every bug is still reported within 50 steps).
+    and activation statistics are sampled (each bug is reported within ``2 * stats_every``
+    steps: 50 with the default).
     """
     config = WatchConfig(stats_every=stats_every)
     if not display:

@@ -56,6 +56,12 @@ def test_notebook_runs_and_renders(jupyter, browser, nb: str, app: str) -> None:
             assert view.js("() => window.__rw_pwned") is None, f"a data string ran as script\n{view.where()}"
             texts = "\n".join(view.page.locator(".jp-OutputArea").all_inner_texts())
             assert HOSTILE_TEXT in texts, f"the hostile string is not shown as text\n{view.where()}"
+            # the panel's own controls: the kernel rebuilds the spec, the chart is drawn again
+            live = view.page.locator(".jp-OutputArea [data-rw-rows]").first
+            assert live.get_attribute("data-rw-scale") == "linear"
+            live.locator(".rw-live-log").check()
+            view.page.wait_for_selector(".jp-OutputArea [data-rw-scale='log']", timeout=30_000)
+            assert live.locator(".rw-live-last").input_value() == "0"
         assert view.console.errors == [], f"browser console errors\n{view.where()}"
     finally:
         view.close()

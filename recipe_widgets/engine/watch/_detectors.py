@@ -22,8 +22,11 @@ from recipe_widgets.engine._results import Finding
 class WatchConfig:
     """Thresholds and budgets. Defaults report every bug within 50 steps of its appearance.
 
-    ``stats_every``: gradient / update / activation statistics are computed on one step in
-    this many (the cheap checks - NaN loss, zero_grad, LR, eval mode - run every step).
+    ``stats_every`` (E): dead-ReLU and missing-gradient checks look at one step in E (they
+    need two such samples in a row), gradient / weight / update norms and the zero_grad probes at
+    one step in 2E (one sample is enough); so each is reported within 2E steps. NaN loss and
+    eval-in-train-mode are checked on every logged value and forward; the LR on every change
+    and at least every 10 steps.
     """
 
     stats_every: int = 25

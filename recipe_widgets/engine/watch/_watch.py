@@ -202,7 +202,10 @@ class Watch(_RunData):
         """
         if not values:
             raise ValueError("w.log() needs at least one value, e.g. w.log(loss=loss).")
-        clean = {k: _scalar(k, v) for k, v in values.items()}
+        for k, v in values.items():  # values is this call's own dict: cleaned in place
+            if type(v) is not float:
+                values[k] = _scalar(k, v)
+        clean = values
         at = self._hooks.steps if step is None else int(step)
         rows = self._rows
         row = rows[-1] if rows else None
