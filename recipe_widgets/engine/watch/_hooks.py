@@ -1,4 +1,5 @@
-"""The watch's hooks on the user's model and optimizers, and what they measure.
+"""The watch's hooks on the user's model and optimizers: when they are on, and what they hand
+to :class:`~recipe_widgets.engine.watch._samples.Samples` (which measures and reports).
 
 Only public hook APIs are used (optimizer step pre/post hooks, module forward hooks, autograd
 node pre-hooks): nothing is monkey-patched, and :meth:`Hooks.remove` takes every one of them
@@ -7,19 +8,13 @@ off again (the watch calls it in ``finally:``). The hooks read tensors and never
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine.watch._detectors import (
-    Findings,
-    LRDetector,
-    WatchConfig,
-    relu_dead_fraction,
-)
+from recipe_widgets.engine.watch._detectors import Findings, LRDetector, WatchConfig
+from recipe_widgets.engine.watch._samples import Samples
 
 LR_EVERY = 10  # steps between looks at an unchanged LR (the collapse check counts steps at ~0)
 PROBES = 2  # parameters whose gradients show a forgotten zero_grad (any one of them shows it)
@@ -27,7 +22,7 @@ _TRAIN_MODE_LAYERS = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._Batch
 
 
 class Hooks:
-    """Registers, measures and removes. ``steps`` counts optimizer steps of all optimizers.
+    """Registers, schedules and removes. ``steps`` counts optimizer steps of all optimizers.
 
     Sampling (``E = config.stats_every``): the steps ``k < 3`` and every ``k % E == 0`` are
     *light* samples (dead ReLUs, parameters without gradient, both of which need two samples
@@ -51,7 +46,6 @@ class Hooks:
         self.steps = 0
         self.suspended = False  # True while the watch itself runs the model (w.track)
         self.lr = LRDetector(config, out)
-        self.grad_norms: list[tuple[int, float]] = []
         self._lr_points: list[tuple[int, float]] = []  # (step, LR) where the first group's LR changed
         self._lr_seen: list[Any] = [None] * len(optimizers)  # each optimizer's LR object last step
         self._due = 0  # the next step whose post-hook does more than count (see _after_step)
@@ -64,15 +58,13 @@ class Hooks:
         self._probes: list[nn.Parameter] = []
         self._named = list(model.named_parameters())
         self._names = {id(p): n for n, p in self._named}
+        self.samples = Samples(config, out, self._names)
         self._params_of = [[p for g in opt.param_groups for p in g["params"]] for opt in optimizers]
         self._before: dict[int, tuple[list[nn.Parameter], list[torch.Tensor]]] = {}  # opt -> (params, copies)
         self._grad_seen: dict[int, tuple[int, int]] = {}  # id(p) -> (id(grad), grad._version)
         self._checked_since_step: set[int] = set()
-        self._no_grad_runs: dict[int, int] = {}
-        self._dead_runs: dict[str, int] = {}
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
-        self._first_norm: float | None = None
         self._in_opt = {id(p) for params in self._params_of for p in params}
         self._has_train_layers = any(isinstance(m, _TRAIN_MODE_LAYERS) for m in model.modules())
 
@@ -138,7 +130,7 @@ class Hooks:
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
             # Armed for sampled steps only (see _arm): gradients as the step will use them.
             k = self.steps
-            with_grad = self._check_gradients(index, k + 1)
+            with_grad = self.samples.with_gradients(self._params_of[index], k + 1)
             if with_grad and self.heavy(k):
                 with torch.no_grad():  # the weights before the update, for the update norms
                     self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
@@ -180,14 +172,16 @@ class Hooks:
         before = self._before.pop(index, None)
         if before is not None:
             with torch.no_grad():
-                self._norm_stats(*before, step)
+                self.samples.norms(*before, step)
         if sampled and not coming:
             self._pre.pop(index).remove()
         if coming:  # the coming step is sampled: its forward and backward too
             self._arm_pre(index)
         if first:
             if sampled and index == 0 and step <= 3 * self.config.stats_every:
-                self._check_outside_optimizers(step)
+                for name, p in self._named:
+                    if p.requires_grad and p.grad is not None and id(p) not in self._in_opt:
+                        self.samples.not_in_optimizer(name, step)
             if sampled or coming:
                 self._disarm()
             if coming:
@@ -212,137 +206,6 @@ class Hooks:
             out.extend((s, lr) for s in range(start, end))
         return out
 
-    def _check_outside_optimizers(self, step: int) -> None:
-        """Trainable, receiving gradients, in no watched optimizer: it is never updated."""
-        for name, p in self._named:
-            if p.requires_grad and p.grad is not None and id(p) not in self._in_opt:
-                self.out.add(
-                    f"not_in_optimizer:{name}",
-                    Finding(
-                        "not_in_optimizer",
-                        "warn",
-                        f"Parameter {name} gets gradients but is in no watched optimizer, so it "
-                        f"is never updated (seen at step {step}).",
-                        fix="Build the optimizer from model.parameters() after all layers exist "
-                        "(and after moving the model to its device), or freeze it with "
-                        "requires_grad_(False) if that is intended.",
-                        evidence={"step": step, "parameter": name},
-                    ),
-                )
-
-    def _check_gradients(self, index: int, step: int) -> list[nn.Parameter]:
-        """The trainable parameters of optimizer ``index`` that have a gradient; the others are
-        counted, and reported once they had none at ``no_grad_samples`` samples in a row."""
-        with_grad: list[nn.Parameter] = []
-        runs_of = self._no_grad_runs
-        for p in self._params_of[index]:
-            if not p.requires_grad:
-                continue
-            if p.grad is not None:
-                if runs_of:
-                    runs_of.pop(id(p), None)
-                with_grad.append(p)
-                continue
-            runs = runs_of[id(p)] = runs_of.get(id(p), 0) + 1
-            name = self._names.get(id(p), "?")
-            if runs >= self.config.no_grad_samples and f"no_gradient:{name}" not in self.out:
-                self.out.add(
-                    f"no_gradient:{name}",
-                    Finding(
-                        "no_gradient",
-                        "warn",
-                        f"Parameter {name} is trainable and in the optimizer but has had "
-                        f"no gradient at {runs} sampled steps (up to step {step}).",
-                        fix="It is not used in the forward pass, or its output is detached "
-                        "(.detach(), .item(), numpy). Remove it or freeze it with "
-                        "requires_grad_(False) if that is intended.",
-                        evidence={"parameter": name, "step": step},
-                    ),
-                )
-        return with_grad
-
-    def _norm_stats(self, params: list[nn.Parameter], before: list[torch.Tensor], step: int) -> None:
-        """Gradient, weight and update norms of one heavy sample, in one batched norm call."""
-        weights = [p.detach() for p in params]
-        grads = [p.grad.detach() if p.grad is not None else torch.zeros_like(w) for p, w in zip(params, weights)]
-        torch._foreach_sub_(before, weights)  # our copy becomes minus the update
-        n = len(params)
-        values = _norms(grads + weights + before)
-        names = [self._names.get(id(p), "?") for p in params]
-        norms = dict(zip(names, values[:n]))
-        rel = {name: g / w if w > 0 else g for name, g, w in zip(names, values[:n], values[n : 2 * n])}
-        ratios = {
-            name: (d / w if w > 0 else (math.inf if d > 0 else 0.0))
-            for name, w, d in zip(names, values[n : 2 * n], values[2 * n :])
-        }
-        self._update_findings(ratios, step)
-        total = math.sqrt(sum(v * v for v in norms.values()))
-        self.grad_norms.append((step, total))
-        if not math.isfinite(total):
-            bad = [n for n, v in norms.items() if not math.isfinite(v)]
-            self.out.add(
-                "grad_not_finite",
-                Finding(
-                    "grad_not_finite",
-                    "fail",
-                    f"Gradients are NaN/Inf at step {step} (in {', '.join(bad[:5])}).",
-                    fix="Find the op producing them (log, sqrt, division near 0); lower the LR; "
-                    "with mixed precision use a GradScaler.",
-                    evidence={"step": step, "parameters": bad},
-                ),
-            )
-            return
-        if self._first_norm is None:
-            self._first_norm = total
-        first = self._first_norm
-        if total > self.config.grad_explode or (
-            first > 0 and total > self.config.grad_explode_factor * first
-        ):
-            self.out.add(
-                "grad_exploding",
-                Finding(
-                    "grad_exploding",
-                    "warn",
-                    f"The gradient norm exploded to {total:.3g} at step {step} "
-                    f"(first sampled: {first:.3g}).",
-                    fix="Lower the LR, clip gradients (clip_grad_norm_(params, 1.0)), check the "
-                    "initialisation and normalisation of inputs.",
-                    evidence={"step": step, "norm": total, "first": first},
-                ),
-            )
-        top = max(rel.values())
-        if len(rel) > 1 and top > 0:
-            low = {n: v for n, v in rel.items() if v < self.config.grad_vanish * top}
-            if low:
-                self.out.add(
-                    "grad_vanishing",
-                    Finding(
-                        "grad_vanishing",
-                        "warn",
-                        f"Gradients vanish at step {step}: {', '.join(sorted(low)[:5])} get(s) "
-                        f"under {self.config.grad_vanish:g} of the largest relative gradient.",
-                        fix="Use ReLU/GELU instead of saturating activations, add normalisation "
-                        "or residual connections, check the initialisation.",
-                        evidence={"step": step, "parameters": sorted(low)},
-                    ),
-                )
-
-    def _update_findings(self, ratios: dict[str, float], step: int) -> None:
-        high = {n: r for n, r in ratios.items() if r > self.config.ratio_high}
-        if high:
-            worst = max(high, key=high.get)
-            self.out.add(
-                "update_ratio_high",
-                Finding(
-                    "update_ratio_high",
-                    "warn",
-                    f"At step {step} the update changed {worst} by {high[worst]:.2g} of its norm "
-                    f"(healthy is ~1e-3): the learning rate is too high for it.",
-                    fix="Lower the learning rate (a 10-100x lower LR brings the ratio near 1e-3).",
-                    evidence={"step": step, "ratios": high},
-                ),
-            )
-
     def _make_grad_probe(self, p: nn.Parameter) -> Any:
         def probe(grad_outputs: Any) -> None:
             # Runs before this backward accumulates into p.grad: p.grad still holds what the
@@ -355,20 +218,7 @@ class Hooks:
                 return
             if not bool(old.any()):
                 return
-            name = self._names.get(id(p), "?")
-            self.out.add(
-                "zero_grad_forgotten",
-                Finding(
-                    "zero_grad_forgotten",
-                    "fail",
-                    f"Gradients are accumulating across steps: after optimizer step "
-                    f"{self.steps}, backward() added to the old gradient of {name} - "
-                    "zero_grad() was not called.",
-                    fix="Call optimizer.zero_grad() once per optimizer step (before backward, "
-                    "or right after step()). With gradient accumulation, zero after each step.",
-                    evidence={"step": self.steps, "parameter": name},
-                ),
-            )
+            self.samples.zero_grad_forgotten(self._names.get(id(p), "?"), self.steps)
 
         return probe
 
@@ -379,18 +229,7 @@ class Hooks:
             return
         evaluating = not torch.is_grad_enabled() or torch.is_inference_mode_enabled()
         if evaluating and module.training and self._has_train_layers:
-            self.out.add(
-                "eval_in_train_mode",
-                Finding(
-                    "eval_in_train_mode",
-                    "warn",
-                    f"A forward pass ran under no_grad with the model in train mode (after "
-                    f"step {self.steps}): dropout stays on and batch norm uses batch statistics "
-                    "and updates its running averages, so evaluation numbers are wrong.",
-                    fix="Call model.eval() before evaluating and model.train() after.",
-                    evidence={"step": self.steps},
-                ),
-            )
+            self.samples.eval_in_train_mode(self.steps)
 
     def _make_relu(self, name: str) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
@@ -400,22 +239,7 @@ class Hooks:
             if self._relu_sampled.get(name) == step:
                 return  # armed for sampled steps only; of those, the first training forward counts
             self._relu_sampled[name] = step
-            frac = relu_dead_fraction(output)
-            runs = self._dead_runs.get(name, 0) + 1 if frac > self.config.dead_fraction else 0
-            self._dead_runs[name] = runs
-            if runs >= self.config.dead_samples:
-                self.out.add(
-                    f"dead_relu:{name}",
-                    Finding(
-                        "dead_relu",
-                        "warn",
-                        f"{frac:.0%} of the units after {name} output 0 for the whole batch "
-                        f"(at step {self.steps}): they are dead and no longer learn.",
-                        fix="Lower the LR, check the initialisation and biases; LeakyReLU/GELU "
-                        "or normalisation before the activation keeps units alive.",
-                        evidence={"step": self.steps, "layer": name, "dead_fraction": frac},
-                    ),
-                )
+            self.samples.dead_relu(name, output, step)
 
         return hook
 
@@ -431,17 +255,3 @@ def _accumulator(p: nn.Parameter) -> Any:
             return p.expand_as(p).grad_fn.next_functions[0][0]
     except (AttributeError, IndexError, RuntimeError):  # inference tensors, odd subclasses
         return None
-
-
-def _norms(tensors: list[torch.Tensor]) -> list[float]:
-    """L2 norms (in float32) of many tensors with one device sync, not one per tensor."""
-    if not tensors:
-        return []
-    try:
-        norms = torch._foreach_norm(tensors, 2, dtype=torch.float32)
-    except (AttributeError, RuntimeError, TypeError):  # older torch, or tensors it cannot batch
-        norms = [t.float().norm() for t in tensors]
-    try:
-        return torch.stack(norms).tolist()
-    except RuntimeError:  # norms on several devices
-        return torch.stack([n.to(tensors[0].device) for n in norms]).tolist()

@@ -277,7 +277,7 @@ class Watch(_RunData):
 
     @property
     def grad_norms(self) -> pd.DataFrame:
-        return pd.DataFrame(self._hooks.grad_norms, columns=["step", "grad_norm"])
+        return pd.DataFrame(self._hooks.samples.grad_norms, columns=["step", "grad_norm"])
 
     @property
     def lrs(self) -> pd.DataFrame:

@@ -1,0 +1,223 @@
+"""What the watch's sampled steps measure, and the findings they raise.
+
+:class:`~recipe_widgets.engine.watch._hooks.Hooks` decides when (which steps are sampled, which
+hooks are on); this module decides what a sample means: missing gradients, gradient / weight /
+update norms, dead ReLUs, gradients accumulating across steps. Every finding is added once, at the
+step it was first seen.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.watch._detectors import Findings, WatchConfig, relu_dead_fraction
+
+
+class Samples:
+    """Measurements of sampled steps; ``grad_norms`` keeps the total gradient norm of each."""
+
+    def __init__(self, config: WatchConfig, out: Findings, names: dict[int, str]) -> None:
+        self.config = config
+        self.out = out
+        self._names = names  # id(parameter) -> its name in the model
+        self.grad_norms: list[tuple[int, float]] = []
+        self._first_norm: float | None = None
+        self._no_grad_runs: dict[int, int] = {}
+        self._dead_runs: dict[str, int] = {}
+
+    def with_gradients(self, params: list[nn.Parameter], step: int) -> list[nn.Parameter]:
+        """The trainable ones of ``params`` that have a gradient; the others are counted, and
+        reported once they had none at ``no_grad_samples`` samples in a row."""
+        with_grad: list[nn.Parameter] = []
+        runs_of = self._no_grad_runs
+        for p in params:
+            if not p.requires_grad:
+                continue
+            if p.grad is not None:
+                if runs_of:
+                    runs_of.pop(id(p), None)
+                with_grad.append(p)
+                continue
+            runs = runs_of[id(p)] = runs_of.get(id(p), 0) + 1
+            name = self._names.get(id(p), "?")
+            if runs >= self.config.no_grad_samples and f"no_gradient:{name}" not in self.out:
+                self.out.add(
+                    f"no_gradient:{name}",
+                    Finding(
+                        "no_gradient",
+                        "warn",
+                        f"Parameter {name} is trainable and in the optimizer but has had "
+                        f"no gradient at {runs} sampled steps (up to step {step}).",
+                        fix="It is not used in the forward pass, or its output is detached "
+                        "(.detach(), .item(), numpy). Remove it or freeze it with "
+                        "requires_grad_(False) if that is intended.",
+                        evidence={"parameter": name, "step": step},
+                    ),
+                )
+        return with_grad
+
+    def norms(self, params: list[nn.Parameter], before: list[torch.Tensor], step: int) -> None:
+        """Gradient, weight and update norms of one heavy sample, in one batched norm call."""
+        weights = [p.detach() for p in params]
+        grads = [p.grad.detach() if p.grad is not None else torch.zeros_like(w) for p, w in zip(params, weights)]
+        torch._foreach_sub_(before, weights)  # our copy becomes minus the update
+        n = len(params)
+        values = _norms(grads + weights + before)
+        names = [self._names.get(id(p), "?") for p in params]
+        norms = dict(zip(names, values[:n]))
+        rel = {name: g / w if w > 0 else g for name, g, w in zip(names, values[:n], values[n : 2 * n])}
+        ratios = {
+            name: (d / w if w > 0 else (math.inf if d > 0 else 0.0))
+            for name, w, d in zip(names, values[n : 2 * n], values[2 * n :])
+        }
+        self._ratio_findings(ratios, step)
+        total = math.sqrt(sum(v * v for v in norms.values()))
+        self.grad_norms.append((step, total))
+        if not math.isfinite(total):
+            bad = [n for n, v in norms.items() if not math.isfinite(v)]
+            self.out.add(
+                "grad_not_finite",
+                Finding(
+                    "grad_not_finite",
+                    "fail",
+                    f"Gradients are NaN/Inf at step {step} (in {', '.join(bad[:5])}).",
+                    fix="Find the op producing them (log, sqrt, division near 0); lower the LR; "
+                    "with mixed precision use a GradScaler.",
+                    evidence={"step": step, "parameters": bad},
+                ),
+            )
+            return
+        if self._first_norm is None:
+            self._first_norm = total
+        first = self._first_norm
+        if total > self.config.grad_explode or (
+            first > 0 and total > self.config.grad_explode_factor * first
+        ):
+            self.out.add(
+                "grad_exploding",
+                Finding(
+                    "grad_exploding",
+                    "warn",
+                    f"The gradient norm exploded to {total:.3g} at step {step} "
+                    f"(first sampled: {first:.3g}).",
+                    fix="Lower the LR, clip gradients (clip_grad_norm_(params, 1.0)), check the "
+                    "initialisation and normalisation of inputs.",
+                    evidence={"step": step, "norm": total, "first": first},
+                ),
+            )
+        top = max(rel.values())
+        if len(rel) > 1 and top > 0:
+            low = {n: v for n, v in rel.items() if v < self.config.grad_vanish * top}
+            if low:
+                self.out.add(
+                    "grad_vanishing",
+                    Finding(
+                        "grad_vanishing",
+                        "warn",
+                        f"Gradients vanish at step {step}: {', '.join(sorted(low)[:5])} get(s) "
+                        f"under {self.config.grad_vanish:g} of the largest relative gradient.",
+                        fix="Use ReLU/GELU instead of saturating activations, add normalisation "
+                        "or residual connections, check the initialisation.",
+                        evidence={"step": step, "parameters": sorted(low)},
+                    ),
+                )
+
+    def _ratio_findings(self, ratios: dict[str, float], step: int) -> None:
+        high = {n: r for n, r in ratios.items() if r > self.config.ratio_high}
+        if high:
+            worst = max(high, key=high.get)
+            self.out.add(
+                "update_ratio_high",
+                Finding(
+                    "update_ratio_high",
+                    "warn",
+                    f"At step {step} the update changed {worst} by {high[worst]:.2g} of its norm "
+                    f"(healthy is ~1e-3): the learning rate is too high for it.",
+                    fix="Lower the learning rate (a 10-100x lower LR brings the ratio near 1e-3).",
+                    evidence={"step": step, "ratios": high},
+                ),
+            )
+
+    def dead_relu(self, name: str, output: Any, step: int) -> None:
+        frac = relu_dead_fraction(output)
+        runs = self._dead_runs.get(name, 0) + 1 if frac > self.config.dead_fraction else 0
+        self._dead_runs[name] = runs
+        if runs >= self.config.dead_samples:
+            self.out.add(
+                f"dead_relu:{name}",
+                Finding(
+                    "dead_relu",
+                    "warn",
+                    f"{frac:.0%} of the units after {name} output 0 for the whole batch "
+                    f"(at step {step}): they are dead and no longer learn.",
+                    fix="Lower the LR, check the initialisation and biases; LeakyReLU/GELU "
+                    "or normalisation before the activation keeps units alive.",
+                    evidence={"step": step, "layer": name, "dead_fraction": frac},
+                ),
+            )
+
+    def zero_grad_forgotten(self, name: str, step: int) -> None:
+        self.out.add(
+            "zero_grad_forgotten",
+            Finding(
+                "zero_grad_forgotten",
+                "fail",
+                f"Gradients are accumulating across steps: after optimizer step "
+                f"{step}, backward() added to the old gradient of {name} - "
+                "zero_grad() was not called.",
+                fix="Call optimizer.zero_grad() once per optimizer step (before backward, "
+                "or right after step()). With gradient accumulation, zero after each step.",
+                evidence={"step": step, "parameter": name},
+            ),
+        )
+
+    def eval_in_train_mode(self, step: int) -> None:
+        if "eval_in_train_mode" in self.out:
+            return  # every evaluation forward comes here: build the finding once
+        self.out.add(
+            "eval_in_train_mode",
+            Finding(
+                "eval_in_train_mode",
+                "warn",
+                f"A forward pass ran under no_grad with the model in train mode (after "
+                f"step {step}): dropout stays on and batch norm uses batch statistics "
+                "and updates its running averages, so evaluation numbers are wrong.",
+                fix="Call model.eval() before evaluating and model.train() after.",
+                evidence={"step": step},
+            ),
+        )
+
+    def not_in_optimizer(self, name: str, step: int) -> None:
+        """Trainable, receiving gradients, in no watched optimizer: it is never updated."""
+        self.out.add(
+            f"not_in_optimizer:{name}",
+            Finding(
+                "not_in_optimizer",
+                "warn",
+                f"Parameter {name} gets gradients but is in no watched optimizer, so it "
+                f"is never updated (seen at step {step}).",
+                fix="Build the optimizer from model.parameters() after all layers exist "
+                "(and after moving the model to its device), or freeze it with "
+                "requires_grad_(False) if that is intended.",
+                evidence={"step": step, "parameter": name},
+            ),
+        )
+
+
+def _norms(tensors: list[torch.Tensor]) -> list[float]:
+    """L2 norms (in float32) of many tensors with one device sync, not one per tensor."""
+    if not tensors:
+        return []
+    try:
+        norms = torch._foreach_norm(tensors, 2, dtype=torch.float32)
+    except (AttributeError, RuntimeError, TypeError):  # older torch, or tensors it cannot batch
+        norms = [t.float().norm() for t in tensors]
+    try:
+        return torch.stack(norms).tolist()
+    except RuntimeError:  # norms on several devices
+        return torch.stack([n.to(tensors[0].device) for n in norms]).tolist()
