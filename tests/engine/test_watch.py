@@ -204,3 +204,55 @@ def test_engine_imports_no_display_packages() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_device_values_are_copied_and_read_together_at_the_drain(monkeypatch) -> None:
+    """On a GPU each .item() waits for the device, so w.log copies device tensors and reads them
+    all at the next drain (one sync). Run here with CPU tensors treated as device tensors: the
+    values must be those at log time, even for a tensor the loop changes in place afterwards."""
+    from recipe_widgets.engine.watch import _watch as wmod
+
+    monkeypatch.setattr(wmod, "_read_now", lambda t: False)
+    monkeypatch.setattr(wmod, "DRAIN_SECONDS", 1e9)  # drained only when the block ends
+    reads: list[int] = []
+    read_all = wmod._read_all
+    monkeypatch.setattr(wmod, "_read_all", lambda ts: reads.append(len(ts)) or read_all(ts))
+    model, opt = tiny()
+    running = torch.zeros(())
+    losses, sums = [], []
+    with watch(model, opt) as w:
+        for _ in range(5):
+            loss = one_step(model, opt)
+            running += loss.detach()
+            losses.append(loss.item())
+            sums.append(running.item())
+            w.log(loss=loss, running=running)
+        running.zero_()
+        w.log(val_loss=torch.tensor(float("nan"), dtype=torch.float64), ok=torch.tensor(True))
+        assert reads == []  # nothing read inside the loop
+    assert reads == [12]
+    h = w.history
+    assert h["loss"].dropna().tolist() == pytest.approx(losses)
+    assert h["running"].dropna().tolist() == pytest.approx(sums)
+    assert h["ok"].dropna().tolist() == [1.0]
+    assert w.report["loss_not_finite"].evidence["key"] == "val_loss"
+    with pytest.raises(TypeError, match="real number"):
+        w.log(z=torch.tensor(1j))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_watch_on_cuda_reads_logged_losses_at_the_drain() -> None:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).cuda()
+    opt = torch.optim.Adam(model.parameters(), 1e-3)
+    x, losses = torch.randn(16, 4, device="cuda"), []
+    with watch(model, opt, stats_every=2) as w:
+        for _ in range(10):
+            loss = model(x).pow(2).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            w.log(loss=loss)
+            losses.append(loss.item())
+    assert w.history["loss"].tolist() == pytest.approx(losses)
+    assert len(w.grad_norms) >= 3 and "loss_not_finite" not in w.report

@@ -28,19 +28,30 @@ DRAIN_ROWS = 256
 TRACK_EVERY = 10  # steps between predictions on the w.track batch (only when one is tracked)
 
 
-def _scalar(key: str, value: Any) -> float:
+def _read_now(value: torch.Tensor) -> bool:
+    """CPU values are read at once (as cheap as keeping them); on a GPU each read waits for the
+    device, so those are copied and read in one go at the next drain."""
+    return value.is_cpu
+
+
+def _scalar(key: str, value: Any) -> Any:
+    """A float, or a one-element tensor copy to be read at the next drain (see _read_now)."""
     if type(value) is float:
         return value
     if isinstance(value, torch.Tensor):
-        try:
-            return float(value.item())  # runs on every step: the checks below only on failure
-        except (RuntimeError, ValueError, TypeError):
-            if value.numel() != 1:
-                raise ValueError(
-                    f"w.log({key}=...) needs a scalar; got a tensor of shape {tuple(value.shape)}. "
-                    "Log its mean (or .item()) instead."
-                ) from None
-            raise TypeError(f"w.log({key}=...) needs a real number; got a {value.dtype} tensor.") from None
+        if _read_now(value):
+            try:
+                return float(value.item())  # runs on every step: the checks below only on failure
+            except (RuntimeError, ValueError, TypeError):
+                pass
+        if value.numel() != 1:
+            raise ValueError(
+                f"w.log({key}=...) needs a scalar; got a tensor of shape {tuple(value.shape)}. "
+                "Log its mean (or .item()) instead."
+            )
+        if value.is_complex() or value.is_meta or _read_now(value):
+            raise TypeError(f"w.log({key}=...) needs a real number; got a {value.dtype} tensor on {value.device}.")
+        return value.detach().reshape(()).clone()  # no sync now; the loop may change the original
     try:
         return float(value)
     except (TypeError, ValueError):
@@ -48,6 +59,14 @@ def _scalar(key: str, value: Any) -> float:
             f"w.log({key}=...) needs a number or a one-element tensor; got "
             f"{type(value).__name__}."
         ) from None
+
+
+def _read_all(tensors: list[torch.Tensor]) -> list[float]:
+    """Values of one-element tensors with one device sync when they share a device."""
+    try:
+        return [float(v) for v in torch.stack(tensors).tolist()]
+    except (RuntimeError, TypeError):  # several devices or dtypes: one read each
+        return [float(t.item()) for t in tensors]
 
 
 class _RunData:
@@ -60,6 +79,7 @@ class _RunData:
     @property
     def history(self) -> pd.DataFrame:
         """One row per ``w.log`` row: ``step`` (optimizer steps so far) then the logged keys."""
+        self._settle()
         df = pd.DataFrame(self._rows)
         if "step" not in df.columns:
             df["step"] = pd.Series(dtype="int64")
@@ -70,7 +90,11 @@ class _RunData:
     def report(self) -> Report:
         raise NotImplementedError
 
+    def _settle(self) -> None:
+        """Make every value in the rows a float (a live watch may hold GPU values unread)."""
+
     def _last_loss(self) -> float | None:
+        self._settle()
         for row in reversed(self._rows):
             if "loss" in row:
                 return row["loss"]
@@ -92,6 +116,7 @@ class _RunData:
     def save(self, path: str | Path) -> Path:
         """Write history and findings as JSON (readable by :func:`load_run` and by people)."""
         path = Path(path)
+        self._settle()
         data = {
             "format": _FORMAT,
             "name": self.name,
@@ -155,6 +180,8 @@ class Watch(_RunData):
         self._listeners: list[Any] = []
         self._queued: list[tuple[int, dict[str, float]]] = []  # logged since the detectors last looked
         self._lossy: dict[str, bool] = {}  # key -> is it a loss (fed to the loss detector)
+        self._unread = False  # GPU tensors logged and not read yet (see _read)
+        self._read_from = 0  # rows before this one hold floats only
         self._drained_at = time.monotonic()
         self.interrupted: str | None = None
         self._active = False
@@ -204,7 +231,9 @@ class Watch(_RunData):
             raise ValueError("w.log() needs at least one value, e.g. w.log(loss=loss).")
         for k, v in values.items():  # values is this call's own dict: cleaned in place
             if type(v) is not float:
-                values[k] = _scalar(k, v)
+                v = values[k] = _scalar(k, v)
+                if type(v) is not float:
+                    self._unread = True
         clean = values
         at = self._hooks.steps if step is None else int(step)
         rows = self._rows
@@ -224,6 +253,7 @@ class Watch(_RunData):
     def _drain(self) -> None:
         """Feed what was logged since last time to the loss detector and the listeners (the
         live plot): a few times a second, not on every w.log, which runs on every step."""
+        self._read()
         queued, self._queued = self._queued, []
         if not queued:
             return
@@ -238,6 +268,23 @@ class Watch(_RunData):
                     feed(k, v, at)
         for listener in self._listeners:
             listener(queued)
+
+    def _read(self) -> None:
+        """Logged GPU tensors become floats, in the queue and in the rows, all at once."""
+        if not self._unread:
+            return
+        self._unread = False
+        rows = self._rows
+        holders = [values for _, values in self._queued] + rows[self._read_from :]
+        self._read_from = max(len(rows) - 1, 0)  # the last row may still take more values
+        keys = [(h, k) for h in holders for k, v in h.items() if type(v) is not float and k != "step"]
+        unique = {id(h[k]): h[k] for h, k in keys}  # a value sits in the queue and in its row
+        values = dict(zip(unique, _read_all(list(unique.values()))))
+        for h, k in keys:
+            h[k] = values[id(h[k])]
+
+    def _settle(self) -> None:
+        self._read()
 
     @property
     def tracked(self) -> Any:
