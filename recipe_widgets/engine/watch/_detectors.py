@@ -173,12 +173,8 @@ class LRDetector:
         self.out = out
         self.peak: dict[tuple[int, int], float] = {}
         self.low_since: dict[tuple[int, int], int] = {}
-        self._steady: dict[int, list[Any]] = {}  # optimizer -> its LRs last step, when all were healthy
 
     def feed(self, opt_index: int, groups: list[dict[str, Any]], step: int) -> None:
-        lrs = [g.get("lr") for g in groups]
-        if lrs == self._steady.get(opt_index):
-            return  # the same healthy LRs as last step (most steps): nothing can have collapsed
         for gi, group in enumerate(groups):
             lr = group.get("lr")
             if not isinstance(lr, (int, float)):
@@ -212,12 +208,6 @@ class LRDetector:
                         evidence={"step": start, "lr": lr, "peak": peak, "group": gi},
                     ),
                 )
-        healthy = not any(key[0] == opt_index for key in self.low_since)
-        plain = all(isinstance(v, (int, float)) for v in lrs)  # a tensor LR can change in place
-        if healthy and plain:
-            self._steady[opt_index] = lrs
-        else:
-            self._steady.pop(opt_index, None)
 
 
 def relu_dead_fraction(output: Any) -> float:

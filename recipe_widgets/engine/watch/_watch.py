@@ -180,7 +180,7 @@ class Watch(_RunData):
         self._listeners: list[Any] = []
         self._queued: list[tuple[int, dict[str, float]]] = []  # logged since the detectors last looked
         self._lossy: dict[str, bool] = {}  # key -> is it a loss (fed to the loss detector)
-        self._unread = False  # GPU tensors logged and not read yet (see _read)
+        self._unread = False  # GPU tensors logged and not read yet (see _settle)
         self._read_from = 0  # rows before this one hold floats only
         self._drained_at = time.monotonic()
         self.interrupted: str | None = None
@@ -253,7 +253,7 @@ class Watch(_RunData):
     def _drain(self) -> None:
         """Feed what was logged since last time to the loss detector and the listeners (the
         live plot): a few times a second, not on every w.log, which runs on every step."""
-        self._read()
+        self._settle()
         queued, self._queued = self._queued, []
         if not queued:
             return
@@ -269,7 +269,7 @@ class Watch(_RunData):
         for listener in self._listeners:
             listener(queued)
 
-    def _read(self) -> None:
+    def _settle(self) -> None:
         """Logged GPU tensors become floats, in the queue and in the rows, all at once."""
         if not self._unread:
             return
@@ -282,9 +282,6 @@ class Watch(_RunData):
         values = dict(zip(unique, _read_all(list(unique.values()))))
         for h, k in keys:
             h[k] = values[id(h[k])]
-
-    def _settle(self) -> None:
-        self._read()
 
     @property
     def tracked(self) -> Any:
