@@ -2,6 +2,7 @@
 
     python benchmarks/live_plot.py            # 2,000 steps, 9 repeats, bars enforced
     python benchmarks/live_plot.py --smoke    # 300 steps, 1 repeat, no bars (make test)
+    python benchmarks/live_plot.py --parts    # where rw.watch's time goes: w.log, stats, panel
 
 Everything runs inside one Jupyter kernel started by nbclient's kernel manager (as in a
 notebook, with IPython's display machinery and widget comms live), so each tool pays the cost it
@@ -64,8 +65,8 @@ def cnn():
 
 def attach(kind, model, opt):
     '''The tool around one loop: (log(loss), close()) and a count of messages it sent.'''
-    if kind in ("rw", "rw_hidden"):
-        ctx = rw.watch(model, opt, display=kind == "rw")
+    if kind in ("rw", "rw_hidden", "rw_nostats"):  # nostats: samples only the first 3 steps
+        ctx = rw.watch(model, opt, display=kind == "rw", stats_every=10**9 if kind == "rw_nostats" else 25)
         w = ctx.__enter__()
         return (lambda loss: w.log(loss=loss)), (lambda: ctx.__exit__(None, None, None)), \\
             (lambda: getattr(getattr(w, "plot", None), "messages_sent", 0))
@@ -148,11 +149,41 @@ class Kernel:
         self.km.shutdown_kernel(now=True)
 
 
+def parts(repeats: int) -> int:
+    """Where rw.watch's time goes: the same twin measurement with the panel and then the
+    sampled statistics switched off (w.log and the step counter are what remains)."""
+    kinds = ("rw", "rw_hidden", "rw_nostats")
+    kernel = Kernel()
+    try:
+        kernel.run(SETUP)
+        kernel.run(f"for k in {kinds!r}: paired(k, 50)")
+        res = json.loads(kernel.run(textwrap.dedent(f"""
+            import json
+            res = {{k: [] for k in {kinds!r}}}
+            for r in range({repeats}):
+                for kind in ({kinds!r} if r % 2 == 0 else {kinds[::-1]!r}):
+                    bare, tool, _ = paired(kind, 2000)
+                    res[kind].append(tool / bare - 1)
+            print(json.dumps(res))
+        """)).strip().splitlines()[-1])
+    finally:
+        kernel.close()
+    med = {k: sorted(v)[len(v) // 2] for k, v in res.items()}
+    print(f"w.log and the step counter:  {med['rw_nostats']:+.2%}")
+    print(f"sampled statistics:          {med['rw_hidden'] - med['rw_nostats']:+.2%}")
+    print(f"the live panel:              {med['rw'] - med['rw_hidden']:+.2%}")
+    print(f"RESULT live_plot_parts repeats={repeats} " + " ".join(f"{k}={v:.4f}" for k, v in med.items()))
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="short run, no bars (make test)")
     ap.add_argument("--repeats", type=int, default=9, help="interleaved repeats (at least 7)")
+    ap.add_argument("--parts", action="store_true", help="only: where rw.watch's time goes (no bars)")
     args = ap.parse_args()
+    if args.parts:
+        return parts(max(3, args.repeats))
     steps, repeats, sends, cnn_steps = (300, 1, 3, 60) if args.smoke else (2000, max(7, args.repeats), 10, 300)
 
     kernel = Kernel()
