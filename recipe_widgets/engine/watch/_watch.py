@@ -79,7 +79,7 @@ class _RunData:
     @property
     def history(self) -> pd.DataFrame:
         """One row per ``w.log`` row: ``step`` (optimizer steps so far) then the logged keys."""
-        self._settle()
+        self._catch_up()
         df = pd.DataFrame(self._rows)
         if "step" not in df.columns:
             df["step"] = pd.Series(dtype="int64")
@@ -90,17 +90,18 @@ class _RunData:
     def report(self) -> Report:
         raise NotImplementedError
 
-    def _settle(self) -> None:
-        """Make every value in the rows a float (a live watch may hold GPU values unread)."""
+    def _catch_up(self) -> None:
+        """Bring the rows up to date (a live watch takes logged values in batches)."""
 
     def _last_loss(self) -> float | None:
-        self._settle()
+        self._catch_up()
         for row in reversed(self._rows):
             if "loss" in row:
                 return row["loss"]
         return None
 
     def __repr__(self) -> str:
+        self._catch_up()
         steps = int(self._rows[-1]["step"]) if self._rows else 0
         parts = [f"steps={steps}"]
         loss = self._last_loss()
@@ -116,7 +117,7 @@ class _RunData:
     def save(self, path: str | Path) -> Path:
         """Write history and findings as JSON (readable by :func:`load_run` and by people)."""
         path = Path(path)
-        self._settle()
+        self._catch_up()
         data = {
             "format": _FORMAT,
             "name": self.name,
@@ -181,7 +182,6 @@ class Watch(_RunData):
         self._queued: list[tuple[int, dict[str, float]]] = []  # logged since the detectors last looked
         self._lossy: dict[str, bool] = {}  # key -> is it a loss (fed to the loss detector)
         self._unread = False  # GPU tensors logged and not read yet (see _settle)
-        self._read_from = 0  # rows before this one hold floats only
         self._drained_at = time.monotonic()
         self.interrupted: str | None = None
         self._active = False
@@ -227,6 +227,9 @@ class Watch(_RunData):
 
         ``step=`` overrides the optimizer step count (for loops without a watched optimizer).
         """
+        # Runs on every step, right after the user's step has pushed our code and data out of
+        # the CPU caches: values are read and queued; rows, detectors and the plot take them in
+        # batches at the drain.
         if not values:
             raise ValueError("w.log() needs at least one value, e.g. w.log(loss=loss).")
         for k, v in values.items():  # values is this call's own dict: cleaned in place
@@ -234,32 +237,32 @@ class Watch(_RunData):
                 v = values[k] = _scalar(k, v)
                 if type(v) is not float:
                     self._unread = True
-        clean = values
         at = self._hooks.steps if step is None else int(step)
-        rows = self._rows
-        row = rows[-1] if rows else None
-        if row is None or row["step"] != at or not clean.keys().isdisjoint(row):
-            row = {"step": at}
-            rows.append(row)
-        row.update(clean)
-        self._queued.append((at, clean))
+        queued = self._queued
+        queued.append((at, values))
         if self._tracked is not None and (at < 3 or at % min(TRACK_EVERY, self.config.stats_every) == 0):
             self._predict(at)
         now = time.monotonic()
-        if now - self._drained_at >= DRAIN_SECONDS or len(self._queued) >= DRAIN_ROWS:
+        if now - self._drained_at >= DRAIN_SECONDS or len(queued) >= DRAIN_ROWS:
             self._drained_at = now
             self._drain()
 
     def _drain(self) -> None:
-        """Feed what was logged since last time to the loss detector and the listeners (the
-        live plot): a few times a second, not on every w.log, which runs on every step."""
+        """Take what was logged since last time into the rows, the loss detector and the
+        listeners (the live plot): a few times a second, and before any result is read."""
         self._settle()
         queued, self._queued = self._queued, []
         if not queued:
             return
+        rows = self._rows
+        row = rows[-1] if rows else None
         lossy = self._lossy
         feed = self._loss.feed
         for at, values in queued:
+            if row is None or row["step"] != at or not values.keys().isdisjoint(row):
+                row = {"step": at}
+                rows.append(row)
+            row.update(values)
             for k, v in values.items():
                 is_loss = lossy.get(k)
                 if is_loss is None:
@@ -269,19 +272,19 @@ class Watch(_RunData):
         for listener in self._listeners:
             listener(queued)
 
+    def _catch_up(self) -> None:
+        if self._queued:
+            self._drain()
+
     def _settle(self) -> None:
-        """Logged GPU tensors become floats, in the queue and in the rows, all at once."""
+        """Logged GPU tensors in the queue become floats, all in one read."""
         if not self._unread:
             return
         self._unread = False
-        rows = self._rows
-        holders = [values for _, values in self._queued] + rows[self._read_from :]
-        self._read_from = max(len(rows) - 1, 0)  # the last row may still take more values
-        keys = [(h, k) for h in holders for k, v in h.items() if type(v) is not float and k != "step"]
-        unique = {id(h[k]): h[k] for h, k in keys}  # a value sits in the queue and in its row
-        values = dict(zip(unique, _read_all(list(unique.values()))))
-        for h, k in keys:
-            h[k] = values[id(h[k])]
+        keys = [(values, k) for _, values in self._queued for k, v in values.items() if type(v) is not float]
+        read = _read_all([values[k] for values, k in keys])
+        for (values, k), value in zip(keys, read):
+            values[k] = value
 
     @property
     def tracked(self) -> Any:
