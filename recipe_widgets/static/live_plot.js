@@ -57,6 +57,18 @@ function controls(model) {
   return { bar, show };
 }
 
+// {metric: [steps, values]} (what the kernel sends: flat lists are cheap to encode) -> the
+// {step, metric, value} rows the spec reads.
+function rowsOf(series) {
+  const out = [];
+  for (const [metric, pair] of Object.entries(series)) {
+    const [steps, values] = Array.isArray(pair) ? pair : [[], []];
+    const n = Math.min(steps.length, values.length);
+    for (let i = 0; i < n; i++) out.push({ step: steps[i], metric, value: values[i] });
+  }
+  return out;
+}
+
 async function render({ model, el }) {
   const panel = controls(model);
   const holder = document.createElement("div");
@@ -101,11 +113,12 @@ async function render({ model, el }) {
   }
 
   function apply(msg) {
-    if (!msg || !Array.isArray(msg.rows)) return chain;
+    if (!msg || typeof msg.series !== "object" || msg.series === null) return chain;
+    const batch = rowsOf(msg.series);
     if (msg.type === "replay") {
-      chain = chain.then(() => embed(msg.rows)).then(() => { rows = msg.rows.length; });
+      chain = chain.then(() => embed(batch)).then(() => { rows = batch.length; });
     } else if (msg.type === "append") {
-      chain = chain.then(() => append(msg.rows)).then(() => { rows += msg.rows.length; });
+      chain = chain.then(() => append(batch)).then(() => { rows += batch.length; });
     } else {
       return chain;
     }

@@ -53,6 +53,15 @@ def plot(**kwargs) -> tuple[LivePlot, RecordingComm, Clock]:
     return w, comm, clock
 
 
+def rows_of(msg: dict) -> list[dict]:
+    """The rows the front end makes of a message (live_plot.js rowsOf): per series, in order."""
+    return [
+        {"step": s, "metric": metric, "value": v}
+        for metric, (steps, values) in msg["series"].items()
+        for s, v in zip(steps, values, strict=True)
+    ]
+
+
 def test_messages_are_appends_of_new_rows_only() -> None:
     w, comm, clock = plot(min_interval=0.0)
     sizes = []
@@ -62,7 +71,7 @@ def test_messages_are_appends_of_new_rows_only() -> None:
         sizes.append(len(json.dumps(comm.customs()[-1])))
     msgs = comm.customs()
     assert len(msgs) == 300 and {m["type"] for m in msgs} == {"append"}
-    assert msgs[-1]["rows"] == [{"step": 300, "metric": "loss", "value": 0.25}]
+    assert rows_of(msgs[-1]) == [{"step": 300, "metric": "loss", "value": 0.25}]
     assert max(sizes) - min(sizes) <= 4  # only the digits of the step grow, not the history
     assert not [m for m in comm.sent if m.get("method") == "update" and "spec" in m.get("state", {})]
 
@@ -75,7 +84,7 @@ def test_throttled_to_ten_messages_a_second_and_flushed_at_the_end() -> None:
     n = len(comm.customs())
     assert 9 <= n <= 11
     w.flush()
-    rows = [r for m in comm.customs() for r in m["rows"]]
+    rows = [r for m in comm.customs() for r in rows_of(m)]
     assert len(rows) == 2000 and rows[-1] == {"step": 1000, "metric": "acc", "value": 0.9}
     w.flush()  # nothing pending: nothing sent
     assert len(comm.customs()) == n + 1
@@ -85,13 +94,13 @@ def test_decimated_past_max_points_and_replay_sends_a_bounded_snapshot() -> None
     w, comm, clock = plot(min_interval=0.0, max_points=100)
     for step in range(10_000):
         w.add_row({"step": step, "loss": 1.0, "bad": float("nan")})
-    sent = [r for m in comm.customs() for r in m["rows"]]
+    sent = [r for m in comm.customs() for r in rows_of(m)]
     assert 100 < len(sent) < 100 * 8  # O(max_points * log(n)), not 10,000
     assert {r["metric"] for r in sent} == {"loss"}  # NaN never reaches the axis
     w._on_front_end(w, {"type": "replay"}, [])
     replay = comm.customs()[-1]
-    assert replay["type"] == "replay" and len(replay["rows"]) <= 100
-    assert replay["rows"][-1]["step"] == 9999
+    assert replay["type"] == "replay" and len(rows_of(replay)) <= 100
+    assert rows_of(replay)[-1]["step"] == 9999
 
 
 def test_spec_has_the_named_dataset_and_options_rebuild_it() -> None:
@@ -111,7 +120,7 @@ def test_batches_from_the_watch_keep_every_finite_point_and_send_them_in_order()
     w.add_rows([(3, {"loss": 1.0})])
     assert len(comm.customs()) == 1  # the second batch came within min_interval
     w.flush()
-    rows = [r for m in comm.customs() for r in m["rows"]]
+    rows = [r for m in comm.customs() for r in rows_of(m)]
     assert sorted((r["metric"], r["step"], r["value"]) for r in rows) == [
         ("acc", 2, 0.5), ("loss", 1, 2.0), ("loss", 3, 1.0), ("val_loss", 1, 2.5)
     ]
@@ -166,7 +175,7 @@ def test_live_watch_feeds_the_plot_and_shows_findings(monkeypatch) -> None:
                 w.log(loss=loss if i < 4 else torch.tensor(float("nan")))
             raise RuntimeError("user error inside the loop")
     assert shown == [w.plot] and w.panel is w.plot  # one widget: chart, controls, findings
-    rows = [r for m in comm.customs() for r in m["rows"]]
+    rows = [r for m in comm.customs() for r in rows_of(m)]
     assert [r["step"] for r in rows] == [1, 2, 3, 4]
     assert "loss_not_finite" in w.plot.findings
     assert repr(w.plot) == repr(w) == "Watch(steps=5, loss=nan, 1 failure, 0 warnings)"
