@@ -147,7 +147,13 @@ def run_broken(bug: str, steps: int = STEPS, start: int = 10) -> object:
             if bug == "update_ratio" and on:
                 for g in opt.param_groups:
                     g["lr"] = 0.5
-            loss = loss_fn(model(xb), yb)
+            if bug == "dead_relu" and on and step == start:
+                with torch.no_grad():
+                    model[2].bias.fill_(-100.0)  # the second ReLU dead for every input from here
+            if bug == "no_gradient" and on:  # the first layer's output detached from here
+                loss = loss_fn(model[2:](model[:2](xb).detach()), yb)
+            else:
+                loss = loss_fn(model(xb), yb)
             loss.backward()
             if bug == "explode" and on:
                 for p in model.parameters():
@@ -162,9 +168,12 @@ def run_broken(bug: str, steps: int = STEPS, start: int = 10) -> object:
     return w
 
 
+@pytest.mark.parametrize("start", [10, 52])  # 52: the first step after a sampled window
 @pytest.mark.parametrize(
     "bug,check",
     [
+        ("dead_relu", "dead_relu"),
+        ("no_gradient", "no_gradient"),
         ("nan_loss", "loss_not_finite"),
         ("zero_grad", "zero_grad_forgotten"),
         ("lr_collapse", "lr_collapsed"),
@@ -174,10 +183,10 @@ def run_broken(bug: str, steps: int = STEPS, start: int = 10) -> object:
         ("diverge", "loss_diverging"),
     ],
 )
-def test_bug_caught_within_50_steps(bug: str, check: str) -> None:
-    w = run_broken(bug, start=10)
+def test_bug_caught_within_50_steps(bug: str, check: str, start: int) -> None:
+    w = run_broken(bug, start=start)
     assert check in w.report, w.report
-    assert 10 <= first_step(w, check) <= 10 + 50
+    assert start <= first_step(w, check) <= start + 50
 
 
 def test_nan_loss_names_its_step() -> None:

@@ -22,9 +22,10 @@ from recipe_widgets.engine._results import Finding
 class WatchConfig:
     """Thresholds and budgets. Defaults report every bug within 50 steps of its appearance.
 
-    ``stats_every`` (E): dead-ReLU and missing-gradient checks look at one step in E (they
-    need two such samples in a row), gradient / weight / update norms and the zero_grad probes at
-    one step in 2E (one sample is enough); so each is reported within 2E steps. NaN loss and
+    ``stats_every`` (E): every 2E steps a window of two consecutive steps is sampled. Dead ReLUs
+    are judged over both of its batches and a missing gradient must be missing at both;
+    gradient / weight / update norms and the zero_grad probes are taken at its second step. So
+    each is reported within 2E steps. NaN loss and
     eval-in-train-mode are checked on every logged value and forward; the LR on every change
     and at least every 10 steps.
     """
@@ -34,8 +35,7 @@ class WatchConfig:
     grad_explode: float = 1e4  # total gradient norm (after clipping / unscaling)
     grad_explode_factor: float = 1e3  # ... or this many times the first sampled norm
     grad_vanish: float = 1e-7  # relative gradient norm of a layer vs. the largest layer's
-    dead_fraction: float = 0.5  # a ReLU layer with more dead units than this
-    dead_samples: int = 2  # ... in this many consecutive sampled forwards
+    dead_fraction: float = 0.5  # a ReLU layer with more units dead over a window's batches
     lr_collapse: float = 1e-4  # LR below this fraction of its peak is "collapsed"
     lr_collapse_steps: int = 30  # ... for this many optimizer steps
     lr_collapse_fraction: float = 0.015  # ... and for this fraction of the run so far
@@ -174,6 +174,11 @@ class LRDetector:
         self.peak: dict[tuple[int, int], float] = {}
         self.low_since: dict[tuple[int, int], int] = {}
 
+    @property
+    def pending(self) -> bool:
+        """An LR at ~0 not reported yet: it must be looked at until it is (or recovers)."""
+        return any(f"lr_collapsed:{key}" not in self.out for key in self.low_since)
+
     def feed(self, opt_index: int, groups: list[dict[str, Any]], step: int) -> None:
         for gi, group in enumerate(groups):
             lr = group.get("lr")
@@ -210,16 +215,15 @@ class LRDetector:
                 )
 
 
-def relu_dead_fraction(output: Any) -> float:
-    """Fraction of units that are zero for every example of the batch (dim 0) and position.
-
-    A NaN output is not counted as dead (the loss detector reports NaN on its own)."""
+def unit_maxima(output: Any) -> torch.Tensor | None:
+    """Each unit's largest output over the batch (dim 0) and any spatial dims, as a ``(C,)``
+    tensor: a ReLU unit is dead for the batch when this is exactly 0 (NaN counts as alive).
+    None when it says nothing: not a tensor, no batch dim, or one example (every unit that
+    example does not use would look dead)."""
+    if not isinstance(output, torch.Tensor):
+        return None
     t = output.detach()
-    if t.dim() < 2 or t.shape[0] < 2:
-        return 0.0  # one example: every unit it does not use would look dead
-    # (B, C, ...) -> (C,): the largest value of each unit over the batch and space; one reduction.
-    top = t.amax(dim=(0, *range(2, t.dim()))) if t.dim() > 2 else t.amax(dim=0)
-    # ReLU outputs are >= 0, so a dead unit's largest value is exactly 0 (NaN counts as alive).
-    if top.numel() == 0:
-        return 0.0
-    return 1.0 - int(torch.count_nonzero(top)) / top.numel()
+    if t.dim() < 2 or t.shape[0] < 2 or t.numel() == 0:
+        return None
+    # (B, C, ...) -> (C,): one reduction.
+    return t.amax(dim=(0, *range(2, t.dim()))) if t.dim() > 2 else t.amax(dim=0)

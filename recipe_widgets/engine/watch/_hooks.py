@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from recipe_widgets.engine.watch._detectors import Findings, LRDetector, WatchConfig
+from recipe_widgets.engine.watch._detectors import Findings, LRDetector, WatchConfig, unit_maxima
 from recipe_widgets.engine.watch._samples import Samples
 
 LR_EVERY = 10  # steps between looks at an unchanged LR (the collapse check counts steps at ~0)
@@ -24,12 +24,15 @@ _TRAIN_MODE_LAYERS = (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._Batch
 class Hooks:
     """Registers, schedules and removes. ``steps`` counts optimizer steps of all optimizers.
 
-    Sampling (``E = config.stats_every``): the steps ``k < 3`` and every ``k % E == 0`` are
-    *light* samples (dead ReLUs, parameters without gradient, both of which need two samples
-    in a row); every ``k % 2E == 0`` is also a *heavy* sample (gradient, weight and update norms,
-    the zero_grad probes), which needs one. Either way a bug is seen within ``2E`` steps of its
-    first appearance (50 with the defaults). Between samples only the optimizer post-step hook
-    runs: it counts the step, reads the LR and arms the hooks when the next step is sampled.
+    Sampling (``E = config.stats_every``, period ``P = 2E``): the first three steps, then a
+    *window* of two consecutive steps every ``P`` (the steps after ``k`` completed ones with
+    ``k % P`` in ``{0, 1}``). Both steps of a window are *light* samples: ReLU activations (a unit
+    is dead when it gave 0 for every example of the window's batches) and parameters without a
+    gradient (at both steps). The second is also *heavy*: gradient, weight and update norms, and
+    the zero_grad probes (does its backward add to the first step's gradients?). Each bug is thus
+    seen within ``P`` steps of its first appearance (50 with the defaults), and a window costs one
+    arming and one disarming of the hooks. Between windows only the optimizer post-step hook
+    runs, and it counts the step and compares two things.
     """
 
     def __init__(
@@ -50,7 +53,8 @@ class Hooks:
         self._lr_seen: list[Any] = [None] * len(optimizers)  # each optimizer's LR object last step
         self._due = 0  # the next step whose post-hook does more than count (see _after_step)
         self._handles: list[Any] = []
-        self._transient: list[Any] = []  # activation and gradient hooks on for the sampled step only
+        self._transient: list[Any] = []  # activation hooks, on for a window only
+        self._probe_hooks: list[Any] = []  # gradient-accumulator hooks, on for a heavy step only
         self._nodes: list[Any] = []  # the probes' gradient accumulators while armed
         self._pre: dict[int, Any] = {}  # optimizer index -> its step pre-hook, on for sampled steps
         self._probes_armed = False
@@ -65,6 +69,8 @@ class Hooks:
         self._checked_since_step: set[int] = set()
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
+        self._relu_tops: dict[str, list[torch.Tensor]] = {}  # layer -> per-unit maxima this window
+        self._lr_looks = False  # look at the LR every LR_EVERY steps (see _next_due)
         self._in_opt = {id(p) for params in self._params_of for p in params}
         self._has_train_layers = any(isinstance(m, _TRAIN_MODE_LAYERS) for m in model.modules())
 
@@ -81,29 +87,33 @@ class Hooks:
         self._probes = sorted((p for p in in_opt if p.requires_grad), key=lambda p: p.numel())[:PROBES]
         probe_ids = {id(p) for p in self._probes}
         self._probes_of = [[p for p in params if id(p) in probe_ids] for params in self._params_of]
-        self._arm(self.steps)  # the first steps are sampled
+        self._arm()  # the first steps are sampled
+        self._arm_probes()
 
     def light(self, k: int) -> bool:
-        """Is the optimizer step after ``k`` completed ones a light sample?"""
-        return k < 3 or k % self.config.stats_every == 0
+        """Is the optimizer step after ``k`` completed ones sampled (a step of a window)?"""
+        return k < 3 or k % (2 * self.config.stats_every) < 2
 
     def heavy(self, k: int) -> bool:
-        return k < 3 or k % (2 * self.config.stats_every) == 0
+        """... and is it the window's second step (norms and probes)?"""
+        return k < 3 or k % (2 * self.config.stats_every) == 1
 
-    def _arm(self, k: int) -> None:
-        """Hooks for one sampled step only: a hook costs every forward or backward it is on, so
-        between samples they are off, not merely quick to return."""
+    def _arm(self) -> None:
+        """Hooks for one window only: a hook costs every forward or backward it is on, so between
+        windows they are off, not merely quick to return."""
         for i in range(len(self.optimizers)):
             self._arm_pre(i)
         for name, module in self._relus:
             self._transient.append(module.register_forward_hook(self._make_relu(name)))
-        self._probes_armed = self.heavy(k)
-        if self._probes_armed:
-            for p in self._probes:
-                node = _accumulator(p)
-                if node is not None:  # held, so the coming forward uses this node and its hook
-                    self._nodes.append(node)
-                    self._transient.append(node.register_prehook(self._make_grad_probe(p)))
+
+    def _arm_probes(self) -> None:
+        """Before a heavy step: its backward is compared with the gradients the last step used."""
+        self._probes_armed = True
+        for p in self._probes:
+            node = _accumulator(p)
+            if node is not None:  # held, so the coming forward uses this node and its hook
+                self._nodes.append(node)
+                self._probe_hooks.append(node.register_prehook(self._make_grad_probe(p)))
 
     def _arm_pre(self, index: int) -> None:
         if index not in self._pre:
@@ -113,6 +123,13 @@ class Hooks:
         for h in self._transient:
             h.remove()
         self._transient.clear()
+        self._relu_tops.clear()
+        self._disarm_probes()
+
+    def _disarm_probes(self) -> None:
+        for h in self._probe_hooks:
+            h.remove()
+        self._probe_hooks.clear()
         self._nodes.clear()  # unreferenced, they go with their graph: no hook is left behind
         self._probes_armed = False
 
@@ -157,7 +174,43 @@ class Hooks:
 
     def _after_step(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
         """The post-step work of a sampled step, a step whose LR changed, or a periodic LR look."""
+        self._look_at_lr(index, opt, step)
+        sampled = index in self._pre
+        coming = self.light(step)
+        if not (sampled or coming):  # an LR look between windows
+            self._due = self._next_due(step, coming)
+            return
         first = len(self.optimizers) == 1 or index == 0
+        self._checked_since_step.clear()
+        before = self._before.pop(index, None)
+        if before is not None:
+            with torch.no_grad():
+                self.samples.norms(*before, step)
+        if sampled and not coming:
+            self._pre.pop(index).remove()
+        if first:
+            if sampled and index == 0 and step <= 3 * self.config.stats_every:
+                for name, p in self._named:
+                    if p.requires_grad and p.grad is not None and id(p) not in self._in_opt:
+                        self.samples.not_in_optimizer(name, step)
+            if sampled and self._window_ends(step - 1):
+                self._dead_relus(step)
+            if sampled and not coming:  # the window is over
+                self._disarm()
+            elif coming and not sampled:
+                self._arm()
+            if self._probes_armed and not (coming and self.heavy(step)):
+                self._disarm_probes()
+            elif coming and self.heavy(step) and not self._probes_armed:
+                self._arm_probes()
+        if self._probes_armed:
+            # What the probes will compare the next backward against: this step's gradients.
+            for p in self._probes_of[index]:
+                if p.grad is not None:
+                    self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
+        self._due = self._next_due(step, coming)
+
+    def _look_at_lr(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
         groups = opt.param_groups
         # The LR this step used: a scheduler steps after the optimizer, so it is still there.
         self.lr.feed(index, groups, step)
@@ -166,36 +219,38 @@ class Hooks:
             self._lr_seen[index] = lr
             if index == 0 and (not self._lr_points or self._lr_points[-1][1] != float(lr)):
                 self._lr_points.append((step, float(lr)))
-        self._checked_since_step.clear()
-        sampled = index in self._pre
-        coming = self.light(step)
-        before = self._before.pop(index, None)
-        if before is not None:
-            with torch.no_grad():
-                self.samples.norms(*before, step)
-        if sampled and not coming:
-            self._pre.pop(index).remove()
-        if coming:  # the coming step is sampled: its forward and backward too
-            self._arm_pre(index)
-        if first:
-            if sampled and index == 0 and step <= 3 * self.config.stats_every:
-                for name, p in self._named:
-                    if p.requires_grad and p.grad is not None and id(p) not in self._in_opt:
-                        self.samples.not_in_optimizer(name, step)
-            if sampled or coming:
-                self._disarm()
-            if coming:
-                self._arm(step)
-        if self._probes_armed:
-            # What the probes will compare the next backward against: this step's gradients.
-            for p in self._probes_of[index]:
-                if p.grad is not None:
-                    self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
-        # The next step that needs more than the fast path: the sampled step's own post, the
-        # step before the next sample (to arm it), or the next periodic look at the LR.
-        every = self.config.stats_every
-        nxt = step + 1 if coming else max(3, (step // every + 1) * every)
-        self._due = min(nxt, (step // LR_EVERY + 1) * LR_EVERY)
+        # The post-step fast path sees a new LR object in the first group of one optimizer. A
+        # tensor LR changes in place and other groups and optimizers are not compared there, and
+        # an LR at ~0 must be counted until it is reported: those are looked at periodically.
+        self._lr_looks = (
+            len(self.optimizers) > 1
+            or any(len(o.param_groups) != 1 or type(o.param_groups[0]["lr"]) is not float for o in self.optimizers)
+            or self.lr.pending
+        )
+
+    def _next_due(self, step: int, coming: bool) -> int:
+        """The next step count whose post-hook does more than count: the sampled step's own, the
+        last one before the next window (to arm it), or the next periodic look at the LR."""
+        period = 2 * self.config.stats_every
+        nxt = step + 1 if coming else max(3, (step // period + 1) * period)
+        if self._lr_looks:
+            nxt = min(nxt, (step // LR_EVERY + 1) * LR_EVERY)
+        return nxt
+
+    def _window_ends(self, k: int) -> bool:
+        """Is the step after ``k`` completed ones the last of its window (first three steps, then
+        the second of each pair)?"""
+        return k == 2 or (k > 2 and k % (2 * self.config.stats_every) == 1)
+
+    def _dead_relus(self, step: int) -> None:
+        """Dead ReLUs over the batches the window's forwards saw."""
+        tops, self._relu_tops = self._relu_tops, {}
+        for name, seen in tops.items():
+            top = seen[0]
+            for other in seen[1:]:
+                if other.shape == top.shape:
+                    top = torch.maximum(top, other)
+            self.samples.dead_relu(name, top, len(seen), step)
 
     def lr_history(self) -> list[tuple[int, float]]:
         """The first optimizer's first-group LR at every step so far (kept as change points)."""
@@ -237,9 +292,11 @@ class Hooks:
                 return
             step = self.steps
             if self._relu_sampled.get(name) == step:
-                return  # armed for sampled steps only; of those, the first training forward counts
+                return  # of a sampled step's forwards, the first training one counts
             self._relu_sampled[name] = step
-            self.samples.dead_relu(name, output, step)
+            top = unit_maxima(output)
+            if top is not None:  # combined with the window's other batches in _dead_relus
+                self._relu_tops.setdefault(name, []).append(top)
 
         return hook
 

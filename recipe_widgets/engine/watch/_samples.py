@@ -9,13 +9,12 @@ step it was first seen.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from torch import nn
 
 from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine.watch._detectors import Findings, WatchConfig, relu_dead_fraction
+from recipe_widgets.engine.watch._detectors import Findings, WatchConfig
 
 
 class Samples:
@@ -28,7 +27,6 @@ class Samples:
         self.grad_norms: list[tuple[int, float]] = []
         self._first_norm: float | None = None
         self._no_grad_runs: dict[int, int] = {}
-        self._dead_runs: dict[str, int] = {}
 
     def with_gradients(self, params: list[nn.Parameter], step: int) -> list[nn.Parameter]:
         """The trainable ones of ``params`` that have a gradient; the others are counted, and
@@ -143,21 +141,22 @@ class Samples:
                 ),
             )
 
-    def dead_relu(self, name: str, output: Any, step: int) -> None:
-        frac = relu_dead_fraction(output)
-        runs = self._dead_runs.get(name, 0) + 1 if frac > self.config.dead_fraction else 0
-        self._dead_runs[name] = runs
-        if runs >= self.config.dead_samples:
+    def dead_relu(self, name: str, top: torch.Tensor, batches: int, step: int) -> None:
+        """``top``: each unit's largest output over a window's ``batches`` (see unit_maxima)."""
+        if top.numel() == 0 or f"dead_relu:{name}" in self.out:
+            return
+        frac = 1.0 - int(torch.count_nonzero(top)) / top.numel()
+        if frac > self.config.dead_fraction:
             self.out.add(
                 f"dead_relu:{name}",
                 Finding(
                     "dead_relu",
                     "warn",
-                    f"{frac:.0%} of the units after {name} output 0 for the whole batch "
-                    f"(at step {step}): they are dead and no longer learn.",
+                    f"{frac:.0%} of the units after {name} output 0 for every example of "
+                    f"{batches} batches (up to step {step}): they are dead and no longer learn.",
                     fix="Lower the LR, check the initialisation and biases; LeakyReLU/GELU "
                     "or normalisation before the activation keeps units alive.",
-                    evidence={"step": step, "layer": name, "dead_fraction": frac},
+                    evidence={"step": step, "layer": name, "dead_fraction": frac, "batches": batches},
                 ),
             )
 
