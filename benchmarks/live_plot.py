@@ -24,6 +24,9 @@ printed: it is the method's own error. Figures are medians over interleaved repe
   2. livelossplot, which redraws a matplotlib figure per logged step: its cost per logged step
      over a few sends (a 2,000-step run would take minutes), as a multiple of one bare step.
   3. a small CNN's loop with the watch's default stats on (``display=False``): overhead bar 10%.
+  4. what bar 1's feeding requirement costs by itself: a bare widget that sends an empty message
+     every 200 ms and does nothing else. Each message costs the loop a millisecond or two (the
+     kernel's IOPub thread and the loop take turns with the GIL), whatever it carries.
 
 The last line is ``RESULT live_plot ...``; exit status 1 when a bar is missed (not in --smoke).
 """
@@ -44,8 +47,13 @@ warnings.filterwarnings("ignore")
 import torch
 from torch import nn
 torch.set_num_threads(1)
+import anywidget
+from IPython.display import display
 import recipe_widgets as rw
 from recipe_widgets.widgets._live_plot import shared_bundle
+
+class Quiet(anywidget.AnyWidget):
+    _esm = "export default { render() {} };"
 shared_bundle()  # built and sent once per kernel; not part of any loop's cost
 
 torch.manual_seed(0)
@@ -74,6 +82,16 @@ def attach(kind, model, opt):
         from trainplot import TrainPlot
         tp = TrainPlot()
         return (lambda loss: tp(loss=loss.item())), tp.close, (lambda: 0)
+    if kind == "floor":  # the fed bar's own price: an empty widget message every 200 ms, no data
+        widget = Quiet()
+        display(widget)
+        last = [time.monotonic()]
+        def send(loss, mono=time.monotonic):
+            now = mono()
+            if now - last[0] >= 0.2:
+                last[0] = now
+                widget.send({})
+        return send, widget.close, (lambda: 0)
     return None, (lambda: None), (lambda: 0)  # "aa": a second bare twin
 
 def paired(kind, steps, make=mlp, x=X, y=Y, batch=32):
@@ -189,12 +207,12 @@ def main() -> int:
     kernel = Kernel()
     try:
         kernel.run(SETUP)
-        kernel.run("for k in ('aa', 'rw', 'trainplot'): paired(k, 50)\npaired('rw_hidden', 20, cnn, IMG, LBL)")
+        kernel.run("for k in ('aa', 'rw', 'trainplot', 'floor'): paired(k, 50)\npaired('rw_hidden', 20, cnn, IMG, LBL)")
         measure = textwrap.dedent(f"""
             import json
-            res = {{"aa": [], "rw": [], "trainplot": [], "cnn": []}}
+            res = {{"aa": [], "rw": [], "trainplot": [], "floor": [], "cnn": []}}
             for r in range({repeats}):
-                for kind in (("rw", "trainplot", "aa") if r % 2 == 0 else ("aa", "trainplot", "rw")):
+                for kind in (("rw", "trainplot", "floor", "aa") if r % 2 == 0 else ("aa", "floor", "trainplot", "rw")):
                     res[kind].append(paired(kind, {steps}))  # [bare s, tool s, messages/s]
                 res["cnn"].append(paired("rw_hidden", {cnn_steps}, cnn, IMG, LBL))
             res["livelossplot_send"] = livelossplot_per_send({sends})
@@ -214,6 +232,7 @@ def main() -> int:
     bare = med([b for b, _, _ in res["aa"] + res["rw"] + res["trainplot"]])
     step_s = bare / steps
     aa, rw_over, tp_over, cnn_overhead = added("aa"), added("rw"), added("trainplot"), added("cnn")
+    floor = added("floor")
     msgs_per_s = med([m for _, _, m in res["rw"]])
     llp_steps = res["livelossplot_send"] / step_s
     ratio = rw_over / tp_over if tp_over > 0 else float("nan")
@@ -223,6 +242,10 @@ def main() -> int:
     print(f"rw.watch (panel shown): {rw_over:+.2%} of the bare loop; {msgs_per_s:.1f} append messages/s")
     print(f"trainplot:              {tp_over:+.2%} of the bare loop")
     print(f"rw adds {ratio:.2f}x what trainplot adds (trainplot runs no checks: it plots)")
+    print(
+        f"the fed bar alone (a widget sending an empty message every 200 ms, nothing else): {floor:+.2%} "
+        f"= {floor / tp_over if tp_over > 0 else float('nan'):.2f}x what trainplot adds"
+    )
     print(f"livelossplot: {res['livelossplot_send'] * 1e3:.0f} ms per logged step = {llp_steps:.0f}x a bare step")
     print(f"small CNN with default stats (display=False): {cnn_overhead:+.2%}")
     bars = {
@@ -235,7 +258,8 @@ def main() -> int:
     print(
         f"RESULT live_plot steps={steps} repeats={repeats} aa={aa:.4f} rw_overhead={rw_over:.4f} "
         f"trainplot_overhead={tp_over:.4f} rw_vs_trainplot={ratio:.3f} livelossplot_x_step={llp_steps:.0f} "
-        f"append_msgs_per_s={msgs_per_s:.1f} cnn_overhead={cnn_overhead:.4f} missed={','.join(missed) or 'none'}"
+        f"append_msgs_per_s={msgs_per_s:.1f} cnn_overhead={cnn_overhead:.4f} fed_floor={floor:.4f} "
+        f"missed={','.join(missed) or 'none'}"
     )
     if args.smoke:
         return 0

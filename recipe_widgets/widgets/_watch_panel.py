@@ -97,9 +97,9 @@ def watch(
     Hooks on the optimizer step and the model's forward catch the bugs of a hand-written loop
     (forgotten ``zero_grad``, NaN loss, LR decayed to ~0, evaluation in train mode, ...) while
     it runs; ``w.history`` and ``w.report`` hold what was logged and found, also after an error.
-    ``display=False`` for scripts and tests; ``stats_every`` sets how often gradient, update
-    and activation statistics are sampled (each bug is reported within ``2 * stats_every``
-    steps: 50 with the default).
+    ``display=False`` for scripts and tests; gradient, update and activation statistics are
+    taken in a window of two consecutive steps every ``2 * stats_every`` steps, so each bug is
+    reported within that many steps (50 with the default).
     """
     config = WatchConfig(stats_every=stats_every)
     if not display:

@@ -212,7 +212,7 @@ def test_device_values_are_copied_and_read_together_at_the_drain(monkeypatch) ->
     values must be those at log time, even for a tensor the loop changes in place afterwards."""
     from recipe_widgets.engine.watch import _watch as wmod
 
-    monkeypatch.setattr(wmod, "_read_now", lambda t: False)
+    monkeypatch.setattr(wmod, "READ_CPU_AT_ONCE", False)
     monkeypatch.setattr(wmod, "DRAIN_SECONDS", 1e9)  # drained only when the block ends
     reads: list[int] = []
     read_all = wmod._read_all
