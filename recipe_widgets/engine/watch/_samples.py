@@ -60,24 +60,27 @@ class Samples:
         return with_grad
 
     def norms(self, params: list[nn.Parameter], before: list[torch.Tensor], step: int) -> None:
-        """Gradient, weight and update norms of one heavy sample, in one batched norm call."""
-        weights = [p.detach() for p in params]
-        grads = [p.grad.detach() if p.grad is not None else torch.zeros_like(w) for p, w in zip(params, weights)]
-        torch._foreach_sub_(before, weights)  # our copy becomes minus the update
+        """Gradient, weight and update norms of one heavy sample, in one batched norm call (under
+        no_grad: the hooks' caller). Findings are built only for what crosses a threshold."""
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        torch._foreach_sub_(before, params)  # our copy becomes minus the update
         n = len(params)
-        values = _norms(grads + weights + before)
-        names = [self._names.get(id(p), "?") for p in params]
-        norms = dict(zip(names, values[:n]))
-        rel = {name: g / w if w > 0 else g for name, g, w in zip(names, values[:n], values[n : 2 * n])}
-        ratios = {
-            name: (d / w if w > 0 else (math.inf if d > 0 else 0.0))
-            for name, w, d in zip(names, values[n : 2 * n], values[2 * n :])
-        }
-        self._ratio_findings(ratios, step)
-        total = math.sqrt(sum(v * v for v in norms.values()))
+        values = _norms(grads + params + before)
+        g, w, d = values[:n], values[n : 2 * n], values[2 * n :]
+        high = self.config.ratio_high
+        if any(di > high * wi for wi, di in zip(w, d)):  # d / w > high, w = 0 included
+            self._ratio_findings(
+                {
+                    self._names.get(id(p), "?"): (di / wi if wi > 0 else math.inf)
+                    for p, wi, di in zip(params, w, d)
+                    if di > high * wi
+                },
+                step,
+            )
+        total = math.sqrt(sum(v * v for v in g))
         self.grad_norms.append((step, total))
         if not math.isfinite(total):
-            bad = [n for n, v in norms.items() if not math.isfinite(v)]
+            bad = [self._names.get(id(p), "?") for p, v in zip(params, g) if not math.isfinite(v)]
             self.out.add(
                 "grad_not_finite",
                 Finding(
@@ -108,20 +111,22 @@ class Samples:
                     evidence={"step": step, "norm": total, "first": first},
                 ),
             )
-        top = max(rel.values())
-        if len(rel) > 1 and top > 0:
-            low = {n: v for n, v in rel.items() if v < self.config.grad_vanish * top}
+        rel = [gi / wi if wi > 0 else gi for gi, wi in zip(g, w)]  # gradient relative to weight
+        top = max(rel, default=0.0)
+        if n > 1 and top > 0:
+            cut = self.config.grad_vanish * top
+            low = sorted(self._names.get(id(p), "?") for p, r in zip(params, rel) if r < cut)
             if low:
                 self.out.add(
                     "grad_vanishing",
                     Finding(
                         "grad_vanishing",
                         "warn",
-                        f"Gradients vanish at step {step}: {', '.join(sorted(low)[:5])} get(s) "
+                        f"Gradients vanish at step {step}: {', '.join(low[:5])} get(s) "
                         f"under {self.config.grad_vanish:g} of the largest relative gradient.",
                         fix="Use ReLU/GELU instead of saturating activations, add normalisation "
                         "or residual connections, check the initialisation.",
-                        evidence={"step": step, "parameters": sorted(low)},
+                        evidence={"step": step, "parameters": low},
                     ),
                 )
 
