@@ -24,9 +24,10 @@ from recipe_widgets.engine.watch._hooks import Hooks
 
 _FORMAT = "recipe_widgets.watch/1"
 # How often logged values reach the rows, the detectors and the live plot. Each batch sent to
-# the front end costs the loop a millisecond or two (the kernel's IOPub thread takes turns with
-# the loop for the GIL): in benchmarks/live_plot.py an empty widget message 5 times a second adds
-# ~1% to a 2 ms-step loop, 10 a second ~1.4%. So ~5.5 a second: no gap in the chart over 200 ms.
+# the front end costs the loop about a millisecond, whatever it carries: the step after a send
+# runs that much longer (most likely the kernel's IOPub thread taking turns with the loop for the
+# GIL). In benchmarks/live_plot.py an empty widget message every 200 ms adds 0.5-1% to a 2 ms-step
+# loop. So ~5.5 a second: no gap in the chart over 200 ms, and no more messages than that.
 DRAIN_SECONDS = 0.18
 DRAIN_ROWS = 256
 TRACK_EVERY = 10  # steps between predictions on the w.track batch (only when one is tracked)
