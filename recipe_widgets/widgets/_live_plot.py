@@ -3,9 +3,9 @@
 Why our own anywidget: Altair's ``JupyterChart`` can only replace its data, so every update
 would re-send the whole history. Here the spec is sent once, and each update is a custom
 message carrying only the new points (``{"series": {metric: [steps, values]}}``), which the
-front end applies as a Vega changeset. Updates
-are throttled (at most one message per ``min_interval`` seconds) and thinned once a series
-passes ``max_points`` rows, so a 100k-step run costs the browser what a few thousand do.
+front end applies as a Vega changeset. Updates are throttled (at most one message per
+``min_interval`` seconds) and thinned once a series passes ``max_points`` rows, so a 100k-step
+run costs the browser what a few thousand do.
 A view that appears later (page reload, second display) asks for a one-off ``replay``.
 """
 

@@ -25,9 +25,10 @@ class WatchConfig:
     ``stats_every`` (E): every 2E steps a window of two consecutive steps is sampled. Dead ReLUs
     are judged over both of its batches and a missing gradient must be missing at both;
     gradient / weight / update norms and the zero_grad probes are taken at its second step. So
-    each is reported within 2E steps. NaN loss and
-    eval-in-train-mode are checked on every logged value and forward; the LR on every change
-    and at least every 10 steps.
+    each is reported within 2E steps. NaN loss and eval-in-train-mode are checked on every
+    logged value and forward. The LR is read whenever the first group's LR object changes, and
+    every 10 steps when a change could go unseen that way (a tensor LR, several groups or
+    optimizers) or while an LR at ~0 is not yet reported.
     """
 
     stats_every: int = 25

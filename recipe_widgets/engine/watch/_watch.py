@@ -347,8 +347,7 @@ class Watch(_RunData):
 
     @property
     def report(self) -> Report:
-        if getattr(self, "_queued", None):
-            self._drain()
+        self._catch_up()
         findings = list(self._findings.all)
         if self.interrupted:
             findings.append(
