@@ -25,8 +25,9 @@ printed: it is the method's own error. Figures are medians over interleaved repe
      over a few sends (a 2,000-step run would take minutes), as a multiple of one bare step.
   3. a small CNN's loop with the watch's default stats on (``display=False``): overhead bar 10%.
   4. what bar 1's feeding requirement costs by itself: a bare widget that sends an empty message
-     every 200 ms and does nothing else. Each message costs the loop a millisecond or two (the
-     kernel's IOPub thread and the loop take turns with the GIL), whatever it carries.
+     every 200 ms and does nothing else. Each message costs the loop about a millisecond,
+     whatever it carries (most likely the kernel's IOPub thread and the loop taking turns with
+     the GIL).
 
 The last line is ``RESULT live_plot ...``; exit status 1 when a bar is missed (not in --smoke).
 """

@@ -130,21 +130,20 @@ class Samples:
                     ),
                 )
 
-    def _ratio_findings(self, ratios: dict[str, float], step: int) -> None:
-        high = {n: r for n, r in ratios.items() if r > self.config.ratio_high}
-        if high:
-            worst = max(high, key=high.get)
-            self.out.add(
+    def _ratio_findings(self, high: dict[str, float], step: int) -> None:
+        """``high``: the layers whose update-to-weight ratio is past ``ratio_high`` (norms)."""
+        worst = max(high, key=high.get)
+        self.out.add(
+            "update_ratio_high",
+            Finding(
                 "update_ratio_high",
-                Finding(
-                    "update_ratio_high",
-                    "warn",
-                    f"At step {step} the update changed {worst} by {high[worst]:.2g} of its norm "
-                    f"(healthy is ~1e-3): the learning rate is too high for it.",
-                    fix="Lower the learning rate (a 10-100x lower LR brings the ratio near 1e-3).",
-                    evidence={"step": step, "ratios": high},
-                ),
-            )
+                "warn",
+                f"At step {step} the update changed {worst} by {high[worst]:.2g} of its norm "
+                f"(healthy is ~1e-3): the learning rate is too high for it.",
+                fix="Lower the learning rate (a 10-100x lower LR brings the ratio near 1e-3).",
+                evidence={"step": step, "ratios": high},
+            ),
+        )
 
     def dead_relu(self, name: str, top: torch.Tensor, batches: int, step: int) -> None:
         """``top``: each unit's largest output over a window's ``batches`` (see unit_maxima)."""
