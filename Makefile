@@ -16,6 +16,14 @@ PY    := $(BIN)/python
 STAMP := $(VENV)/.rw-installed
 TORCH_INDEX_ARG := $(if $(TORCH_INDEX),--extra-index-url $(TORCH_INDEX),)
 NOTEBOOKS_ENV := RW_PROGRESS=0 PYTHONHASHSEED=0 MPLBACKEND=agg
+# A second CPU configuration for everything whose figures come from training: torch's
+# non-vectorised kernels (present on every CPU) and one OpenMP thread (another summation order).
+# The notebooks and the verdict tests must give the same results under it as on this CPU's own
+# kernels, against the same committed outputs.
+PORTABLE_ENV  := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
+VERDICT_TESTS := tests/engine/test_check_bugs.py tests/engine/test_check_clean.py \
+                 tests/engine/test_check_state.py tests/engine/test_check_tools.py \
+                 tests/engine/test_watch.py tests/engine/test_watch_loops.py
 
 .PHONY: demo test setup unit notebooks browser bench-smoke bench-tools lint clean
 
@@ -51,13 +59,23 @@ lint: $(STAMP)
 unit: $(STAMP)
 	@start=$$(date +%s); \
 	RW_PROGRESS=0 $(PY) -m pytest tests --ignore=tests/browser -q -p no:cacheprovider; status=$$?; \
-	echo "== phase unit tests: $$(( $$(date +%s) - start )) s"; exit $$status
+	echo "== phase unit tests: $$(( $$(date +%s) - start )) s"; [ $$status = 0 ] || exit $$status; \
+	start=$$(date +%s); \
+	$(PORTABLE_ENV) RW_PROGRESS=0 $(PY) -m pytest $(VERDICT_TESTS) -q -p no:cacheprovider; status=$$?; \
+	echo "== phase verdict tests, portable kernels ($(PORTABLE_ENV)): $$(( $$(date +%s) - start )) s"; \
+	exit $$status
 
+# The course notebooks, twice: on this CPU's kernels, then on the portable ones (PORTABLE_ENV).
 notebooks: $(STAMP)
 	@start=$$(date +%s); \
 	$(NOTEBOOKS_ENV) $(PY) -m pytest --nbval --nbval-current-env \
 	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks/ -q -p no:cacheprovider; status=$$?; \
-	echo "== phase notebooks: $$(( $$(date +%s) - start )) s"; exit $$status
+	echo "== phase notebooks, native kernels: $$(( $$(date +%s) - start )) s"; [ $$status = 0 ] || exit $$status; \
+	start=$$(date +%s); \
+	$(PORTABLE_ENV) $(NOTEBOOKS_ENV) $(PY) -m pytest --nbval --nbval-current-env \
+	    --nbval-sanitize-with notebooks/sanitize.cfg notebooks/ -q -p no:cacheprovider; status=$$?; \
+	echo "== phase notebooks, portable kernels ($(PORTABLE_ENV)): $$(( $$(date +%s) - start )) s"; \
+	exit $$status
 
 bench-smoke: $(STAMP)
 	@start=$$(date +%s); status=0; \

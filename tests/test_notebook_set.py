@@ -69,3 +69,25 @@ def test_notebook_is_built_from_its_source_and_its_verdicts_are_checked(name: st
     )
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors
+
+
+def _sanitize(text: str) -> str:
+    from nbval.plugin import get_sanitize_patterns
+
+    for regex, replace in get_sanitize_patterns((NOTEBOOKS / "sanitize.cfg").read_text()):
+        text = re.sub(regex, replace, text)
+    return text
+
+
+def test_pictures_are_masked_and_verdicts_are_not() -> None:
+    """The bytes of a picture depend on the CPU's float kernels; the words beside it do not."""
+    avx2 = ('<img src="data:image/png;base64,iVBORw0KGgoAAAANSU+/=">'
+            '<svg width="4"><polyline points="61.6,23.5 62.7,24.1"/><text>target 0.0155</text></svg>'
+            "<p>FAIL  overfit_one_batch: stopped at 0.0942</p>")
+    avx512 = ('<img src="data:image/png;base64,iVBORw0KGgoAAAANSV+/=">'
+              '<svg width="4"><polyline points="61.6,23.4 62.7,24.1"/><text>target 0.0154</text></svg>'
+              "<p>FAIL  overfit_one_batch: stopped at 0.0942</p>")
+    assert _sanitize(avx2) == _sanitize(avx512)
+    assert "FAIL  overfit_one_batch: stopped at 0.0942" in _sanitize(avx2)
+    changed_verdict = avx512.replace("FAIL", "PASS")
+    assert _sanitize(avx2) != _sanitize(changed_verdict)

@@ -12,6 +12,8 @@ import io
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from recipe_widgets.engine.formatting import fmt
+
 if TYPE_CHECKING:
     import numpy as np
     import torch
@@ -26,10 +28,8 @@ VALUES_UP_TO = 200
 
 
 def num(v: float | None) -> str:
-    """Short, deterministic number formatting (4 significant digits)."""
-    if v is None:
-        return "n/a"
-    return f"{v:.4g}"
+    """Short number formatting that reads the same on every CPU (see ``engine.formatting``)."""
+    return fmt(v)
 
 
 def stats_text(s: TensorStats) -> str:

@@ -16,10 +16,7 @@ import torch
 
 from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine._tensor_stats import TensorStats
-
-
-def _fmt(v: float | None) -> str:
-    return "n/a" if v is None else f"{v:.4g}"
+from recipe_widgets.engine.formatting import fmt
 
 
 def nonfinite(stats: TensorStats) -> Finding:
@@ -60,9 +57,9 @@ def image_range(stats: TensorStats, declared: bool, batch_mean: float | None) ->
     """Pixels should reach the net normalized: about mean 0 / std 1, or at least in [0, 1]."""
     if stats.min is None or stats.max is None:
         return Finding("decode_input_range", "skip", "no finite values to judge the range")
-    rng = f"values {_fmt(stats.min)}..{_fmt(stats.max)}, mean {_fmt(stats.mean)}, std {_fmt(stats.std)}"
+    rng = f"values {fmt(stats.min)}..{fmt(stats.max)}, mean {fmt(stats.mean)}, std {fmt(stats.std)}"
     if stats.min >= 0 and stats.max > 1.5:
-        scale = "0-255 pixels" if stats.max > 16.5 else f"raw 0-{_fmt(stats.max)} values"
+        scale = "0-255 pixels" if stats.max > 16.5 else f"raw 0-{fmt(stats.max)} values"
         return Finding(
             "decode_input_range",
             "warn",

@@ -79,7 +79,7 @@ def test_hover_title_has_item_stats_and_labels_are_escaped() -> None:
     assert HOSTILE not in html and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in html
     lo, hi, mean, std = b.item_stats[1]
     assert (
-        f'title="item 1\nlabel b\nmin {lo:.4g}  max {hi:.4g}  mean {mean:.4g}  std {std:.4g}"'
+        f'title="item 1\nlabel b\nmin {lo:.3g}  max {hi:.3g}  mean {mean:.3g}  std {std:.3g}"'
         in html
     )
     assert 'tabindex="0"' in html and ":hover" in html  # CSS zoom, no script
@@ -102,7 +102,7 @@ def test_tensor_summary_line() -> None:
     x = torch.tensor([[0.0, 1.0], [float("nan"), float("inf")]])
     assert (
         stats_text(tensor_stats(x))
-        == "tensor[2, 2] float32 cpu  min 0  max 1  mean 0.5  std 0.7071  zeros 1  NaN 1  +Inf 1"
+        == "tensor[2, 2] float32 cpu  min 0  max 1  mean 0.5  std 0.707  zeros 1  NaN 1  +Inf 1"
     )
     assert (
         stats_text(tensor_stats(torch.empty(2, device="meta")))

@@ -25,6 +25,7 @@ from recipe_widgets.engine.check._data import (
     default_output_fn,
 )
 from recipe_widgets.engine.check._state import RngState
+from recipe_widgets.engine.formatting import fmt
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -49,7 +50,7 @@ class Evaluation:
 
 def _pm(v: float, se: float) -> str:
     if not math.isfinite(se) or se == 0:
-        return f"{v:.4g}"
+        return fmt(v)
     digits = max(0, 1 - int(math.floor(math.log10(se))))  # two significant digits of the error
     return f"{v:.{digits}f} ± {se:.{digits}f}"
 

@@ -14,14 +14,12 @@ from torch import nn
 from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.check._context import Ctx
 from recipe_widgets.engine.check._data import Pool
+from recipe_widgets.engine.formatting import fmt
 
 
 def probe_pool(ctx: Ctx, n: int = 64) -> Pool:
     return ctx.pool.take(slice(0, min(n, ctx.pool.n)))
 
-
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
 
 
 def _class_probs(ctx: Ctx, out: torch.Tensor) -> torch.Tensor:
@@ -63,8 +61,8 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
                     spread = float(t.double().std(0).max())
                     stats["max_feature_std"] = spread
                 if spread > thr or abs(mean) > thr:
-                    warns.append(f"input {i} is far from normalized (mean {_fmt(mean)}, std"
-                                 f" {_fmt(spread)}, range {_fmt(stats['min'])}..{_fmt(stats['max'])})")
+                    warns.append(f"input {i} is far from normalized (mean {fmt(mean)}, std"
+                                 f" {fmt(spread)}, range {fmt(stats['min'])}..{fmt(stats['max'])})")
         ev["inputs"].append(stats)
     y = ctx.pool.targets
     if y.is_floating_point():
@@ -80,7 +78,7 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
     if task.task == "binary":
         yf = y.float()
         if yf.numel() and (float(yf.min()) < 0 or float(yf.max()) > 1):
-            fails.append(f"binary targets range {_fmt(float(yf.min()))}..{_fmt(float(yf.max()))};"
+            fails.append(f"binary targets range {fmt(float(yf.min()))}..{fmt(float(yf.max()))};"
                          " binary cross-entropy needs targets in [0, 1]")
     if task.task in ("binary", "regression", "other") and out.shape != y.shape:
         if out.numel() == y.numel() or (out.dim() != y.dim()):
@@ -138,8 +136,8 @@ def _expected_range(ctx: Ctx, out: torch.Tensor, y: torch.Tensor) -> tuple[float
         uniform = _const_loss(ctx, out, y, torch.full(shape, -math.log(c)), math.log(c))
         prior = _const_loss(ctx, out, y, p.clamp_min(1e-8).log().float().reshape(shape), h)
         lo, hi = sorted((prior, uniform))
-        return lo, hi, (f"between {_fmt(prior)} (output at the label prior) and {_fmt(uniform)}"
-                        f" (uniform over {c} classes, -log(1/{c}) = {_fmt(math.log(c))})")
+        return lo, hi, (f"between {fmt(prior)} (output at the label prior) and {fmt(uniform)}"
+                        f" (uniform over {c} classes, -log(1/{c}) = {fmt(math.log(c))})")
     if kind in ("bce_logits", "bce"):
         p = float(y.float().mean().clamp(1e-6, 1 - 1e-6))
         h = -(p * math.log(p) + (1 - p) * math.log(1 - p))
@@ -147,14 +145,14 @@ def _expected_range(ctx: Ctx, out: torch.Tensor, y: torch.Tensor) -> tuple[float
         half = _const_loss(ctx, out, y, torch.zeros(()) if logits else torch.full((), 0.5), math.log(2))
         at_p = _const_loss(ctx, out, y, torch.tensor(math.log(p / (1 - p)) if logits else p), h)
         lo, hi = sorted((at_p, half))
-        return lo, hi, (f"between {_fmt(at_p)} (predicting the positive rate {_fmt(p)}) and"
-                        f" {_fmt(half)} (predicting 0.5)")
+        return lo, hi, (f"between {fmt(at_p)} (predicting the positive rate {fmt(p)}) and"
+                        f" {fmt(half)} (predicting 0.5)")
     if kind == "mse":
         yf = y.float()
         var, sq = float(yf.var(unbiased=False)), float((yf**2).mean())
         # The upper end allows for the output's own spread at init (about half the target's).
-        return var, 1.5 * sq, (f"between the target variance {_fmt(var)} (output at the target"
-                               f" mean) and 1.5x the mean squared target {_fmt(sq)} (output near 0)")
+        return var, 1.5 * sq, (f"between the target variance {fmt(var)} (output at the target"
+                               f" mean) and 1.5x the mean squared target {fmt(sq)} (output near 0)")
     if kind == "l1":
         yf = y.float()
         lo = float((yf - yf.median()).abs().mean())
@@ -183,14 +181,14 @@ def loss_at_init(ctx: Ctx, out: torch.Tensor, loss: float) -> Finding:
             lse = probs_like.float().logsumexp(-1)
             if float(lse.abs().max()) > 1e-2:
                 return Finding("loss_at_init", "fail", f"nll_loss is given outputs that are not"
-                               f" log-probabilities (logsumexp per row up to {_fmt(float(lse.abs().max()))},"
+                               f" log-probabilities (logsumexp per row up to {fmt(float(lse.abs().max()))},"
                                " not 0): raw logits into NLL lets the loss go to -inf.",
                                fix="Apply log_softmax in the model, or use cross_entropy on logits.",
                                evidence=ev)
     rng = _expected_range(ctx, out, y)
     if rng is None:
         return Finding("loss_at_init", "skip", f"no expected initial loss is known for this loss"
-                       f" (task {task.task!r}); measured {_fmt(loss)}.",
+                       f" (task {task.task!r}); measured {fmt(loss)}.",
                        fix="Pass expected_init_loss= (e.g. a VAE's KL + reconstruction at init) to"
                        " compare against.", evidence=ev)
     lo, hi, why = rng
@@ -202,7 +200,7 @@ def loss_at_init(ctx: Ctx, out: torch.Tensor, loss: float) -> Finding:
     else:
         rel = lo / loss - 1 if loss > 0 else math.inf
     ev["relative_gap"] = rel
-    seen = f"the loss at init is {_fmt(loss)}; expected {why}"
+    seen = f"the loss at init is {fmt(loss)}; expected {why}"
     if rel <= ctx.th("loss_init_warn"):
         gap = "" if rel == 0 else f", {rel:.0%} outside that range"
         return Finding("loss_at_init", "pass", f"{seen}{gap} (tolerance {ctx.th('loss_init_warn'):.0%}).",
@@ -231,14 +229,14 @@ def init_well(ctx: Ctx, out: torch.Tensor) -> Finding:
         q = _class_probs(ctx, out).mean(0).double().clamp_min(1e-12).cpu()
         kl = float((p[p > 0] * (p[p > 0] / q[p > 0]).log()).sum())
         ev = {"prior": p, "mean_prediction": q, "kl": kl}
-        seen = f"KL(label prior || mean prediction at init) = {_fmt(kl)} nats"
+        seen = f"KL(label prior || mean prediction at init) = {fmt(kl)} nats"
     elif task.loss_kind in ("bce_logits", "bce"):
         p = float(y.float().mean().clamp(1e-6, 1 - 1e-6))
         qs = out.float().sigmoid() if task.loss_kind == "bce_logits" else out.float()
         q = float(qs.mean().clamp(1e-6, 1 - 1e-6))
         kl = p * math.log(p / q) + (1 - p) * math.log((1 - p) / (1 - q))
         ev = {"positive_rate": p, "mean_prediction": q, "kl": kl}
-        seen = f"the positive rate is {_fmt(p)}, the mean prediction at init {_fmt(q)} (KL {_fmt(kl)} nats)"
+        seen = f"the positive rate is {fmt(p)}, the mean prediction at init {fmt(q)} (KL {fmt(kl)} nats)"
     elif task.loss_kind in ("mse", "l1"):
         yf = y.float()
         std = float(yf.std()) or 1.0
@@ -246,11 +244,11 @@ def init_well(ctx: Ctx, out: torch.Tensor) -> Finding:
         ev = {"target_mean": float(yf.mean()), "target_std": std, "mean_prediction": float(out.mean()),
               "distance_in_std": z}
         if z <= ctx.th("init_mean_warn"):
-            return Finding("init_well", "pass", f"the mean prediction at init is {_fmt(z)} target"
+            return Finding("init_well", "pass", f"the mean prediction at init is {fmt(z)} target"
                            " std from the target mean.", evidence=ev)
         status = "fail" if z > ctx.th("init_mean_fail") else "warn"
-        return Finding("init_well", status, f"the mean prediction at init is {_fmt(z)} target std"
-                       f" away from the target mean {_fmt(ev['target_mean'])}: the first steps"
+        return Finding("init_well", status, f"the mean prediction at init is {fmt(z)} target std"
+                       f" away from the target mean {fmt(ev['target_mean'])}: the first steps"
                        " only move the bias (the 'hockey stick' loss curve).",
                        fix=fix + " Or standardize the targets.", evidence=ev)
     else:
@@ -304,7 +302,7 @@ def health_at_init(ctx: Ctx) -> Finding:
     big = [s for s in stats if s["std"] > ctx.th("activation_std_fail")]
     if big:
         status = "fail"
-        problems.append(f"layer {big[0]['layer']} ({big[0]['type']}) outputs std {_fmt(big[0]['std'])}"
+        problems.append(f"layer {big[0]['layer']} ({big[0]['type']}) outputs std {fmt(big[0]['std'])}"
                         " at init: badly scaled init (or unnormalized inputs) saturates the net")
     dead = [s for s in stats if s.get("dead_fraction", 0.0) > ctx.th("dead_relu_warn")]
     if dead:
@@ -319,12 +317,12 @@ def health_at_init(ctx: Ctx) -> Finding:
             if status == "pass":
                 status = "warn"
             low = min(grads, key=grads.get)  # type: ignore[arg-type]
-            problems.append(f"the gradient of {low} is {_fmt(ratio)} of the largest: vanishing"
+            problems.append(f"the gradient of {low} is {fmt(ratio)} of the largest: vanishing"
                             " gradients")
     if status == "pass":
         return Finding("health_at_init", "pass", f"{len(stats)} layer outputs at init have sane"
                        " scale, no dead ReLU layer, gradient norms within a factor"
-                       f" {_fmt(1 / ev.get('grad_ratio', 1.0))}.", evidence=ev)
+                       f" {fmt(1 / ev.get('grad_ratio', 1.0))}.", evidence=ev)
     return Finding("health_at_init", status, "; ".join(problems) + ".",
                    fix="Use the default (Kaiming) init or scale weights by 1/sqrt(fan_in); avoid"
                    " large negative biases before ReLUs; normalize inputs; add normalization layers"

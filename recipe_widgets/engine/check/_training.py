@@ -15,12 +15,10 @@ from torch import nn
 from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.check._context import Ctx, dropout_off
 from recipe_widgets.engine.check._data import split_pool
+from recipe_widgets.engine.formatting import fmt
 
 _CE_KINDS = ("ce", "nll", "bce_logits", "bce")
 
-
-def _fmt(x: float) -> str:
-    return f"{x:.4g}"
 
 
 def _sentence(text: str) -> str:
@@ -185,10 +183,10 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
           "predictions": _predictions(ctx, final_out) if final_out is not None else []}
     if main["reached"]:
         return Finding("overfit_one_batch", "pass", f"{n_main} examples overfit to loss"
-                       f" {_fmt(main['floor'])} (< {_fmt(main['target'])}) in {main['steps']} steps"
-                       f" (from {_fmt(main['init'])})." + (
+                       f" {fmt(main['floor'])} (< {fmt(main['target'])}) in {main['steps']} steps"
+                       f" (from {fmt(main['init'])})." + (
                            f" Next rung: {more['examples']} examples"
-                           f" {'reach' if more['reached'] else 'stop at'} {_fmt(more['floor'])}"
+                           f" {'reach' if more['reached'] else 'stop at'} {fmt(more['floor'])}"
                            f" in {more['steps']} steps." if more else ""), evidence=ev)
     causes = []
     if ctx.task.loss_kind in ("ce", "bce_logits") and final_out is not None:
@@ -219,14 +217,14 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
     if rung1["examples"] == n_main:
         one = ""
     elif rung1["reached"]:
-        one = (f" 1 example alone does reach the target (floor {_fmt(rung1['floor'])}), so the"
+        one = (f" 1 example alone does reach the target (floor {fmt(rung1['floor'])}), so the"
                f" plumbing works; capacity, step budget or target do not stretch to {n_main}.")
     else:
-        one = (f" Even 1 example does not reach the target (floor {_fmt(rung1['floor'])}): suspect"
+        one = (f" Even 1 example does not reach the target (floor {fmt(rung1['floor'])}): suspect"
                " the plumbing (outputs, loss, gradients) before the model's size.")
     return Finding("overfit_one_batch", "fail", f"{n_main} examples did not overfit: the loss"
-                   f" stopped at {_fmt(main['floor'])} after {main['steps']} steps (from"
-                   f" {_fmt(main['init'])}; target < {_fmt(main['target'])}).{one} If a net cannot"
+                   f" stopped at {fmt(main['floor'])} after {main['steps']} steps (from"
+                   f" {fmt(main['init'])}; target < {fmt(main['target'])}).{one} If a net cannot"
                    f" memorize {n_main} examples, training on the full set proves nothing."
                    " Likely: " + "; ".join(causes) + ".",
                    fix=_sentence("; ".join(fixes)), evidence=ev)
@@ -263,11 +261,11 @@ def decreasing_loss(ctx: Ctx) -> Finding:
     ratio = after / before if before > 0 else 0.0
     ev["ratio"] = ratio
     if ratio <= ctx.th("decrease_ratio"):
-        return Finding("decreasing_loss", "pass", f"the training loss fell from {_fmt(before)} to"
-                       f" {_fmt(after)} in {steps} steps.", evidence=ev)
+        return Finding("decreasing_loss", "pass", f"the training loss fell from {fmt(before)} to"
+                       f" {fmt(after)} in {steps} steps.", evidence=ev)
     grew = ratio > 1.0
-    return Finding("decreasing_loss", "fail", f"the training loss went from {_fmt(before)} to"
-                   f" {_fmt(after)} in {steps} steps ({ratio:.2f}x): it "
+    return Finding("decreasing_loss", "fail", f"the training loss went from {fmt(before)} to"
+                   f" {fmt(after)} in {steps} steps ({ratio:.2f}x): it "
                    f"{'grew (learning rate too high?)' if grew else 'barely moved'}.",
                    fix="Check the learning rate (try 3e-4 with Adam), that the loss is computed on"
                    " the model's output, and the overfit-one-batch result.", evidence=ev)
@@ -291,11 +289,11 @@ def input_independent_baseline(ctx: Ctx) -> Finding:
     limit = ctx.th("baseline_ratio")
     if math.isfinite(ratio) and ratio <= limit:
         return Finding("input_independent_baseline", "pass", f"on {held.n} held-out examples the"
-                       f" net trained on real inputs reaches loss {_fmt(real)}, vs {_fmt(zero)}"
+                       f" net trained on real inputs reaches loss {fmt(real)}, vs {fmt(zero)}"
                        f" with inputs zeroed ({ratio:.2f}x): it learns from its input.", evidence=ev)
     return Finding("input_independent_baseline", "fail", f"on {held.n} held-out examples the net"
-                   f" trained on real inputs reaches loss {_fmt(real)}, the one trained on zeroed"
-                   f" inputs {_fmt(zero)} ({ratio:.2f}x, needs <= {limit}x): the model gets nothing"
+                   f" trained on real inputs reaches loss {fmt(real)}, the one trained on zeroed"
+                   f" inputs {fmt(zero)} ({ratio:.2f}x, needs <= {limit}x): the model gets nothing"
                    " from its inputs that generalizes.", fix="Check that labels stay paired with"
                    " their inputs (no separate shuffles), that the input reaches the model"
                    " (no zeroing, no detach), and the overfit result; or raise"
@@ -329,12 +327,12 @@ def lr_schedule(ctx: Ctx) -> Finding:
     low = next((i for i in range(ipeak, steps) if lrs[i] < floor), None)
     ev["collapse_step"] = low
     if low is not None and low < ctx.th("schedule_before") * steps:
-        return Finding("lr_schedule", "fail", f"the learning rate falls to {_fmt(lrs[low])}"
-                       f" (< {ctx.th('schedule_floor'):.0%} of its peak {_fmt(peak)}) at step {low}"
+        return Finding("lr_schedule", "fail", f"the learning rate falls to {fmt(lrs[low])}"
+                       f" (< {ctx.th('schedule_floor'):.0%} of its peak {fmt(peak)}) at step {low}"
                        f" of {steps}: the rest of the run barely learns. Often a schedule written in"
                        " epochs (step_size, T_max, milestones) stepped once per batch.",
                        fix="Express the schedule in optimizer steps (e.g. T_max=steps), or call"
                        " scheduler.step() once per epoch if it is written in epochs.", evidence=ev)
     return Finding("lr_schedule", "pass", f"over {steps} steps the learning rate goes"
-                   f" {_fmt(lrs[0])} -> peak {_fmt(peak)} -> {_fmt(lrs[-1])}, staying above"
+                   f" {fmt(lrs[0])} -> peak {fmt(peak)} -> {fmt(lrs[-1])}, staying above"
                    f" {ctx.th('schedule_floor'):.0%} of its peak for the first half.", evidence=ev)

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.formatting import fmt
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,8 @@ class LossDetector:
                     "loss_plateau",
                     "warn",
                     f"The loss has not improved by 1% in {n - self._best_at} logged steps and "
-                    f"is still {self._best_loss:.4g}, over half of where it started "
-                    f"({first:.4g}): the model is not learning.",
+                    f"is still {fmt(self._best_loss)}, over half of where it started "
+                    f"({fmt(first)}): the model is not learning.",
                     fix="Overfit one batch first; if that fails, check the LR (try 3e-4 with "
                     "Adam), the labels and the loss; then check that the data changes.",
                     evidence={"step": step, "best": self._best_loss, "start": first},
@@ -157,8 +158,8 @@ class LossDetector:
             Finding(
                 "loss_diverging",
                 "warn",
-                f"The loss is diverging: {current:.4g} at step {step}, "
-                f"{current / best:.1f}x its best ({best:.4g}).",
+                f"The loss is diverging: {fmt(current)} at step {step}, "
+                f"{current / best:.1f}x its best ({fmt(best)}).",
                 fix="Lower the learning rate (by 3-10x), add warm-up or gradient "
                 "clipping, and check for a bad batch at that step.",
                 evidence={"step": step, "loss": current, "best": best},
@@ -206,8 +207,8 @@ class LRDetector:
                     Finding(
                         "lr_collapsed",
                         "warn",
-                        f"The learning rate of optimizer {opt_index}, group {gi} fell to {lr:.3g} "
-                        f"({lr / peak:.1e} of its peak {peak:.3g}) at step {start} and has stayed "
+                        f"The learning rate of optimizer {opt_index}, group {gi} fell to {fmt(lr)} "
+                        f"({lr / peak:.1e} of its peak {fmt(peak)}) at step {start} and has stayed "
                         f"there for {low_for} steps: training has effectively stopped.",
                         fix="Check the scheduler: step it once per optimizer step (not per "
                         "batch of an epoch scheduler), and check gamma / T_max / total steps.",

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.watch._detectors import Findings, WatchConfig
 
 
@@ -104,8 +105,8 @@ class Samples:
                 Finding(
                     "grad_exploding",
                     "warn",
-                    f"The gradient norm exploded to {total:.3g} at step {step} "
-                    f"(first sampled: {first:.3g}).",
+                    f"The gradient norm exploded to {fmt(total)} at step {step} "
+                    f"(first sampled: {fmt(first)}).",
                     fix="Lower the LR, clip gradients (clip_grad_norm_(params, 1.0)), check the "
                     "initialisation and normalisation of inputs.",
                     evidence={"step": step, "norm": total, "first": first},

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine._results import Finding, Report
+from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._hooks import Hooks
 
@@ -115,7 +116,7 @@ class _RunData:
         parts = [f"steps={steps}"]
         loss = self._last_loss()
         if loss is not None:
-            parts.append(f"loss={loss:.4g}")
+            parts.append(f"loss={fmt(loss)}")
         counts = self.report.counts()
         fails, warns = counts.get("fail", 0), counts.get("warn", 0)
         if fails:
