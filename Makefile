@@ -53,7 +53,8 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	@start=$$(date +%s); \
-	$(BIN)/ruff check recipe_widgets tests benchmarks; status=$$?; \
+	$(BIN)/ruff check recipe_widgets tests benchmarks scripts \
+	    && $(BIN)/ruff format --check recipe_widgets tests benchmarks scripts; status=$$?; \
 	echo "== phase lint: $$(( $$(date +%s) - start )) s"; exit $$status
 
 unit: $(STAMP)

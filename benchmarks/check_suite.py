@@ -38,7 +38,9 @@ from recipe_widgets.engine.check import _structure, check  # noqa: E402 - after 
 
 def _load_setups():
     """The reference setups of the unit tests (tests/engine/conftest.py), one definition."""
-    spec = importlib.util.spec_from_file_location("rw_check_setups", ROOT / "tests/engine/conftest.py")
+    spec = importlib.util.spec_from_file_location(
+        "rw_check_setups", ROOT / "tests/engine/conftest.py"
+    )
     mod = importlib.util.module_from_spec(spec)
     assert spec.loader is not None
     spec.loader.exec_module(mod)
@@ -52,7 +54,7 @@ def _reference(smoke: bool) -> list[tuple[str, dict]]:
     seeds = [0] if smoke else [0, 1, 2]
     out = []
     for seed in seeds:
-        for small, big in ([(16, 16)] if smoke else [(16, 64)]):
+        for small, big in [(16, 16)] if smoke else [(16, 64)]:
             for width in dict.fromkeys((small, big)):
                 out += [
                     (f"wine-mlp w{width} s{seed}", S.tabular("wine", width, seed)),
@@ -97,9 +99,20 @@ def _bugs() -> list[tuple[str, dict, list[str]]]:
     bugs.append(("softmax before CE", s, ["loss_at_init", "overfit_one_batch"]))
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
-    bugs.append(("view mixes the batch", {"model": MixesBatch(), "loss_fn": nn.CrossEntropyLoss(),
-                 "data": (torch.randn(64, 5, 3, generator=g), torch.randint(0, 2, (64,), generator=g))},
-                 ["batch_independence"]))
+    bugs.append(
+        (
+            "view mixes the batch",
+            {
+                "model": MixesBatch(),
+                "loss_fn": nn.CrossEntropyLoss(),
+                "data": (
+                    torch.randn(64, 5, 3, generator=g),
+                    torch.randint(0, 2, (64,), generator=g),
+                ),
+            },
+            ["batch_independence"],
+        )
+    )
     s = S.sequence(n=64)
     torch.manual_seed(0)
     s["model"] = Unmasked()
@@ -155,21 +168,62 @@ def _peer_run(nnc, setup: dict) -> tuple[bool, list[str], float]:
     n_classes = int(factory()(x[:2]).shape[-1])
     loss = S.seq_loss if is_seq else None
     steps: list[tuple[str, object]] = [
-        ("loss_at_init", lambda: nnc.assert_balanced_classification_cross_entropy_loss_at_init(
-            factory(), batch, num_classes=n_classes, device="cpu", **({"loss_fn": loss} if loss else {}))),
-        ("forward_batch_independence", lambda: nnc.assert_forward_batch_independence(factory, batch, device="cpu")),
-        ("non_zero_gradients", lambda: nnc.assert_non_zero_gradients(factory(), batch, device="cpu")),
-        ("input_independent_baseline", lambda: nnc.assert_input_independent_baseline_worse(
-            factory, batch, device="cpu", **({"loss_fn": loss} if loss else {}))),
-        ("overfit_to_batch", lambda: nnc.assert_overfit_to_batch(
-            factory(), batch, device="cpu", max_steps=512, **({"loss_fn": loss} if loss else {}))),
+        (
+            "loss_at_init",
+            lambda: nnc.assert_balanced_classification_cross_entropy_loss_at_init(
+                factory(),
+                batch,
+                num_classes=n_classes,
+                device="cpu",
+                **({"loss_fn": loss} if loss else {}),
+            ),
+        ),
+        (
+            "forward_batch_independence",
+            lambda: nnc.assert_forward_batch_independence(factory, batch, device="cpu"),
+        ),
+        (
+            "non_zero_gradients",
+            lambda: nnc.assert_non_zero_gradients(factory(), batch, device="cpu"),
+        ),
+        (
+            "input_independent_baseline",
+            lambda: nnc.assert_input_independent_baseline_worse(
+                factory, batch, device="cpu", **({"loss_fn": loss} if loss else {})
+            ),
+        ),
+        (
+            "overfit_to_batch",
+            lambda: nnc.assert_overfit_to_batch(
+                factory(), batch, device="cpu", max_steps=512, **({"loss_fn": loss} if loss else {})
+            ),
+        ),
     ]
     if not is_seq:
-        steps.insert(1, ("init_calibrated", lambda: nnc.assert_balanced_classification_cross_entropy_init_calibrated(
-            factory(), batch, num_classes=n_classes, device="cpu")))
-        steps.insert(3, ("backward_batch_independence", lambda: nnc.assert_backward_batch_independence(factory, batch, device="cpu")))
+        steps.insert(
+            1,
+            (
+                "init_calibrated",
+                lambda: nnc.assert_balanced_classification_cross_entropy_init_calibrated(
+                    factory(), batch, num_classes=n_classes, device="cpu"
+                ),
+            ),
+        )
+        steps.insert(
+            3,
+            (
+                "backward_batch_independence",
+                lambda: nnc.assert_backward_batch_independence(factory, batch, device="cpu"),
+            ),
+        )
     else:
-        steps.insert(1, ("forward_causal", lambda: nnc.assert_forward_causal_property(factory, batch, device="cpu")))
+        steps.insert(
+            1,
+            (
+                "forward_causal",
+                lambda: nnc.assert_forward_causal_property(factory, batch, device="cpu"),
+            ),
+        )
     failed = []
     t0 = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
@@ -200,10 +254,17 @@ def _independence_timing(repeats: int) -> dict[str, float]:
     from recipe_widgets.engine.check._state import Snapshot
     from recipe_widgets.engine.check._task import infer_task
 
-    ctx = Ctx(model=model, pool=Pool((x,), y), val=None, loss_fn=nn.CrossEntropyLoss(),
-              output_fn=default_output_fn, optimizer=None,
-              task=infer_task(nn.CrossEntropyLoss(), model(x[:4]), y[:4], 2.3),
-              snapshot=Snapshot(model), quiet=True)
+    ctx = Ctx(
+        model=model,
+        pool=Pool((x,), y),
+        val=None,
+        loss_fn=nn.CrossEntropyLoss(),
+        output_fn=default_output_fn,
+        optimizer=None,
+        task=infer_task(nn.CrossEntropyLoss(), model(x[:4]), y[:4], 2.3),
+        snapshot=Snapshot(model),
+        quiet=True,
+    )
 
     def probe() -> None:
         f = _structure.batch_independence(ctx)
@@ -242,7 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     print("== 1. full rw.check on the reference setups (and neural-net-checklist on the same)")
     # The bar is on CPU seconds (both threads counted): it bounds the wall time on an idle
     # 2-core machine and, unlike wall time, does not grow when other jobs share the cores.
-    print(f"{'setup':26} {'rw s':>6} {'cpu s':>6} {'rw verdict':>22} {'nnc s':>6}  nnc failed assertions (false alarms)")
+    print(
+        f"{'setup':26} {'rw s':>6} {'cpu s':>6} {'rw verdict':>22} {'nnc s':>6}  nnc failed assertions (false alarms)"
+    )
     worst = 0.0
     false_alarms = 0
     nnc_clean_failures: set[str] = set()  # the peer's assertions that fail on correct setups
@@ -274,22 +337,30 @@ def main(argv: list[str] | None = None) -> int:
     t = _independence_timing(3 if args.smoke else 7)
     vs_step = t["probe"] / t["train_step"]
     speedup = t["naive_loop"] / t["probe"]
-    print(f"one training step {t['train_step'] * 1e3:.1f} ms | rw probe {t['probe'] * 1e3:.1f} ms"
-          f" ({vs_step:.2f}x a step; bar <= 3) | naive loop {t['naive_loop'] * 1e3:.1f} ms"
-          f" (probe {speedup:.1f}x faster; bar >= 5)")
+    print(
+        f"one training step {t['train_step'] * 1e3:.1f} ms | rw probe {t['probe'] * 1e3:.1f} ms"
+        f" ({vs_step:.2f}x a step; bar <= 3) | naive loop {t['naive_loop'] * 1e3:.1f} ms"
+        f" (probe {speedup:.1f}x faster; bar >= 5)"
+    )
     if vs_step > 3:
         misses.append(f"probe costs {vs_step:.2f}x a training step (> 3)")
     if speedup < 5:
         misses.append(f"probe only {speedup:.1f}x faster than the naive loop (< 5)")
 
     print("\n== 3. which bugs each tool catches")
-    print(f"{'bug':26} {'rw':>5}  {'rw finding':40} {'nnc':>5}  nnc failed assertions"
-          " (nnc 'yes' only for ones that pass on the clean setups)")
+    print(
+        f"{'bug':26} {'rw':>5}  {'rw finding':40} {'nnc':>5}  nnc failed assertions"
+        " (nnc 'yes' only for ones that pass on the clean setups)"
+    )
     caught_rw = caught_nnc = 0
     bugs = _bugs()
     for bug, setup, owners in bugs:
         report = check(**setup, quiet=True, checks=owners)
-        hit = [f"{f.check}:{f.status}" for f in report if f.check in owners and f.status in ("fail", "warn")]
+        hit = [
+            f"{f.check}:{f.status}"
+            for f in report
+            if f.check in owners and f.status in ("fail", "warn")
+        ]
         caught_rw += bool(hit)
         if not hit:
             misses.append(f"rw missed: {bug}")
@@ -306,10 +377,12 @@ def main(argv: list[str] | None = None) -> int:
     for m in misses:
         print("MISSED:", m)
     bar_note = "" if not args.smoke else " (smoke: no bars)"
-    print(f"RESULT check_suite worst_check_cpu_s={worst:.1f} probe_vs_step={vs_step:.2f}"
-          f" probe_speedup={speedup:.1f} rw_caught={caught_rw}/{len(bugs)}"
-          f" nnc_caught={caught_nnc if nnc is not None else 'na'}/{len(bugs)}"
-          f" false_alarms={false_alarms}{bar_note}")
+    print(
+        f"RESULT check_suite worst_check_cpu_s={worst:.1f} probe_vs_step={vs_step:.2f}"
+        f" probe_speedup={speedup:.1f} rw_caught={caught_rw}/{len(bugs)}"
+        f" nnc_caught={caught_nnc if nnc is not None else 'na'}/{len(bugs)}"
+        f" false_alarms={false_alarms}{bar_note}"
+    )
     return 0 if args.smoke or not misses else 1
 
 

@@ -48,7 +48,9 @@ def make_frame(n: int, seed: int = 0) -> pd.DataFrame:
     cols["cat"] = pd.Categorical(rng.choice(WORDS[:5], size=n))
     cols["kind"] = rng.choice(WORDS, size=n).astype(object)
     cols["flag"] = rng.random(n) < 0.1
-    cols["when"] = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 86400 * 365, size=n), unit="s")
+    cols["when"] = pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(
+        rng.integers(0, 86400 * 365, size=n), unit="s"
+    )
     ids = pd.Series(rng.integers(0, 100_000, size=n)).astype(str)
     cols["text"] = (pd.Series(rng.choice(WORDS, size=n)) + " #" + ids).to_numpy(dtype=object)
     cols["note"] = np.where(rng.random(n) < 0.01, "<img src=x onerror=alert(1)>", "").astype(object)
@@ -66,7 +68,9 @@ class Wire:
         send, open_ = W.Widget._send, W.Widget.open
 
         def counted_send(widget, msg, buffers=None):  # type: ignore[no-untyped-def]
-            self.sizes.append(len(json.dumps(msg, default=str)) + sum(len(memoryview(b)) for b in buffers or ()))
+            self.sizes.append(
+                len(json.dumps(msg, default=str)) + sum(len(memoryview(b)) for b in buffers or ())
+            )
             return send(widget, msg, buffers)
 
         def counted_open(widget):  # type: ignore[no-untyped-def]
@@ -81,12 +85,17 @@ class Wire:
         return total
 
 
-def interactions(ex, frame: pd.DataFrame) -> tuple[list[tuple[str, callable]], list[tuple[str, callable]]]:
+def interactions(
+    ex, frame: pd.DataFrame
+) -> tuple[list[tuple[str, callable]], list[tuple[str, callable]]]:
     lo, hi = float(frame["x5"].quantile(0.3)), float(frame["x5"].quantile(0.6))
     fast = [
         ("filter x0 > 0.5 and n1 < 500", lambda: setattr(ex, "expr", "x0 > 0.5 and n1 < 500")),
         ("filter cat == 'beta'", lambda: setattr(ex, "expr", "cat == 'beta'")),
-        ("filter flag and score > 0.9", lambda: setattr(ex, "expr", "flag == true and score > 0.9")),
+        (
+            "filter flag and score > 0.9",
+            lambda: setattr(ex, "expr", "flag == true and score > 0.9"),
+        ),
         ("filter kind in a list", lambda: setattr(ex, "expr", "kind in ('eta', 'zeta')")),
         ("clear filter", lambda: setattr(ex, "expr", "")),
         ("sort x3", lambda: setattr(ex, "sort_by", "x3")),
@@ -108,8 +117,14 @@ def interactions(ex, frame: pd.DataFrame) -> tuple[list[tuple[str, callable]], l
     text = [
         ("search 'gamma #12'", lambda: setattr(ex, "search", "gamma #12")),
         ("search '<img'", lambda: setattr(ex, "search", "<img")),
-        ("regex ^zeta #9\\d$", lambda: (setattr(ex, "search", ""), setattr(ex, "regex", True),
-                                       setattr(ex, "search", r"^zeta #9\d$"))),
+        (
+            "regex ^zeta #9\\d$",
+            lambda: (
+                setattr(ex, "search", ""),
+                setattr(ex, "regex", True),
+                setattr(ex, "search", r"^zeta #9\d$"),
+            ),
+        ),
         ("sort text", lambda: (setattr(ex, "search", ""), setattr(ex, "sort_by", "text"))),
         ("sort kind", lambda: setattr(ex, "sort_by", "kind")),
     ]
@@ -189,21 +204,29 @@ def main() -> int:
     n = args.n or (20_000 if args.smoke else 1_000_000)
     frame = make_frame(n)
     res = ours(frame)
-    print(f"frame {frame.shape}, {frame.memory_usage(deep=True).sum() / 2**20:.0f} MiB; offline Vega bundle "
-          f"loaded once in {res['offline_s']:.2f} s")
-    print(f"up: {res['up_s']:.2f} s, {res['up_bytes']} bytes to the browser (once; Altair's offline Vega"
-          " bundle travels with the chart widget)")
+    print(
+        f"frame {frame.shape}, {frame.memory_usage(deep=True).sum() / 2**20:.0f} MiB; offline Vega bundle "
+        f"loaded once in {res['offline_s']:.2f} s"
+    )
+    print(
+        f"up: {res['up_s']:.2f} s, {res['up_bytes']} bytes to the browser (once; Altair's offline Vega"
+        " bundle travels with the chart widget)"
+    )
     for kind in ("fast", "text"):
         for name, ms, sent, rows, err in res[kind]:
-            print(f"  {kind:4s} {name:28s} {ms:7.0f} ms {sent:8d} bytes {rows:8d} rows{'  error: ' + err if err else ''}")
+            print(
+                f"  {kind:4s} {name:28s} {ms:7.0f} ms {sent:8d} bytes {rows:8d} rows{'  error: ' + err if err else ''}"
+            )
     fast_ms = np.array([r[1] for r in res["fast"]])
     text_ms = np.array([r[1] for r in res["text"]])
     p95 = float(np.percentile(fast_ms, 95))
     worst_text = float(text_ms.max())
     biggest = max(r[2] for r in res["fast"] + res["text"])
     errors = [r[0] for r in res["fast"] + res["text"] if r[4]]
-    print(f"interactions p95 {p95:.0f} ms (max {fast_ms.max():.0f}); text search / string sort max {worst_text:.0f} ms; "
-          f"largest update {biggest} bytes")
+    print(
+        f"interactions p95 {p95:.0f} ms (max {fast_ms.max():.0f}); text search / string sort max {worst_text:.0f} ms; "
+        f"largest update {biggest} bytes"
+    )
     others = "competitors=skipped"
     if not args.no_competitors:
         it = itables_time(frame)
@@ -222,8 +245,10 @@ def main() -> int:
         if biggest > BAR_BYTES:
             missed.append(f"update {biggest} bytes > {BAR_BYTES}")
     status = "FAIL " + "; ".join(missed) if missed else ("smoke" if args.smoke else "pass")
-    print(f"RESULT explorer rows={n} up_s={res['up_s']:.2f} up_bytes={res['up_bytes']} p95_ms={p95:.0f} text_max_ms={worst_text:.0f} "
-          f"max_update_bytes={biggest} {others} {status}")
+    print(
+        f"RESULT explorer rows={n} up_s={res['up_s']:.2f} up_bytes={res['up_bytes']} p95_ms={p95:.0f} text_max_ms={worst_text:.0f} "
+        f"max_update_bytes={biggest} {others} {status}"
+    )
     return 1 if missed else 0
 
 

@@ -176,7 +176,9 @@ def parts(repeats: int) -> int:
     try:
         kernel.run(SETUP)
         kernel.run(f"for k in {kinds!r}: paired(k, 50)")
-        res = json.loads(kernel.run(textwrap.dedent(f"""
+        res = json.loads(
+            kernel.run(
+                textwrap.dedent(f"""
             import json
             res = {{k: [] for k in {kinds!r}}}
             for r in range({repeats}):
@@ -184,14 +186,21 @@ def parts(repeats: int) -> int:
                     bare, tool, _ = paired(kind, 2000)
                     res[kind].append(tool / bare - 1)
             print(json.dumps(res))
-        """)).strip().splitlines()[-1])
+        """)
+            )
+            .strip()
+            .splitlines()[-1]
+        )
     finally:
         kernel.close()
     med = {k: sorted(v)[len(v) // 2] for k, v in res.items()}
     print(f"w.log and the step counter:  {med['rw_nostats']:+.2%}")
     print(f"sampled statistics:          {med['rw_hidden'] - med['rw_nostats']:+.2%}")
     print(f"the live panel:              {med['rw'] - med['rw_hidden']:+.2%}")
-    print(f"RESULT live_plot_parts repeats={repeats} " + " ".join(f"{k}={v:.4f}" for k, v in med.items()))
+    print(
+        f"RESULT live_plot_parts repeats={repeats} "
+        + " ".join(f"{k}={v:.4f}" for k, v in med.items())
+    )
     return 0
 
 
@@ -199,16 +208,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="short run, no bars (make test)")
     ap.add_argument("--repeats", type=int, default=9, help="interleaved repeats (at least 7)")
-    ap.add_argument("--parts", action="store_true", help="only: where rw.watch's time goes (no bars)")
+    ap.add_argument(
+        "--parts", action="store_true", help="only: where rw.watch's time goes (no bars)"
+    )
     args = ap.parse_args()
     if args.parts:
         return parts(max(3, args.repeats))
-    steps, repeats, sends, cnn_steps = (300, 1, 3, 60) if args.smoke else (2000, max(7, args.repeats), 10, 300)
+    steps, repeats, sends, cnn_steps = (
+        (300, 1, 3, 60) if args.smoke else (2000, max(7, args.repeats), 10, 300)
+    )
 
     kernel = Kernel()
     try:
         kernel.run(SETUP)
-        kernel.run("for k in ('aa', 'rw', 'trainplot', 'floor'): paired(k, 50)\npaired('rw_hidden', 20, cnn, IMG, LBL)")
+        kernel.run(
+            "for k in ('aa', 'rw', 'trainplot', 'floor'): paired(k, 50)\npaired('rw_hidden', 20, cnn, IMG, LBL)"
+        )
         measure = textwrap.dedent(f"""
             import json
             res = {{"aa": [], "rw": [], "trainplot": [], "floor": [], "cnn": []}}
@@ -238,16 +253,24 @@ def main() -> int:
     llp_steps = res["livelossplot_send"] / step_s
     ratio = rw_over / tp_over if tp_over > 0 else float("nan")
     spread = max(t / b - 1 for b, t, _ in res["aa"]) - min(t / b - 1 for b, t, _ in res["aa"])
-    print(f"bare loop: {steps} steps in {bare:.3f} s ({step_s * 1e3:.2f} ms/step), median of {repeats} repeats")
-    print(f"A/A (two bare twins): {aa:+.2%} (spread over repeats {spread:.2%}): the method's own error")
-    print(f"rw.watch (panel shown): {rw_over:+.2%} of the bare loop; {msgs_per_s:.1f} append messages/s")
+    print(
+        f"bare loop: {steps} steps in {bare:.3f} s ({step_s * 1e3:.2f} ms/step), median of {repeats} repeats"
+    )
+    print(
+        f"A/A (two bare twins): {aa:+.2%} (spread over repeats {spread:.2%}): the method's own error"
+    )
+    print(
+        f"rw.watch (panel shown): {rw_over:+.2%} of the bare loop; {msgs_per_s:.1f} append messages/s"
+    )
     print(f"trainplot:              {tp_over:+.2%} of the bare loop")
     print(f"rw adds {ratio:.2f}x what trainplot adds (trainplot runs no checks: it plots)")
     print(
         f"the fed bar alone (a widget sending an empty message every 200 ms, nothing else): {floor:+.2%} "
         f"= {floor / tp_over if tp_over > 0 else float('nan'):.2f}x what trainplot adds"
     )
-    print(f"livelossplot: {res['livelossplot_send'] * 1e3:.0f} ms per logged step = {llp_steps:.0f}x a bare step")
+    print(
+        f"livelossplot: {res['livelossplot_send'] * 1e3:.0f} ms per logged step = {llp_steps:.0f}x a bare step"
+    )
     print(f"small CNN with default stats (display=False): {cnn_overhead:+.2%}")
     bars = {
         "rw_overhead<=5%": rw_over <= 0.05,

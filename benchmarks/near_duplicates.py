@@ -63,7 +63,9 @@ def ours(images: np.ndarray) -> tuple[float, list[list[int]]]:
     return time.perf_counter() - t0, groups + exact
 
 
-def score(groups: list[list[int]], originals: np.ndarray, copies: np.ndarray, n_near: int) -> tuple[float, float, int]:
+def score(
+    groups: list[list[int]], originals: np.ndarray, copies: np.ndarray, n_near: int
+) -> tuple[float, float, int]:
     where = {i: g for g, members in enumerate(groups) for i in members}
     found = [where.get(int(o), -1) == where.get(int(c), -2) for o, c in zip(originals, copies)]
     recall_near = float(np.mean(found[:n_near])) if n_near else 1.0
@@ -106,9 +108,11 @@ def main() -> int:
     n_near = int(0.02 * n)
     seconds, groups = ours(images)
     rn, rx, outside = score(groups, originals, copies, n_near)
-    print(f"recipe_widgets: {n} images {images.shape[1:]} in {seconds:.2f} s; recall near {rn:.3f}, "
-          f"exact {rx:.3f}; {outside} flagged outside the planted copies and originals "
-          f"(threshold {dup.NEAR_THRESHOLD} on unit-length 8x8 codes)")
+    print(
+        f"recipe_widgets: {n} images {images.shape[1:]} in {seconds:.2f} s; recall near {rn:.3f}, "
+        f"exact {rx:.3f}; {outside} flagged outside the planted copies and originals "
+        f"(threshold {dup.NEAR_THRESHOLD} on unit-length 8x8 codes)"
+    )
     cv = "not run"
     if not args.no_cleanvision:
         res = cleanvision(images)
@@ -118,7 +122,9 @@ def main() -> int:
         else:
             cs, cg = res
             crn, crx, cout = score(cg, originals, copies, n_near)
-            print(f"cleanvision: {cs:.2f} s; recall near {crn:.3f}, exact {crx:.3f}; {cout} flagged outside")
+            print(
+                f"cleanvision: {cs:.2f} s; recall near {crn:.3f}, exact {crx:.3f}; {cout} flagged outside"
+            )
             cv = f"cleanvision_s={cs:.2f} cleanvision_recall_near={crn:.3f} cleanvision_recall_exact={crx:.3f}"
     missed = []
     if not args.smoke:
@@ -129,8 +135,10 @@ def main() -> int:
         if outside > BAR_FALSE * n:
             missed.append(f"{outside} false flags > {BAR_FALSE:.0%} of {n}")
     status = "FAIL " + "; ".join(missed) if missed else ("smoke" if args.smoke else "pass")
-    print(f"RESULT near_duplicates n={n} seconds={seconds:.2f} recall_near={rn:.3f} recall_exact={rx:.3f} "
-          f"false_flags={outside} {cv} {status}")
+    print(
+        f"RESULT near_duplicates n={n} seconds={seconds:.2f} recall_near={rn:.3f} recall_exact={rx:.3f} "
+        f"false_flags={outside} {cv} {status}"
+    )
     return 1 if missed else 0
 
 

@@ -17,12 +17,16 @@ from typing import Any
 def _load_factory(spec: str) -> Callable[[], Any]:
     module_name, sep, attr = spec.partition(":")
     if not sep or not module_name or not attr:
-        raise ValueError(f"expected module:factory (e.g. mypkg.setups:make_check_args), got {spec!r}")
+        raise ValueError(
+            f"expected module:factory (e.g. mypkg.setups:make_check_args), got {spec!r}"
+        )
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"cannot import {module_name!r}: {exc}. Run from the directory that"
-                         " contains it, or add it to PYTHONPATH.") from exc
+        raise ValueError(
+            f"cannot import {module_name!r}: {exc}. Run from the directory that"
+            " contains it, or add it to PYTHONPATH."
+        ) from exc
     for part in attr.split("."):  # attribute access only, never eval
         if not part.isidentifier():
             raise ValueError(f"{attr!r} is not a dotted name")
@@ -31,13 +35,16 @@ def _load_factory(spec: str) -> Callable[[], Any]:
         except AttributeError as exc:
             raise ValueError(f"{module_name} has no {attr!r}") from exc
     if not callable(obj):
-        raise ValueError(f"{spec} is not callable; it must be a function returning rw.check's arguments")
+        raise ValueError(
+            f"{spec} is not callable; it must be a function returning rw.check's arguments"
+        )
     return obj
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m recipe_widgets",
-                                     description="Run the recipe's checks outside Jupyter.")
+    parser = argparse.ArgumentParser(
+        prog="python -m recipe_widgets", description="Run the recipe's checks outside Jupyter."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p_check = sub.add_parser("check", help="rw.check on the arguments a factory returns")
     p_check.add_argument("factory", help="module:function returning a dict of rw.check arguments")
@@ -49,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         kwargs = _load_factory(args.factory)()
         if not isinstance(kwargs, dict) or not {"model", "data", "loss_fn"} <= set(kwargs):
-            raise ValueError(f"{args.factory} must return a dict with at least model, data and"
-                             f" loss_fn; got {type(kwargs).__name__}"
-                             f"{' with keys ' + ', '.join(map(str, kwargs)) if isinstance(kwargs, dict) else ''}")
+            raise ValueError(
+                f"{args.factory} must return a dict with at least model, data and"
+                f" loss_fn; got {type(kwargs).__name__}"
+                f"{' with keys ' + ', '.join(map(str, kwargs)) if isinstance(kwargs, dict) else ''}"
+            )
         kwargs.setdefault("quiet", True)
         report = check(**kwargs)
     except (UnusableInput, ValueError, TypeError) as exc:

@@ -46,7 +46,10 @@ STAGES: tuple[Stage, ...] = (
         "experiment is read through it.",
         (
             Step("Fix the random seed", ("seed_everything",)),
-            Step("Verify the loss at init and initialize the final layer well", ("check", "init_final_bias")),
+            Step(
+                "Verify the loss at init and initialize the final layer well",
+                ("check", "init_final_bias"),
+            ),
             Step("Beat an input-independent baseline on held-out data", ("check",)),
             Step("Overfit one batch, then a few, to the loss floor", ("check",)),
             Step("Visualize the data immediately before the net", ("decode", "before_the_net")),
@@ -76,7 +79,10 @@ STAGES: tuple[Stage, ...] = (
         "each knob helps.",
         (
             Step("Get more real data; then augment it", ("decode", "audit")),
-            Step("Shrink the input, the model and the batch; add weight decay and dropout", ("watch",)),
+            Step(
+                "Shrink the input, the model and the batch; add weight decay and dropout",
+                ("watch",),
+            ),
             Step("Stop early on validation loss", ("watch",)),
             Step("Look at first-layer weights and activations", ("decode",)),
         ),
@@ -86,9 +92,7 @@ STAGES: tuple[Stage, ...] = (
         "tune",
         "Tune",
         "Search the hyper-parameters that matter, randomly rather than on a grid.",
-        (
-            Step("Random search over learning rate, weight decay, width", ("compare",)),
-        ),
+        (Step("Random search over learning rate, weight decay, width", ("compare",)),),
         "05_tune.ipynb",
     ),
     Stage(

@@ -38,7 +38,9 @@ def show(chart: alt.TopLevelMixin) -> Any:
     return show_chart(chart)
 
 
-def training(run: Any, *, metrics: list[str] | None = None, log_y: bool = False, last_n: int | None = None) -> alt.Chart:
+def training(
+    run: Any, *, metrics: list[str] | None = None, log_y: bool = False, last_n: int | None = None
+) -> alt.Chart:
     """The live panel's chart, drawn from a run's whole history."""
     long = wc.decimate(wc.history_long(run.history, metrics))
     return wc.training_chart(long, log_y=log_y, last_n=last_n)
@@ -47,7 +49,9 @@ def training(run: Any, *, metrics: list[str] | None = None, log_y: bool = False,
 def _tracked(run: Any) -> tuple[list[tuple[int, Any]], Any]:
     preds = getattr(run, "predictions", None)
     if not preds:
-        raise ValueError("no predictions recorded: call w.track(batch) (or w.track((x, y))) inside the watch")
+        raise ValueError(
+            "no predictions recorded: call w.track(batch) (or w.track((x, y))) inside the watch"
+        )
     batch = getattr(run, "tracked", None)
     labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
     return preds, labels
@@ -77,22 +81,30 @@ def learning_rate(run: Any, *, log_y: bool = False) -> alt.Chart:
 
     if isinstance(run, Report):
         if "lr_schedule" not in run:
-            raise ValueError("this report has no lr_schedule finding: run rw.check with scheduler= and steps=")
+            raise ValueError(
+                "this report has no lr_schedule finding: run rw.check with scheduler= and steps="
+            )
         run = run["lr_schedule"]
     if isinstance(run, Finding):
         ev = run.evidence
         if "lrs" not in ev:
-            raise ValueError(f"the {run.check} finding holds no dry-run learning rates ({run.status}: {run.message})")
+            raise ValueError(
+                f"the {run.check} finding holds no dry-run learning rates ({run.status}: {run.message})"
+            )
         steps = ev.get("lr_steps") or list(range(0, ev["steps"], -(-ev["steps"] // len(ev["lrs"]))))
         chart = wc.lr_chart(pd.DataFrame({"step": steps, "lr": ev["lrs"]}), log_y=log_y)
         return chart.properties(title=f"learning rate: dry run of {ev['steps']} steps")
     lrs = getattr(run, "lrs", None)
     if lrs is None or len(lrs) == 0:
-        raise ValueError("no learning rates recorded: watch the loop with its optimizer, rw.watch(model, opt)")
+        raise ValueError(
+            "no learning rates recorded: watch the loop with its optimizer, rw.watch(model, opt)"
+        )
     return wc.lr_chart(lrs, log_y=log_y)
 
 
-def compare(*runs: Any, metric: str = "loss", names: list[str] | None = None, log_y: bool = False) -> alt.Chart:
+def compare(
+    *runs: Any, metric: str = "loss", names: list[str] | None = None, log_y: bool = False
+) -> alt.Chart:
     """Several runs (live watches or ``rw.load_run`` results) overlaid for one metric."""
     from recipe_widgets.engine.watch import compare as compare_runs
 

@@ -29,7 +29,9 @@ def parse(source: str) -> list[nbformat.NotebookNode]:
             return
         text = "\n".join(lines).strip("\n")
         if kind == "markdown":
-            text = "\n".join(ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in text.splitlines())
+            text = "\n".join(
+                ln[2:] if ln.startswith("# ") else ln.lstrip("#") for ln in text.splitlines()
+            )
             cells.append(nbformat.v4.new_markdown_cell(text))
         else:
             cells.append(nbformat.v4.new_code_cell(text))
@@ -47,13 +49,23 @@ def parse(source: str) -> list[nbformat.NotebookNode]:
 def build(name: str) -> Path:
     src = SOURCES / f"{name}.py"
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells = parse(src.read_text(encoding="utf-8"))
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{name[:2]}-{i:02d}"  # stable ids: clean diffs
     os.environ.setdefault("RW_PROGRESS", "0")  # no progress bars in saved outputs
-    NotebookClient(nb, timeout=600, kernel_name="python3", store_widget_state=False, resources={"metadata": {"path": str(ROOT / "notebooks")}}).execute()
+    NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="python3",
+        store_widget_state=False,
+        resources={"metadata": {"path": str(ROOT / "notebooks")}},
+    ).execute()
     for cell in nb.cells:  # run timestamps would make every rebuild a diff
         cell.metadata.pop("execution", None)
     out = ROOT / "notebooks" / f"{name}.ipynb"

@@ -52,5 +52,7 @@ class Golden:
 
 @pytest.fixture
 def golden(request: pytest.FixtureRequest) -> Golden:
-    update = request.config.getoption("--update-golden") or os.environ.get("RW_UPDATE_GOLDEN") == "1"
+    update = (
+        request.config.getoption("--update-golden") or os.environ.get("RW_UPDATE_GOLDEN") == "1"
+    )
     return Golden(bool(update))

@@ -31,7 +31,8 @@ def _snapshot(shell: InteractiveShell) -> dict:
         "cell": set(mm.magics["cell"]),
         "registry": set(mm.registry),
         "printers": {
-            mime: (dict(f.type_printers), dict(f.deferred_printers)) for mime, f in formatters.items()
+            mime: (dict(f.type_printers), dict(f.deferred_printers))
+            for mime, f in formatters.items()
         },
     }
 

@@ -33,7 +33,9 @@ REPORT_LINE = re.compile(r"^([^\n:]+: (ok|FAILED) \(|(PASS|FAIL|WARN|INFO|SKIP) 
 
 
 def _builder():
-    spec = importlib.util.spec_from_file_location("build_notebooks", NOTEBOOKS.parent / "scripts" / "build_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "build_notebooks", NOTEBOOKS.parent / "scripts" / "build_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -54,11 +56,13 @@ def test_every_stage_has_a_notebook_and_a_source() -> None:
 def test_notebook_is_built_from_its_source_and_its_verdicts_are_checked(name: str) -> None:
     nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
     expected = _builder().parse((NOTEBOOKS / "_sources" / f"{name}.py").read_text())
-    assert [(c.cell_type, c.source) for c in nb.cells] == [(c.cell_type, c.source) for c in expected], (
-        f"{name}.ipynb is out of step with its source: run scripts/build_notebooks.py {name}"
-    )
+    assert [(c.cell_type, c.source) for c in nb.cells] == [
+        (c.cell_type, c.source) for c in expected
+    ], f"{name}.ipynb is out of step with its source: run scripts/build_notebooks.py {name}"
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.get("execution_count") for c in code), "every code cell was run when the notebook was built"
+    assert all(c.get("execution_count") for c in code), (
+        "every code cell was run when the notebook was built"
+    )
     ignored = [c for c in code if IGNORE.search(c.source)]
     assert len(ignored) <= 0.2 * len(code)
     for c in ignored:  # each with its reason on the marker line
@@ -81,12 +85,16 @@ def _sanitize(text: str) -> str:
 
 def test_pictures_are_masked_and_verdicts_are_not() -> None:
     """The bytes of a picture depend on the CPU's float kernels; the words beside it do not."""
-    avx2 = ('<img src="data:image/png;base64,iVBORw0KGgoAAAANSU+/=">'
-            '<svg width="4"><polyline points="61.6,23.5 62.7,24.1"/><text>target 0.0155</text></svg>'
-            "<p>FAIL  overfit_one_batch: stopped at 0.0942</p>")
-    avx512 = ('<img src="data:image/png;base64,iVBORw0KGgoAAAANSV+/=">'
-              '<svg width="4"><polyline points="61.6,23.4 62.7,24.1"/><text>target 0.0154</text></svg>'
-              "<p>FAIL  overfit_one_batch: stopped at 0.0942</p>")
+    avx2 = (
+        '<img src="data:image/png;base64,iVBORw0KGgoAAAANSU+/=">'
+        '<svg width="4"><polyline points="61.6,23.5 62.7,24.1"/><text>target 0.0155</text></svg>'
+        "<p>FAIL  overfit_one_batch: stopped at 0.0942</p>"
+    )
+    avx512 = (
+        '<img src="data:image/png;base64,iVBORw0KGgoAAAANSV+/=">'
+        '<svg width="4"><polyline points="61.6,23.4 62.7,24.1"/><text>target 0.0154</text></svg>'
+        "<p>FAIL  overfit_one_batch: stopped at 0.0942</p>"
+    )
     assert _sanitize(avx2) == _sanitize(avx512)
     assert "FAIL  overfit_one_batch: stopped at 0.0942" in _sanitize(avx2)
     changed_verdict = avx512.replace("FAIL", "PASS")

@@ -42,7 +42,9 @@ def test_all_is_pinned() -> None:
 def test_every_public_name_resolves() -> None:
     for name in rw.__all__:
         assert getattr(rw, name) is not None, name
-    assert set(rw._EXPORTS) | set(rw._SUBMODULES) <= set(rw.__all__), "an export missing from __all__"
+    assert set(rw._EXPORTS) | set(rw._SUBMODULES) <= set(rw.__all__), (
+        "an export missing from __all__"
+    )
 
 
 def test_unknown_attribute_is_an_attribute_error() -> None:
@@ -78,7 +80,11 @@ def test_engine_imports_no_ui_packages() -> None:
 
 def test_plain_import_is_cheap_and_silent() -> None:
     proc = subprocess.run(
-        [sys.executable, "-c", "import recipe_widgets, sys; print('torch' in sys.modules, 'IPython' in sys.modules)"],
+        [
+            sys.executable,
+            "-c",
+            "import recipe_widgets, sys; print('torch' in sys.modules, 'IPython' in sys.modules)",
+        ],
         check=True,
         capture_output=True,
         text=True,

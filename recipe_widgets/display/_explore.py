@@ -67,10 +67,14 @@ def grid_html(
     cols = list(dict.fromkeys(columns if columns is not None else frame.columns))
     if images is not None:
         return _cards_html(frame, rows, images, cols, thumb_px)
-    head = "".join(f"<th style='padding:2px 6px;text-align:left'>{escape(str(c))}</th>" for c in cols)
+    head = "".join(
+        f"<th style='padding:2px 6px;text-align:left'>{escape(str(c))}</th>" for c in cols
+    )
     body = []
     for r in rows:
-        cells = "".join(f"<td style='padding:2px 6px'>{escape(_cell(frame, r, c))}</td>" for c in cols)
+        cells = "".join(
+            f"<td style='padding:2px 6px'>{escape(_cell(frame, r, c))}</td>" for c in cols
+        )
         body.append(
             f"<tr data-row='{int(r)}'><td style='padding:2px 6px;color:#57606a'>"
             f"{escape(str(frame.index[r]))}</td>{cells}</tr>"
@@ -82,7 +86,9 @@ def grid_html(
     )
 
 
-def _cards_html(frame: pd.DataFrame, rows: Sequence[int], images: np.ndarray, cols: list[Any], thumb_px: int) -> str:
+def _cards_html(
+    frame: pd.DataFrame, rows: Sequence[int], images: np.ndarray, cols: list[Any], thumb_px: int
+) -> str:
     cards = []
     for r in rows:
         img = images[r]
@@ -112,7 +118,10 @@ def histogram_chart(hist: Histogram, *, width: int = 360, height: int = 140) -> 
     if hist.numeric:
         brush = alt.selection_interval(encodings=["x"], name="brush")
         return (
-            alt.Chart(data, title=f"{hist.column} ({hist.missing} missing)" if hist.missing else hist.column)
+            alt.Chart(
+                data,
+                title=f"{hist.column} ({hist.missing} missing)" if hist.missing else hist.column,
+            )
             .mark_bar()
             .encode(
                 x=alt.X("start:Q", bin="binned", title=hist.column),

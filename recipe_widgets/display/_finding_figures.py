@@ -34,7 +34,11 @@ def _finite(values: Sequence[Any]) -> list[float]:
 
 def overfit_figure(evidence: dict[str, Any]) -> str:
     """The loss of each rung of the overfit ladder (log scale) against its target."""
-    ladder = [r for r in evidence.get("ladder", ()) if isinstance(r, dict) and _finite(r.get("losses", ()))]
+    ladder = [
+        r
+        for r in evidence.get("ladder", ())
+        if isinstance(r, dict) and _finite(r.get("losses", ()))
+    ]
     if not ladder:
         return ""
     target = evidence.get("target", ladder[0].get("target"))
@@ -56,15 +60,21 @@ def overfit_figure(evidence: dict[str, Any]) -> str:
     parts = [f'<line x1="{_PAD}" y1="{_H - 16}" x2="{_W - 90}" y2="{_H - 16}" stroke="#999"/>']
     if isinstance(target, (int, float)) and target > 0:
         ty = y(float(target))
-        parts.append(f'<line x1="{_PAD}" y1="{ty:.1f}" x2="{_W - 90}" y2="{ty:.1f}" stroke="#cf222e" stroke-dasharray="3 2"/>')
-        parts.append(f'<text x="{_W - 88}" y="{ty + 3:.1f}" fill="#cf222e">target {float(target):.3g}</text>')
+        parts.append(
+            f'<line x1="{_PAD}" y1="{ty:.1f}" x2="{_W - 90}" y2="{ty:.1f}" stroke="#cf222e" stroke-dasharray="3 2"/>'
+        )
+        parts.append(
+            f'<text x="{_W - 88}" y="{ty + 3:.1f}" fill="#cf222e">target {float(target):.3g}</text>'
+        )
     for k, rung in enumerate(ladder):
         losses = _finite(rung["losses"])
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(losses) if v > 0)
         colour = _COLOURS[k % len(_COLOURS)]
         parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
         label = f"{rung.get('examples', '?')} ex: {losses[-1]:.3g}"
-        parts.append(f'<text x="{_W - 88}" y="{14 + 12 * k}" fill="{colour}">{escape(label)}</text>')
+        parts.append(
+            f'<text x="{_W - 88}" y="{14 + 12 * k}" fill="{colour}">{escape(label)}</text>'
+        )
     parts.append(f'<text x="{_PAD}" y="{_H - 4}" fill="#57606a">steps (log-scale loss)</text>')
     return _svg("".join(parts), "overfit one batch: loss per ladder rung")
 
@@ -86,7 +96,9 @@ def labels_figure(evidence: dict[str, Any]) -> str:
     parts = []
     for i in range(n):
         cx = _PAD + 12 * i + 6
-        parts.append(f'<circle cx="{cx}" cy="{y(labels[i]):.1f}" r="4" fill="none" stroke="#0969da"/>')
+        parts.append(
+            f'<circle cx="{cx}" cy="{y(labels[i]):.1f}" r="4" fill="none" stroke="#0969da"/>'
+        )
         parts.append(f'<circle cx="{cx}" cy="{y(preds[i]):.1f}" r="2" fill="#bf3989"/>')
     agree = sum(abs(a - b) <= 1e-6 * max(1.0, abs(a)) for a, b in zip(labels, preds))
     parts.append(

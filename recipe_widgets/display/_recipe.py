@@ -43,7 +43,10 @@ def checklist_html(checklist: Checklist) -> str:
         for step in stage.steps:
             tools = _tools(step, checklist.available)
             by = (
-                " ".join(f'<code style="background:#eef2f7;padding:0 4px">{escape(t)}</code>' for t in tools)
+                " ".join(
+                    f'<code style="background:#eef2f7;padding:0 4px">{escape(t)}</code>'
+                    for t in tools
+                )
                 if tools
                 else '<span style="color:#57606a">by hand</span>'
             )

@@ -81,12 +81,17 @@ def training_chart(
     raw = base.mark_line(opacity=0.3, strokeWidth=1).encode(x=x, y=y, color=color)
     smooth = (
         base.transform_window(
-            smoothed="mean(value)", frame=[-(smoothing - 1), 0], groupby=["metric"], sort=[{"field": "step"}]
+            smoothed="mean(value)",
+            frame=[-(smoothing - 1), 0],
+            groupby=["metric"],
+            sort=[{"field": "step"}],
         )
         .mark_line(strokeWidth=2)
         .encode(x=x, y=alt.Y("smoothed:Q", scale=y_scale, title="value"), color=color)
     )
-    hover = alt.selection_point(name="hover", fields=["step"], nearest=True, on="pointerover", empty=False)
+    hover = alt.selection_point(
+        name="hover", fields=["step"], nearest=True, on="pointerover", empty=False
+    )
     points = (
         base.mark_point(size=30, filled=True)
         .encode(
@@ -94,7 +99,11 @@ def training_chart(
             y=y,
             color=color,
             opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
-            tooltip=[alt.Tooltip("metric:N"), alt.Tooltip("step:Q"), alt.Tooltip("value:Q", format=".4g")],
+            tooltip=[
+                alt.Tooltip("metric:N"),
+                alt.Tooltip("step:Q"),
+                alt.Tooltip("value:Q", format=".4g"),
+            ],
         )
         .add_params(hover)
     )
@@ -109,7 +118,9 @@ def training_chart(
     )
 
 
-def lr_chart(lrs: pd.DataFrame, *, log_y: bool = False, width: int = 520, height: int = 120) -> alt.Chart:
+def lr_chart(
+    lrs: pd.DataFrame, *, log_y: bool = False, width: int = 520, height: int = 120
+) -> alt.Chart:
     """Learning rate per optimizer step (of the first optimizer's first group)."""
     import altair as alt
 
@@ -136,7 +147,11 @@ def predictions_long(predictions: Sequence[tuple[int, Any]], labels: Any = None)
     if not predictions:
         return pd.DataFrame(columns=["step", "example", "prediction"])
     last = np.asarray(predictions[-1][1])
-    y = None if labels is None else np.asarray(getattr(labels, "numpy", lambda: labels)()).reshape(-1)
+    y = (
+        None
+        if labels is None
+        else np.asarray(getattr(labels, "numpy", lambda: labels)()).reshape(-1)
+    )
     classify = last.ndim == 2 and last.shape[1] > 1
     if classify:
         target = y.astype(int) if y is not None else last.argmax(1)

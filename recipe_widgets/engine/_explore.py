@@ -86,7 +86,11 @@ class ColumnCache:
             k = self.sort_key(col)
             values = self.column(col)[0].dtype
             whole = pd.api.types.is_integer_dtype(values) or pd.api.types.is_bool_dtype(values)
-            span = float(np.nanmax(k) - np.nanmin(k)) + 1 if whole and len(k) and not np.isnan(k).all() else 0.0
+            span = (
+                float(np.nanmax(k) - np.nanmin(k)) + 1
+                if whole and len(k) and not np.isnan(k).all()
+                else 0.0
+            )
             if whole and span * (len(k) + 1) < 2**62:  # whole numbers: their offsets are ranks
                 self._perms[key] = _rank_order(k - np.nanmin(k), ascending)
             elif _is_number(values) or pd.api.types.is_bool_dtype(values):
@@ -116,7 +120,9 @@ def _rank_order(ranks: np.ndarray, ascending: bool) -> np.ndarray:
     n = len(ranks)
     missing = np.isnan(ranks)
     top = int(np.nanmax(ranks)) + 1 if n and not missing.all() else 0
-    r = np.where(missing, top, ranks if ascending else top - 1 - np.where(missing, 0, ranks)).astype(np.int64)
+    r = np.where(
+        missing, top, ranks if ascending else top - 1 - np.where(missing, 0, ranks)
+    ).astype(np.int64)
     return np.argsort(r * n + np.arange(n, dtype=np.int64))
 
 
@@ -129,7 +135,9 @@ def _shown(uniques: Any) -> list[str]:
 def _sort_key(values: pd.Series) -> np.ndarray:
     if _is_number(values.dtype) or pd.api.types.is_bool_dtype(values.dtype):
         return values.to_numpy(dtype=float, na_value=np.nan)
-    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_timedelta64_dtype(values.dtype):
+    if pd.api.types.is_datetime64_any_dtype(values.dtype) or pd.api.types.is_timedelta64_dtype(
+        values.dtype
+    ):
         missing = values.isna().to_numpy()
         # Instants as integers whatever the zone, ranked: nanoseconds since 1970 do not fit a float.
         key = np.unique(np.asarray(values.array.asi8), return_inverse=True)[1].astype(float)
@@ -141,14 +149,20 @@ def _sort_key(values: pd.Series) -> np.ndarray:
         return codes
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     if pd.api.types.infer_dtype(uniques, skipna=False) == "string":  # numpy's own string sort: fast
-        order = np.argsort(np.asarray(uniques, dtype=str), kind="stable")  # distinct values: no ties
+        order = np.argsort(
+            np.asarray(uniques, dtype=str), kind="stable"
+        )  # distinct values: no ties
         ranks = np.empty(len(order), dtype=np.int64)
         ranks[order] = np.arange(len(order))
     else:
         try:
-            ranks = np.argsort(np.argsort(np.asarray(uniques, dtype=object), kind="stable"), kind="stable")
+            ranks = np.argsort(
+                np.argsort(np.asarray(uniques, dtype=object), kind="stable"), kind="stable"
+            )
         except TypeError:  # mixed types: sort as shown
-            _, ranks = np.unique(np.asarray([str(u) for u in uniques], dtype=str), return_inverse=True)
+            _, ranks = np.unique(
+                np.asarray([str(u) for u in uniques], dtype=str), return_inverse=True
+            )
     key = np.asarray(ranks, dtype=float)[codes] if len(uniques) else np.zeros(len(codes))
     key[codes < 0] = np.nan
     return key
@@ -171,7 +185,9 @@ def search_mask(
     if not text:
         return np.ones(n, dtype=bool)
     if len(text) > MAX_PATTERN:
-        raise ValueError(f"search text is {len(text)} characters; at most {MAX_PATTERN} are searched")
+        raise ValueError(
+            f"search text is {len(text)} characters; at most {MAX_PATTERN} are searched"
+        )
     if regex:
         try:
             pattern = re.compile(text, re.IGNORECASE)
@@ -185,7 +201,9 @@ def search_mask(
         for which in range(len(cache.column(col))):
             codes, shown = cache.text(col, which)
             # One search per distinct value; the last slot answers for missing values (code -1).
-            hit = np.fromiter((bool(pattern.search(v)) for v in [*shown, ""]), dtype=bool, count=len(shown) + 1)
+            hit = np.fromiter(
+                (bool(pattern.search(v)) for v in [*shown, ""]), dtype=bool, count=len(shown) + 1
+            )
             mask |= hit[codes]
     return mask
 
@@ -195,7 +213,9 @@ def range_mask(frame: pd.DataFrame, ranges: Mapping[str, tuple[float, float]]) -
     mask = np.ones(len(frame), dtype=bool)
     for col, (lo, hi) in ranges.items():
         if col not in frame.columns:
-            raise KeyError(f"no column {col!r} to filter on; columns: {', '.join(map(str, frame.columns))}")
+            raise KeyError(
+                f"no column {col!r} to filter on; columns: {', '.join(map(str, frame.columns))}"
+            )
         values = pd.to_numeric(frame[col], errors="coerce").to_numpy(dtype=float)
         with np.errstate(invalid="ignore"):
             mask &= (values >= lo) & (values <= hi)
@@ -211,16 +231,24 @@ def category_mask(frame: pd.DataFrame, allowed: Mapping[str, Sequence[Any]]) -> 
 
 
 def order(
-    frame: pd.DataFrame, rows: np.ndarray, by: str | None, ascending: bool = True, cache: ColumnCache | None = None
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    by: str | None,
+    ascending: bool = True,
+    cache: ColumnCache | None = None,
 ) -> np.ndarray:
     """``rows`` (positions) sorted by column ``by``; NaN last either way; ties keep item order."""
     rows = np.asarray(rows, dtype=np.int64)
     if not by:
         return rows
     if by not in frame.columns:
-        raise KeyError(f"no column {by!r} to sort by; columns: {', '.join(map(str, frame.columns))}")
+        raise KeyError(
+            f"no column {by!r} to sort by; columns: {', '.join(map(str, frame.columns))}"
+        )
     cache = cache if cache is not None and cache.frame is frame else ColumnCache(frame)
-    if len(rows) > 1 and bool(np.all(np.diff(rows) > 0)):  # a selection in item order (the explorer's)
+    if len(rows) > 1 and bool(
+        np.all(np.diff(rows) > 0)
+    ):  # a selection in item order (the explorer's)
         perm = cache.permutation(by, ascending)
         if len(rows) == len(frame):
             return perm.copy()
@@ -245,8 +273,12 @@ class Histogram:
     edges: tuple[float, ...] = ()
     categories: tuple[str, ...] = ()
     missing: int = 0  # NaN / None, not in any bar
-    positions: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False)
-    bar_of: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False)
+    positions: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False
+    )
+    bar_of: np.ndarray = field(
+        default_factory=lambda: np.zeros(0, dtype=np.int64), repr=False, compare=False
+    )
 
     @property
     def numeric(self) -> bool:
@@ -270,7 +302,9 @@ class Histogram:
         return pd.DataFrame({"category": self.categories, "count": self.counts})
 
 
-def histogram(frame: pd.DataFrame, column: str, rows: np.ndarray | None = None, bins: int = 30) -> Histogram:
+def histogram(
+    frame: pd.DataFrame, column: str, rows: np.ndarray | None = None, bins: int = 30
+) -> Histogram:
     """Bars for ``column`` over ``rows`` (all by default), with the items behind every bar."""
     if column not in frame.columns:
         raise KeyError(f"no column {column!r}; columns: {', '.join(map(str, frame.columns))}")
@@ -358,7 +392,9 @@ class HumanBaseline:
     def confusion(self) -> pd.DataFrame:
         """Counts of (true label, person's label); rows true, columns guessed."""
         labels = sorted(set(self.truth[: len(self.guesses)]) | set(self.guesses))
-        table = pd.DataFrame(0, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="guessed"))
+        table = pd.DataFrame(
+            0, index=pd.Index(labels, name="true"), columns=pd.Index(labels, name="guessed")
+        )
         for t, g in zip(self.truth, self.guesses):
             table.loc[t, g] += 1
         return table

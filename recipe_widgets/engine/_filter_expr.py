@@ -70,7 +70,9 @@ def tokenize(text: str) -> list[_Tok]:
         kind = m.lastgroup or ""
         raw = m.group()
         if kind == "number":
-            out.append(_Tok("number", float(raw) if any(c in raw for c in ".eE") else int(raw), pos))
+            out.append(
+                _Tok("number", float(raw) if any(c in raw for c in ".eE") else int(raw), pos)
+            )
         elif kind == "string":
             body = raw[1:-1]
             out.append(_Tok("string", re.sub(r"\\(.)", r"\1", body), pos))
@@ -166,7 +168,9 @@ class _Parser:
         if tok.kind == "keyword" and tok.value in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[tok.value]
         got = "end of filter" if tok.kind == "end" else repr(tok.value)
-        raise self.error(f"expected a number, a quoted string, true, false or null, found {got}", tok)
+        raise self.error(
+            f"expected a number, a quoted string, true, false or null, found {got}", tok
+        )
 
     def cmp(self) -> np.ndarray:
         if self.is_("op", "("):
@@ -197,7 +201,10 @@ class _Parser:
             return np.asarray([rx.search(s) is not None for s in text], dtype=bool)
         if tok.kind != "op" or tok.value not in ("==", "!=", "<", "<=", ">", ">="):
             got = "end of filter" if tok.kind == "end" else repr(tok.value)
-            raise self.error(f"expected a comparison (==, !=, <, <=, >, >=, in, contains, matches), found {got}", tok)
+            raise self.error(
+                f"expected a comparison (==, !=, <, <=, >, >=, in, contains, matches), found {got}",
+                tok,
+            )
         return self.compare(col, tok, self.value(), start)
 
     def compare(self, col: pd.Series, op: _Tok, value: Any, start: _Tok) -> np.ndarray:
@@ -209,8 +216,12 @@ class _Parser:
         try:
             with np.errstate(invalid="ignore"):
                 result = {
-                    "==": col.__eq__, "!=": col.__ne__, "<": col.__lt__,
-                    "<=": col.__le__, ">": col.__gt__, ">=": col.__ge__,
+                    "==": col.__eq__,
+                    "!=": col.__ne__,
+                    "<": col.__lt__,
+                    "<=": col.__le__,
+                    ">": col.__gt__,
+                    ">=": col.__ge__,
                 }[op.value](value)
         except TypeError as err:
             raise self.error(

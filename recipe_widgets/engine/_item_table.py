@@ -66,7 +66,12 @@ def item_table(
     axes = dict(axes or {})
     if isinstance(data, tuple) and len(data) == 2 and labels is None:
         data, labels = data
-    if hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "shape") and not isinstance(data, (list, tuple)):
+    if (
+        hasattr(data, "__getitem__")
+        and hasattr(data, "__len__")
+        and not hasattr(data, "shape")
+        and not isinstance(data, (list, tuple))
+    ):
         return _dataset_table(data, axes)
     items = _to_numpy(data)
     if items.dtype == object or items.ndim == 0:
@@ -76,7 +81,9 @@ def item_table(
         )
     n = len(items)
     if n > MAX_ITEMS:
-        raise ValueError(f"{n} items; explore a sample of at most {MAX_ITEMS} (e.g. a random Subset)")
+        raise ValueError(
+            f"{n} items; explore a sample of at most {MAX_ITEMS} (e.g. a random Subset)"
+        )
     flat = items.reshape(n, -1).astype(np.float64) if n else np.zeros((0, 1))
     cols: dict[str, Any] = {}
     if labels is not None:
@@ -104,14 +111,20 @@ def item_table(
 def _dataset_table(dataset: Any, axes: Mapping[str, Callable[[Any], float]]) -> ItemTable:
     n = len(dataset)
     if n > MAX_ITEMS:
-        raise ValueError(f"{n} items; explore a sample of at most {MAX_ITEMS} (e.g. a random Subset)")
+        raise ValueError(
+            f"{n} items; explore a sample of at most {MAX_ITEMS} (e.g. a random Subset)"
+        )
     rows: list[dict[str, Any]] = []
     firsts: list[np.ndarray | None] = []
     for i in range(n):
         row: dict[str, Any] = {}
         try:
             item = dataset[i]
-            x, y = (item[0], item[1]) if isinstance(item, (tuple, list)) and len(item) >= 2 else (item, None)
+            x, y = (
+                (item[0], item[1])
+                if isinstance(item, (tuple, list)) and len(item) >= 2
+                else (item, None)
+            )
             arr = _to_numpy(x).astype(np.float64)
             row.update(
                 label=_scalar(y),

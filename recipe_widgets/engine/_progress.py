@@ -24,7 +24,9 @@ def progress_enabled(quiet: bool = False) -> bool:
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
 
 
-def progress(iterable: Iterable[T], *, total: int | None = None, desc: str = "", quiet: bool = False) -> Iterator[T]:
+def progress(
+    iterable: Iterable[T], *, total: int | None = None, desc: str = "", quiet: bool = False
+) -> Iterator[T]:
     """Iterate with a bar when one is wanted, else plainly (no tqdm import at all)."""
     if not progress_enabled(quiet):
         yield from iterable

@@ -20,7 +20,12 @@ def _title(chart: Any) -> str:
     text = getattr(title, "text", title)
     if isinstance(text, str) and text:
         return text
-    for sub in getattr(chart, "layer", None) or getattr(chart, "hconcat", None) or getattr(chart, "vconcat", None) or ():
+    for sub in (
+        getattr(chart, "layer", None)
+        or getattr(chart, "hconcat", None)
+        or getattr(chart, "vconcat", None)
+        or ()
+    ):
         inner = _title(sub)
         if inner != "chart":
             return inner
@@ -53,7 +58,9 @@ def _chart_class() -> type:
             def _static_html(self) -> str:
                 import vl_convert
 
-                png = base64.b64encode(vl_convert.vegalite_to_png(self.chart.to_dict(), scale=1)).decode("ascii")
+                png = base64.b64encode(
+                    vl_convert.vegalite_to_png(self.chart.to_dict(), scale=1)
+                ).decode("ascii")
                 text = escape(self._static_text())
                 return f'<img alt="{text}" src="data:image/png;base64,{png}">'
 

@@ -32,7 +32,9 @@ def _offline_chart(chart: Any) -> Any:
 class Explorer(StaticFallbackMixin, W.VBox):
     """A per-item table with search, filter expression, sort, a histogram per axis and paging."""
 
-    search = T.Unicode("", help="substring (or regex when `regex`) looked for in text columns").tag(sync=False)
+    search = T.Unicode("", help="substring (or regex when `regex`) looked for in text columns").tag(
+        sync=False
+    )
     regex = T.Bool(False, help="treat `search` as a regular expression")
     expr = T.Unicode("", help="filter expression, e.g. `label == 3 and brightness > 0.4`")
     sort_by = T.Unicode("", help="column to sort by; empty keeps item order")
@@ -57,45 +59,72 @@ class Explorer(StaticFallbackMixin, W.VBox):
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"Explorer needs a per-item DataFrame, got {type(frame).__name__}")
         if images is not None and len(images) != len(frame):
-            raise ValueError(f"{len(images)} images for {len(frame)} items; they must match one to one")
+            raise ValueError(
+                f"{len(images)} images for {len(frame)} items; they must match one to one"
+            )
         self.frame = frame
         self.images = images
         self.title = title
         self.note = note  # how the items were read, e.g. "1797 items of shape (8, 8)"
         self._rows = np.arange(len(frame))
-        self._cache = ex.ColumnCache(frame)  # per-column factorizations and sort keys, built on first use
-        self._search = W.Text(placeholder="search text columns", description="search", continuous_update=False)
+        self._cache = ex.ColumnCache(
+            frame
+        )  # per-column factorizations and sort keys, built on first use
+        self._search = W.Text(
+            placeholder="search text columns", description="search", continuous_update=False
+        )
         self._regex = W.Checkbox(description="regex", indent=False, layout=W.Layout(width="70px"))
-        self._expr = W.Text(placeholder="label == 3 and brightness > 0.4", description="filter", continuous_update=False)
+        self._expr = W.Text(
+            placeholder="label == 3 and brightness > 0.4",
+            description="filter",
+            continuous_update=False,
+        )
         columns = [str(c) for c in frame.columns]
         self._sort = W.Dropdown(options=["", *columns], description="sort")
         self._desc = W.Checkbox(description="largest first", indent=False)
-        axes = ex.numeric_columns(frame) + [c for c in frame.columns if c not in ex.numeric_columns(frame)]
+        axes = ex.numeric_columns(frame) + [
+            c for c in frame.columns if c not in ex.numeric_columns(frame)
+        ]
         self._axis = W.Dropdown(options=[str(a) for a in axes], description="axis")
-        self._prev, self._next = W.Button(description="\u25c0", layout=W.Layout(width="40px")), W.Button(description="\u25b6", layout=W.Layout(width="40px"))
+        self._prev, self._next = (
+            W.Button(description="\u25c0", layout=W.Layout(width="40px")),
+            W.Button(description="\u25b6", layout=W.Layout(width="40px")),
+        )
         self._status = W.HTML()
         self._grid = W.HTML()
         self._chart = None
         self._want_chart = chart and len(axes) > 0
         super().__init__(layout=W.Layout(width="100%"))
         self.page_size = page_size
-        for w, name in ((self._search, "search"), (self._expr, "expr"), (self._sort, "sort_by"), (self._axis, "axis")):
+        for w, name in (
+            (self._search, "search"),
+            (self._expr, "expr"),
+            (self._sort, "sort_by"),
+            (self._axis, "axis"),
+        ):
             W.link((w, "value"), (self, name))
         W.link((self._regex, "value"), (self, "regex"))
         W.link((self._desc, "value"), (self, "descending"))
         self._prev.on_click(lambda _: self._turn(-1))
         self._next.on_click(lambda _: self._turn(+1))
-        self.observe(self._on_query, names=["search", "regex", "expr", "sort_by", "descending", "brush", "picked"])
+        self.observe(
+            self._on_query,
+            names=["search", "regex", "expr", "sort_by", "descending", "brush", "picked"],
+        )
         self.observe(self._on_axis, names=["axis"])
         self.observe(lambda _: self._draw_grid(), names=["page", "page_size"])
         self.axis = str(axes[0]) if axes else ""
         self._on_axis(None)  # the link above already set `axis`, so no change event fired
         self._refresh()
-        controls = W.VBox([
-            W.HBox([self._search, self._regex, self._expr]),
-            W.HBox([self._sort, self._desc, self._axis, self._prev, self._next]),
-        ])
-        self.children = [c for c in (controls, self._chart, self._status, self._grid) if c is not None]
+        controls = W.VBox(
+            [
+                W.HBox([self._search, self._regex, self._expr]),
+                W.HBox([self._sort, self._desc, self._axis, self._prev, self._next]),
+            ]
+        )
+        self.children = [
+            c for c in (controls, self._chart, self._status, self._grid) if c is not None
+        ]
 
     label_column: str | None = None  # set by explore(); the human baseline hides this column
 
@@ -104,9 +133,15 @@ class Explorer(StaticFallbackMixin, W.VBox):
         from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
 
         if not self.label_column:
-            raise ValueError("no label column: pass labels= to rw.explore to measure a human baseline")
-        show = tuple(str(c) for c in self.frame.columns if c != self.label_column and c != "flags")[:4]
-        return HumanBaselineWidget(self.frame, self.label_column, n=n, images=self.images, show=show, seed=seed)
+            raise ValueError(
+                "no label column: pass labels= to rw.explore to measure a human baseline"
+            )
+        show = tuple(str(c) for c in self.frame.columns if c != self.label_column and c != "flags")[
+            :4
+        ]
+        return HumanBaselineWidget(
+            self.frame, self.label_column, n=n, images=self.images, show=show, seed=seed
+        )
 
     # -- what matches ------------------------------------------------------------------------
     def show_group(self, name: str) -> None:
@@ -145,7 +180,9 @@ class Explorer(StaticFallbackMixin, W.VBox):
             hit = np.asarray([v in self.picked for v in shown] + [False], dtype=bool)
             mask &= hit[codes]
         rows = np.flatnonzero(mask)
-        return ex.order(self.frame, rows, self.sort_by or None, ascending=not self.descending, cache=self._cache)
+        return ex.order(
+            self.frame, rows, self.sort_by or None, ascending=not self.descending, cache=self._cache
+        )
 
     def _refresh(self) -> None:
         try:
@@ -203,18 +240,30 @@ class Explorer(StaticFallbackMixin, W.VBox):
     def _status_text(self) -> str:
         n, total = len(self._rows), len(self.frame)
         shown = self._shown()
-        span = f"{self.page * self.page_size + 1}-{self.page * self.page_size + len(shown)}" if len(shown) else "0"
+        span = (
+            f"{self.page * self.page_size + 1}-{self.page * self.page_size + len(shown)}"
+            if len(shown)
+            else "0"
+        )
         return f"{n} of {total} items match; showing {span}"
 
     def _draw_grid(self) -> None:
-        err = f"<div class='rw-error' style='color:#b42318'>{escape(self.error)}</div>" if self.error else ""
+        err = (
+            f"<div class='rw-error' style='color:#b42318'>{escape(self.error)}</div>"
+            if self.error
+            else ""
+        )
         note = f"<div style='color:#57606a'>{escape(self.note)}</div>" if self.note else ""
-        self._status.value = f"{note}<div class='rw-status'>{escape(self._status_text())}</div>{err}"
+        self._status.value = (
+            f"{note}<div class='rw-status'>{escape(self._status_text())}</div>{err}"
+        )
         self._grid.value = grid_html(self.frame, self._shown(), images=self.images)
 
     def _static_text(self) -> str:
         query = ", ".join(
-            f"{k}={v!r}" for k, v in (("search", self.search), ("filter", self.expr), ("sort", self.sort_by)) if v
+            f"{k}={v!r}"
+            for k, v in (("search", self.search), ("filter", self.expr), ("sort", self.sort_by))
+            if v
         )
         return f"{self.title}({self._status_text()}{'; ' + query if query else ''})"
 
@@ -314,14 +363,18 @@ def explore(
     if isinstance(data, pd.DataFrame):
         frame = data
         if axes:
-            raise ValueError("axes= computes columns from items; a DataFrame already has its columns")
+            raise ValueError(
+                "axes= computes columns from items; a DataFrame already has its columns"
+            )
         if isinstance(labels, str):
             label_column = labels
         if images is not None:
             images = _thumbnails(images, len(frame))
     else:
         if images is not None:
-            raise ValueError("images= goes with a DataFrame; arrays, tensors and Datasets show their own items")
+            raise ValueError(
+                "images= goes with a DataFrame; arrays, tensors and Datasets show their own items"
+            )
         table = item_table(data, labels, axes=axes)
         frame, images = table.frame, table.images
         label_column = "label" if "label" in frame.columns else None
@@ -331,7 +384,9 @@ def explore(
         groups = group_column(len(frame), report, split)
         if any(groups):
             frame = frame.assign(group=groups)
-    explorer = Explorer(frame, images=images, title=title, note=note, page_size=page_size, chart=chart)
+    explorer = Explorer(
+        frame, images=images, title=title, note=note, page_size=page_size, chart=chart
+    )
     explorer.label_column = label_column
     return explorer
 
@@ -344,5 +399,7 @@ def _thumbnails(images: Any, n: int) -> np.ndarray:
         raise ValueError(f"{len(arr)} images for {n} rows; they must match one to one")
     view = _image_view(arr) if arr.dtype.kind in "biuf" else None
     if view is None:
-        raise ValueError(f"images= must be (N, H, W), (N, C, H, W) or (N, H, W, C) numbers; got {arr.dtype} {arr.shape}")
+        raise ValueError(
+            f"images= must be (N, H, W), (N, C, H, W) or (N, H, W, C) numbers; got {arr.dtype} {arr.shape}"
+        )
     return view

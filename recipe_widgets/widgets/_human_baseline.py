@@ -33,7 +33,9 @@ class HumanBaselineWidget(StaticFallbackMixin, W.VBox):
         seed: int = 0,
     ) -> None:
         if label not in frame.columns:
-            raise KeyError(f"no label column {label!r}; columns: {', '.join(map(str, frame.columns))}")
+            raise KeyError(
+                f"no label column {label!r}; columns: {', '.join(map(str, frame.columns))}"
+            )
         if label in show:
             raise ValueError("the label column cannot be shown while a person labels the items")
         self.frame, self.label, self.images, self.show = frame, label, images, tuple(show)
@@ -42,17 +44,23 @@ class HumanBaselineWidget(StaticFallbackMixin, W.VBox):
         self.classes = sorted({str(v) for v in frame[label].dropna()}, key=_natural)
         self.guesses: list[str] = []
         self._item = W.HTML()
-        self._buttons = [W.Button(description=c, layout=W.Layout(width="auto")) for c in self.classes]
+        self._buttons = [
+            W.Button(description=c, layout=W.Layout(width="auto")) for c in self.classes
+        ]
         for b in self._buttons:
             b.on_click(lambda btn: self.answer(btn.description))
         self._result = W.HTML()
-        super().__init__([self._item, W.HBox(self._buttons, layout=W.Layout(flex_flow="row wrap")), self._result])
+        super().__init__(
+            [self._item, W.HBox(self._buttons, layout=W.Layout(flex_flow="row wrap")), self._result]
+        )
         self._draw()
 
     @property
     def result(self) -> HumanBaseline:
         k = len(self.guesses)
-        return HumanBaseline(tuple(int(i) for i in self.items[:k]), self.truth[:k], tuple(self.guesses))
+        return HumanBaseline(
+            tuple(int(i) for i in self.items[:k]), self.truth[:k], tuple(self.guesses)
+        )
 
     @property
     def done(self) -> bool:
@@ -77,11 +85,15 @@ class HumanBaselineWidget(StaticFallbackMixin, W.VBox):
             self._result.value = self._static_html()
             return
         r = int(self.items[len(self.guesses)])
-        parts = [f"<div class='rw-hb-progress'>item {len(self.guesses) + 1} of {len(self.items)}: what label is this?</div>"]
+        parts = [
+            f"<div class='rw-hb-progress'>item {len(self.guesses) + 1} of {len(self.items)}: what label is this?</div>"
+        ]
         if self.images is not None:
             img = self.images[r]
             scale = max(1, 128 // max(img.shape[0], 1))
-            parts.append(f"<img src='{png_data_uri(img, scale)}' style='image-rendering:pixelated;width:128px'>")
+            parts.append(
+                f"<img src='{png_data_uri(img, scale)}' style='image-rendering:pixelated;width:128px'>"
+            )
         if self.show:
             parts.append(grid_html(self.frame, [r], columns=list(self.show)))
         self._item.value = "".join(parts)

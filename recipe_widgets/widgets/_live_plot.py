@@ -72,12 +72,16 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
     controls are drawn by its own front end, not by ipywidgets of their own."""
 
     _esm = _STATIC / "live_plot.js"
-    _vega = T.Instance(VegaBundle, help="the kernel's shared Vega code").tag(sync=True, **W.widget_serialization)
+    _vega = T.Instance(VegaBundle, help="the kernel's shared Vega code").tag(
+        sync=True, **W.widget_serialization
+    )
     spec = T.Dict(help="the Vega-Lite spec (data empty: rows arrive as appends)").tag(sync=True)
     dataset = T.Unicode(DATASET, help="name of the Vega dataset the rows go to").tag(sync=True)
     log_y = T.Bool(False, help="log-scale value axis").tag(sync=True)
     last_n = T.Int(None, allow_none=True, help="show only the last N steps").tag(sync=True)
-    findings = T.Unicode("", help="the findings so far, as HTML (shown under the chart)").tag(sync=True)
+    findings = T.Unicode("", help="the findings so far, as HTML (shown under the chart)").tag(
+        sync=True
+    )
 
     def __init__(
         self,

@@ -76,11 +76,15 @@ class JupyterServer:
         # the notebooks run against the package under test whatever else is installed.
         spec = self.home / "jupyter-path" / "kernels" / "python3"
         spec.mkdir(parents=True, exist_ok=True)
-        (spec / "kernel.json").write_text(json.dumps({
-            "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": "Python 3 (recipe_widgets tests)",
-            "language": "python",
-        }))
+        (spec / "kernel.json").write_text(
+            json.dumps(
+                {
+                    "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    "display_name": "Python 3 (recipe_widgets tests)",
+                    "language": "python",
+                }
+            )
+        )
         return dict(
             os.environ,
             JUPYTER_CONFIG_DIR=str(self.home / "config"),
@@ -98,8 +102,13 @@ class JupyterServer:
     def start(self, timeout: float = 90) -> None:
         env = self._write_home()
         cmd = [
-            sys.executable, "-m", "jupyter", "lab",
-            "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
             f"--IdentityProvider.token={self.token}",
             "--LabApp.expose_app_in_browser=True",
             "--JupyterNotebookApp.expose_app_in_browser=True",
@@ -115,7 +124,9 @@ class JupyterServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter lab exited with {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"jupyter lab exited with {self.proc.returncode}:\n{self.log_tail()}"
+                )
             try:
                 if self.api("GET", "api/status", timeout=2) is not None:
                     return
@@ -133,13 +144,23 @@ class JupyterServer:
     def add_notebook(self, name: str, sources: list[str]) -> str:
         """Write a notebook of code cells into the served folder; returns its name."""
         cells = [
-            {"cell_type": "code", "execution_count": None, "id": f"c{i}", "metadata": {},
-             "outputs": [], "source": src}
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": f"c{i}",
+                "metadata": {},
+                "outputs": [],
+                "source": src,
+            }
             for i, src in enumerate(sources)
         ]
         nb = {
-            "cells": cells, "nbformat": 4, "nbformat_minor": 5,
-            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "cells": cells,
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {
+                "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+            },
         }
         (self.root / name).write_text(json.dumps(nb, indent=1))
         return name

@@ -105,7 +105,9 @@ class NotebookPage:
 _CURRENT = "window.jupyterapp.shell.currentWidget"
 
 
-def open_notebook(context: Any, server: Any, nb: str, app: str, timeout: float = 60) -> NotebookPage:
+def open_notebook(
+    context: Any, server: Any, nb: str, app: str, timeout: float = 60
+) -> NotebookPage:
     """Open a fresh copy of ``nb`` (its own file, so its own kernel) in ``app``, kernel idle."""
     copy = server.fresh_copy(nb, app)
     page = context.new_page()
@@ -115,7 +117,9 @@ def open_notebook(context: Any, server: Any, nb: str, app: str, timeout: float =
     page.goto(server.url(APPS[app].format(nb=copy, n=server._copies)))
     try:
         # The app object exists once the front end has started; the kernel once it says idle.
-        page.wait_for_function(f"() => window.jupyterapp && {_CURRENT} && {_CURRENT}.content", timeout=timeout * 1000)
+        page.wait_for_function(
+            f"() => window.jupyterapp && {_CURRENT} && {_CURRENT}.content", timeout=timeout * 1000
+        )
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=timeout * 1000)
         page.wait_for_function(
             f"""() => {{
@@ -125,7 +129,9 @@ def open_notebook(context: Any, server: Any, nb: str, app: str, timeout: float =
             timeout=timeout * 1000,
         )
     except Exception as err:
-        raise AssertionError(f"{nb} did not open with an idle kernel in {timeout} s: {err}\n{view.where()}") from err
+        raise AssertionError(
+            f"{nb} did not open with an idle kernel in {timeout} s: {err}\n{view.where()}"
+        ) from err
     return view
 
 
@@ -193,9 +199,13 @@ def error_outputs(view: NotebookPage) -> list[str]:
 def wait_in_output(view: NotebookPage, selector: str, timeout: float = 30) -> None:
     """Wait for ``selector`` inside an output area, e.g. ``[data-rw-ready]`` set by our JS."""
     try:
-        view.page.wait_for_selector(f".jp-OutputArea-output {selector}", state="attached", timeout=timeout * 1000)
+        view.page.wait_for_selector(
+            f".jp-OutputArea-output {selector}", state="attached", timeout=timeout * 1000
+        )
     except Exception as err:
-        raise AssertionError(f"{selector} did not appear in any output within {timeout} s\n{view.where()}") from err
+        raise AssertionError(
+            f"{selector} did not appear in any output within {timeout} s\n{view.where()}"
+        ) from err
 
 
 # Counts the colours in a canvas (read back through toDataURL, so WebGL canvases work too) and
@@ -237,7 +247,9 @@ def assert_drawn(view: NotebookPage, selector: str, timeout: float = 30) -> None
     wait_in_output(view, f"{selector} svg, {within} canvas", timeout)
     found = view.js(_DRAWN_JS, within)
     blank = [f for f in found if not f["drawn"]]
-    assert found and not blank, f"blank chart under {selector}: {blank or 'no svg or canvas'}\n{view.where()}"
+    assert found and not blank, (
+        f"blank chart under {selector}: {blank or 'no svg or canvas'}\n{view.where()}"
+    )
 
 
 def screenshot(page: Any, path: Path) -> Path:
@@ -253,7 +265,9 @@ def screenshot(page: Any, path: Path) -> Path:
         }"""
     )
     if extra:
-        page.set_viewport_size({"width": size["width"], "height": min(size["height"] + extra, 12_000)})
+        page.set_viewport_size(
+            {"width": size["width"], "height": min(size["height"] + extra, 12_000)}
+        )
         page.wait_for_timeout(300)  # let the panels lay out at the new size
     try:
         page.screenshot(path=str(path), full_page=True)

@@ -47,13 +47,19 @@ def test_notebook_runs_and_renders(jupyter, browser, nb: str, app: str) -> None:
             wait_in_output(view, selector, timeout=10)
         save_shot(view, f"{nb.removesuffix('.ipynb')}-{app}")
         assert error_outputs(view) == [], f"error output in {nb}\n{view.where()}"
-        rows = view.page.locator(".jp-OutputArea [data-rw-rows]").first.get_attribute("data-rw-rows")
+        rows = view.page.locator(".jp-OutputArea [data-rw-rows]").first.get_attribute(
+            "data-rw-rows"
+        )
         assert rows is not None and int(rows) > 0, f"the live plot received no rows\n{view.where()}"
         if nb == "widget_gallery.ipynb":
             # the gallery's loop runs for seconds: the plot must have grown while it ran
             growing = sorted({int(r) for r in rows_seen if r is not None})
-            assert len(growing) >= 3, f"live plot did not update during the run: {growing}\n{view.where()}"
-            assert view.js("() => window.__rw_pwned") is None, f"a data string ran as script\n{view.where()}"
+            assert len(growing) >= 3, (
+                f"live plot did not update during the run: {growing}\n{view.where()}"
+            )
+            assert view.js("() => window.__rw_pwned") is None, (
+                f"a data string ran as script\n{view.where()}"
+            )
             texts = "\n".join(view.page.locator(".jp-OutputArea").all_inner_texts())
             assert HOSTILE_TEXT in texts, f"the hostile string is not shown as text\n{view.where()}"
             # the panel's own controls: the kernel rebuilds the spec, the chart is drawn again

@@ -14,25 +14,44 @@ def _overfit_report() -> rw.Report:
     torch.manual_seed(0)
     x, y = torch.randn(64, 8), torch.randint(0, 3, (64,))
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 3))
-    return rw.check(model, (x, y), nn.CrossEntropyLoss(), checks=["overfit_one_batch", "loss_at_init"], quiet=True)
+    return rw.check(
+        model,
+        (x, y),
+        nn.CrossEntropyLoss(),
+        checks=["overfit_one_batch", "loss_at_init"],
+        quiet=True,
+    )
 
 
 def test_overfit_and_loss_at_init_findings_carry_figures_in_html() -> None:
     report = _overfit_report()
     html = report_html(report)
-    assert html.count('class="rw-figure"') == 3  # ladder losses, labels vs predictions, loss at init
+    assert (
+        html.count('class="rw-figure"') == 3
+    )  # ladder losses, labels vs predictions, loss at init
     overfit = next(f for f in report.findings if f.check == "overfit_one_batch")
     n = len(overfit.evidence["labels"])
-    assert "equal</text>" in figure_html(overfit) and f"of {min(n, 40)} equal" in figure_html(overfit)
+    assert "equal</text>" in figure_html(overfit) and f"of {min(n, 40)} equal" in figure_html(
+        overfit
+    )
     assert report_html(report) == html  # deterministic
 
 
 def test_odd_or_hostile_evidence_gives_no_figure_or_escaped_text() -> None:
-    assert figure_html(rw.Finding("overfit_one_batch", "fail", "m", evidence={"ladder": "nonsense"})) == ""
-    assert figure_html(rw.Finding("loss_at_init", "pass", "m", evidence={"loss": float("nan")})) == ""
+    assert (
+        figure_html(rw.Finding("overfit_one_batch", "fail", "m", evidence={"ladder": "nonsense"}))
+        == ""
+    )
+    assert (
+        figure_html(rw.Finding("loss_at_init", "pass", "m", evidence={"loss": float("nan")})) == ""
+    )
     hostile = rw.Finding(
-        "overfit_one_batch", "fail", "m",
-        evidence={"ladder": [{"examples": "<script>x</script>", "losses": [1.0, 0.5], "target": 0.01}]},
+        "overfit_one_batch",
+        "fail",
+        "m",
+        evidence={
+            "ladder": [{"examples": "<script>x</script>", "losses": [1.0, 0.5], "target": 0.01}]
+        },
     )
     svg = figure_html(hostile)
     assert "<script>" not in svg and "&lt;script&gt;" in svg

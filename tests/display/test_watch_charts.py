@@ -22,7 +22,11 @@ from recipe_widgets.display._watch_charts import (
 @pytest.fixture
 def history() -> pd.DataFrame:
     return pd.DataFrame(
-        {"step": [1, 2, 3, 3], "loss": [1.0, 0.5, float("nan"), None], "val_loss": [None, None, None, 0.6]}
+        {
+            "step": [1, 2, 3, 3],
+            "loss": [1.0, 0.5, float("nan"), None],
+            "val_loss": [None, None, None, 0.6],
+        }
     )
 
 
@@ -60,7 +64,9 @@ def test_training_chart_spec(history: pd.DataFrame) -> None:
 
 
 def test_decimate_keeps_last_point_per_metric() -> None:
-    long = pd.DataFrame({"step": np.arange(10_000), "metric": "loss", "value": np.linspace(1, 0, 10_000)})
+    long = pd.DataFrame(
+        {"step": np.arange(10_000), "metric": "loss", "value": np.linspace(1, 0, 10_000)}
+    )
     small = decimate(pd.concat([long, long.assign(metric="acc")]), max_points=1000)
     for _, g in small.groupby("metric"):
         assert len(g) <= 1000
@@ -83,7 +89,10 @@ def test_prediction_views_classification_and_regression() -> None:
     ov = overfit_chart(reg).to_dict()
     values = ov["datasets"][ov["data"]["name"]]
     assert {(v["series"], v["value"]) for v in values} == {
-        ("label", 1.5), ("label", 2.5), ("prediction", 1.0), ("prediction", 2.0)
+        ("label", 1.5),
+        ("label", 2.5),
+        ("prediction", 1.0),
+        ("prediction", 2.0),
     }
     with pytest.raises(ValueError, match="labels"):
         overfit_chart(predictions_long([(5, np.array([1.0]))]))
@@ -91,7 +100,12 @@ def test_prediction_views_classification_and_regression() -> None:
 
 def test_compare_chart() -> None:
     long = pd.DataFrame(
-        {"run": ["a", "a", "b"], "step": [1, 2, 1], "metric": ["loss", "acc", "loss"], "value": [1, 0.5, 2]}
+        {
+            "run": ["a", "a", "b"],
+            "step": [1, 2, 1],
+            "metric": ["loss", "acc", "loss"],
+            "value": [1, 0.5, 2],
+        }
     )
     d = compare_chart(long).to_dict()
     assert d["encoding"]["color"]["field"] == "run"

@@ -38,9 +38,14 @@ class SmallCNN(nn.Module):
     def __init__(self, width: int = 8) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.BatchNorm2d(width), nn.ReLU(),
-            nn.AdaptiveAvgPool2d(2), nn.Flatten(),  # (B, width * 4)
+            nn.Conv2d(1, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.Conv2d(width, width, 3, padding=1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.AdaptiveAvgPool2d(2),
+            nn.Flatten(),  # (B, width * 4)
         )
         self.drop = nn.Dropout(0.2)
         self.head = nn.Linear(width * 4, 10)
@@ -103,6 +108,14 @@ def regression(width: int = 32, seed: int = 0) -> dict:
 @pytest.fixture
 def setups() -> SimpleNamespace:
     torch.set_num_threads(1)
-    return SimpleNamespace(tabular=tabular, digits=digits, sequence=sequence, regression=regression,
-                           digits_data=digits_data, SmallCNN=SmallCNN, CausalGRU=CausalGRU,
-                           seq_loss=seq_loss, standardize=standardize)
+    return SimpleNamespace(
+        tabular=tabular,
+        digits=digits,
+        sequence=sequence,
+        regression=regression,
+        digits_data=digits_data,
+        SmallCNN=SmallCNN,
+        CausalGRU=CausalGRU,
+        seq_loss=seq_loss,
+        standardize=standardize,
+    )

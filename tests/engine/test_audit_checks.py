@@ -78,13 +78,17 @@ def test_imbalance_weights_and_sampler() -> None:
 
 def test_class_missing_from_a_split_warns() -> None:
     x, y = _blobs()
-    f = audit(splits={"train": (x, y), "val": (x[y == 0][:20] + 0.01, y[y == 0][:20])}, quiet=True)["class_imbalance"]
+    f = audit(splits={"train": (x, y), "val": (x[y == 0][:20] + 0.01, y[y == 0][:20])}, quiet=True)[
+        "class_imbalance"
+    ]
     assert f.status == "warn" and "no items of class 1" in f.message
 
 
 def test_outliers_extreme_warn_mild_info_and_zero_spread_axis() -> None:
     rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"a": rng.normal(size=300), "flat": np.zeros(300), "b": rng.normal(size=300)})
+    frame = pd.DataFrame(
+        {"a": rng.normal(size=300), "flat": np.zeros(300), "b": rng.normal(size=300)}
+    )
     frame.loc[11, "a"] = 40.0
     frame.loc[12, "b"] = 4.8  # robust z about 4.8: info, not a warning
     report = audit(frame, quiet=True)
@@ -103,7 +107,9 @@ def test_label_noise_flags_flipped_items() -> None:
     assert f.status == "warn"
     assert set(flipped) <= set(f.evidence["indices"])
     by_item = dict(zip(f.evidence["indices"], f.evidence["suggested"]))
-    assert [by_item[i] for i in flipped] == [int(v) for v in 1 - y[flipped]]  # the true label back, as plain ints
+    assert [by_item[i] for i in flipped] == [
+        int(v) for v in 1 - y[flipped]
+    ]  # the true label back, as plain ints
     assert all(type(v) is int for v in f.evidence["suggested"])
 
 
@@ -127,7 +133,10 @@ def test_hostile_strings_are_data() -> None:
         pd.DataFrame({"a": [1.0]}),
         pd.DataFrame({"a": [np.nan] * 20, "b": range(20)}),
         pd.DataFrame({"m": [1, "x", 2.5, None, [1, 2]] * 4}),
-        pd.DataFrame(np.arange(12).reshape(4, 3), columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1)])),
+        pd.DataFrame(
+            np.arange(12).reshape(4, 3),
+            columns=pd.MultiIndex.from_tuples([("a", 1), ("a", 2), ("b", 1)]),
+        ),
         pd.DataFrame({"v": range(6)}, index=pd.MultiIndex.from_product([[0, 1], [0, 1, 2]])),
         pd.DataFrame(
             {
@@ -138,14 +147,28 @@ def test_hostile_strings_are_data() -> None:
         ),
         pd.DataFrame(np.random.default_rng(0).normal(size=(30, 2000))),
     ],
-    ids=["empty", "one_row", "all_nan", "mixed_object", "multiindex_cols", "multiindex_rows", "cat_tz_bool", "wide"],
+    ids=[
+        "empty",
+        "one_row",
+        "all_nan",
+        "mixed_object",
+        "multiindex_cols",
+        "multiindex_rows",
+        "cat_tz_bool",
+        "wide",
+    ],
 )
 def test_bad_frames_give_findings_not_crashes(frame: pd.DataFrame) -> None:
     report = audit(frame, quiet=True)
     assert len(report.findings) >= 1
     if len(frame) == 0:
         assert report["empty_data"].status == "warn"
-    if frame.columns.nlevels == 1 and "a" in frame.columns and frame["a"].isna().all() and len(frame) > 1:
+    if (
+        frame.columns.nlevels == 1
+        and "a" in frame.columns
+        and frame["a"].isna().all()
+        and len(frame) > 1
+    ):
         assert report["empty_columns"].evidence["columns"] == ["a"]
 
 

@@ -50,7 +50,15 @@ def test_item_table_carries_the_flags(planted) -> None:
     assert len(table) == sum(len(x) for x, _ in splits.values())
     row = table[(table["split"] == "train") & (table["index"] == truth["corrupted_items"][0][1])]
     assert row["problem"].iloc[0] != ""
-    for col in ("exact_group", "near_group", "robust_z", "label_disagreement", "label", "mean", "max"):
+    for col in (
+        "exact_group",
+        "near_group",
+        "robust_z",
+        "label_disagreement",
+        "label",
+        "mean",
+        "max",
+    ):
         assert col in table.columns
 
 

@@ -35,8 +35,14 @@ def test_sigmoid_before_bce_with_logits() -> None:
     y = (x[:, 0] > 0).float().unsqueeze(1)
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(5, 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
-    r = check(model, (x, y), nn.BCEWithLogitsLoss(), checks=["overfit_one_batch"], quiet=True,
-              thresholds=FAST)
+    r = check(
+        model,
+        (x, y),
+        nn.BCEWithLogitsLoss(),
+        checks=["overfit_one_batch"],
+        quiet=True,
+        thresholds=FAST,
+    )
     assert r["overfit_one_batch"].status == "fail"
     assert "logits" in r["overfit_one_batch"].message
 
@@ -62,8 +68,13 @@ def test_view_instead_of_permute_mixes_the_batch(view_bug: bool) -> None:
     g = torch.Generator().manual_seed(0)
     x, y = torch.randn(64, 5, 3, generator=g), torch.randint(0, 2, (64,), generator=g)
     torch.manual_seed(0)
-    r = check(MixesBatch(view_bug), (x, y), nn.CrossEntropyLoss(), checks=["batch_independence"],
-              quiet=True)
+    r = check(
+        MixesBatch(view_bug),
+        (x, y),
+        nn.CrossEntropyLoss(),
+        checks=["batch_independence"],
+        quiet=True,
+    )
     f = r["batch_independence"]
     assert f.status == ("fail" if view_bug else "pass"), f.message
     if view_bug:
@@ -80,7 +91,9 @@ def test_mixing_in_a_cnn_is_found_by_the_gradient_probe(setups) -> None:
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             h = self.conv(x)  # (B, 4, 8, 8)
-            h = h.view(4, -1, 64).transpose(0, 1).reshape(x.shape[0], -1)  # wrong axes: mixes examples
+            h = (
+                h.view(4, -1, 64).transpose(0, 1).reshape(x.shape[0], -1)
+            )  # wrong axes: mixes examples
             return self.head(h)
 
     x, y = setups.digits_data(n=64)
@@ -121,8 +134,14 @@ def test_labels_shuffled_apart_from_inputs(setups) -> None:
     s = setups.tabular("breast_cancer", width=16)
     x, y = s["data"]
     y = y[torch.randperm(len(y), generator=torch.Generator().manual_seed(1))]
-    r = check(s["model"], (x, y), s["loss_fn"], checks=["input_independent_baseline"], quiet=True,
-              thresholds=FAST)
+    r = check(
+        s["model"],
+        (x, y),
+        s["loss_fn"],
+        checks=["input_independent_baseline"],
+        quiet=True,
+        thresholds=FAST,
+    )
     f = r["input_independent_baseline"]
     assert f.status == "fail", f.message
     assert f.evidence["ratio"] > 0.9
@@ -133,7 +152,9 @@ def test_unnormalized_pixels(setups) -> None:
     x, y = setups.digits_data(n=128)
     raw = (x - x.min()) / (x.max() - x.min()) * 255  # 0..255 like raw image bytes
     torch.manual_seed(0)
-    r = check(setups.SmallCNN(4), (raw, y), nn.CrossEntropyLoss(), checks=["input_sanity"], quiet=True)
+    r = check(
+        setups.SmallCNN(4), (raw, y), nn.CrossEntropyLoss(), checks=["input_sanity"], quiet=True
+    )
     assert r["input_sanity"].status == "warn"
     assert "normalized" in r["input_sanity"].message and "255" in r["input_sanity"].message
 
@@ -156,8 +177,14 @@ def test_labels_out_of_range(setups) -> None:
     with pytest.raises(UnusableInput, match=r"labels range 1\.\.3 but the output has 3 classes"):
         check(s["model"], (x, y + 1), s["loss_fn"], quiet=True)
     # a loss that does not index by label would run: input sanity names the range
-    r = check(s["model"], (x, y + 1), lambda out, t: (out.sum(-1) - t).pow(2).mean(),
-              checks=["input_sanity"], quiet=True, task="classification")
+    r = check(
+        s["model"],
+        (x, y + 1),
+        lambda out, t: (out.sum(-1) - t).pow(2).mean(),
+        checks=["input_sanity"],
+        quiet=True,
+        task="classification",
+    )
     assert r["input_sanity"].status == "fail"
     assert "labels range 1..3" in r["input_sanity"].message
 
@@ -176,8 +203,13 @@ def test_bias_far_from_prior(setups) -> None:
 def test_regression_mean_far_from_targets_is_a_hockey_stick(setups) -> None:
     s = setups.regression(width=16)
     x, y = s["data"]
-    r = check(s["model"], (x, y * 77 + 152), s["loss_fn"], checks=["init_well", "loss_at_init"],
-              quiet=True)
+    r = check(
+        s["model"],
+        (x, y * 77 + 152),
+        s["loss_fn"],
+        checks=["init_well", "loss_at_init"],
+        quiet=True,
+    )
     assert r["init_well"].status in ("warn", "fail")
     assert r["init_well"].evidence["distance_in_std"] > 1
 
@@ -242,8 +274,14 @@ def test_parameter_without_gradient(setups) -> None:
 def test_broadcasting_in_the_loss(setups) -> None:
     s = setups.regression(width=16)
     x, y = s["data"]
-    r = check(s["model"], (x, y.squeeze(1)), s["loss_fn"], quiet=True,
-              checks=["input_sanity", "overfit_one_batch"], thresholds=FAST)
+    r = check(
+        s["model"],
+        (x, y.squeeze(1)),
+        s["loss_fn"],
+        quiet=True,
+        checks=["input_sanity", "overfit_one_batch"],
+        thresholds=FAST,
+    )
     assert r["input_sanity"].status == "fail"
     assert "broadcast" in r["input_sanity"].message
     assert r["overfit_one_batch"].status == "fail"
@@ -260,8 +298,14 @@ def test_nll_on_raw_logits(setups) -> None:
 def test_lr_schedule_decaying_early_and_a_good_one(setups) -> None:
     s = setups.tabular("wine", width=8)
     opt = torch.optim.SGD(s["model"].parameters(), lr=0.1)
-    early = check(**s, optimizer=opt, checks=["lr_schedule"], quiet=True, steps=1000,
-                  scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=30, gamma=0.1))
+    early = check(
+        **s,
+        optimizer=opt,
+        checks=["lr_schedule"],
+        quiet=True,
+        steps=1000,
+        scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=30, gamma=0.1),
+    )
     f = early["lr_schedule"]
     assert f.status == "fail" and f.evidence["collapse_step"] == 90
     assert "epochs" in f.message
@@ -269,10 +313,12 @@ def test_lr_schedule_decaying_early_and_a_good_one(setups) -> None:
 
     def warmup_cosine(o: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
         return torch.optim.lr_scheduler.LambdaLR(
-            o, lambda i: min(i / 100, 0.5 * (1 + math.cos(math.pi * min(i, 1000) / 1000))))
+            o, lambda i: min(i / 100, 0.5 * (1 + math.cos(math.pi * min(i, 1000) / 1000)))
+        )
 
-    good = check(**s, optimizer=opt, checks=["lr_schedule"], quiet=True, steps=1000,
-                 scheduler=warmup_cosine)
+    good = check(
+        **s, optimizer=opt, checks=["lr_schedule"], quiet=True, steps=1000, scheduler=warmup_cosine
+    )
     assert good["lr_schedule"].status == "pass", good["lr_schedule"].message
     assert good["lr_schedule"].evidence["start"] == 0.0
 
@@ -353,12 +399,30 @@ def test_a_loss_with_a_floor_is_told_how_to_set_its_target() -> None:
         return F.mse_loss(out, target) + 1.0  # a floor of 1.0, like a KL term that cannot vanish
 
     fast = lambda params: torch.optim.Adam(params, lr=0.05)  # noqa: E731
-    r = check(model, (x, x), loss_fn, task="other", expected_init_loss=2.0, quiet=True, optimizer=fast,
-              checks=["overfit_one_batch"], thresholds=FAST)
+    r = check(
+        model,
+        (x, x),
+        loss_fn,
+        task="other",
+        expected_init_loss=2.0,
+        quiet=True,
+        optimizer=fast,
+        checks=["overfit_one_batch"],
+        thresholds=FAST,
+    )
     f = r["overfit_one_batch"]
     assert f.status == "fail"
     assert "floor above 0" in f.message and "overfit_rel_target" in f.fix
     assert f.evidence["ladder"][-1]["floor"] == pytest.approx(1.0, abs=0.05)
-    r = check(model, (x, x), loss_fn, task="other", expected_init_loss=2.0, quiet=True, optimizer=fast,
-              checks=["overfit_one_batch"], thresholds={**FAST, "overfit_rel_target": 0.6})
+    r = check(
+        model,
+        (x, x),
+        loss_fn,
+        task="other",
+        expected_init_loss=2.0,
+        quiet=True,
+        optimizer=fast,
+        checks=["overfit_one_batch"],
+        thresholds={**FAST, "overfit_rel_target": 0.6},
+    )
     assert r["overfit_one_batch"].status == "pass", str(r)

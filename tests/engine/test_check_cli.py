@@ -13,7 +13,7 @@ import pytest
 
 from recipe_widgets.__main__ import main
 
-SETUPS = textwrap.dedent('''
+SETUPS = textwrap.dedent("""
     import torch
     from torch import nn
 
@@ -40,7 +40,7 @@ SETUPS = textwrap.dedent('''
 
     def not_a_dict():
         return 3
-''')
+""")
 
 
 @pytest.fixture
@@ -54,8 +54,12 @@ def test_exit_statuses_and_json(setups_module: str, capsys: pytest.CaptureFixtur
     assert main(["check", "rw_cli_setups:clean", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["ok"] is True
-    assert [f["check"] for f in data["findings"]] == ["setup", "input_sanity", "loss_at_init",
-                                                      "overfit_one_batch"]
+    assert [f["check"] for f in data["findings"]] == [
+        "setup",
+        "input_sanity",
+        "loss_at_init",
+        "overfit_one_batch",
+    ]
     assert main(["check", "rw_cli_setups:broken"]) == 1
     assert "overfit_one_batch" in capsys.readouterr().out
     assert main(["check", "rw_cli_setups:unusable"]) == 2
@@ -68,15 +72,22 @@ def test_exit_statuses_and_json(setups_module: str, capsys: pytest.CaptureFixtur
 
 def test_python_dash_m_runs(setups_module: str) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([setups_module, str(Path.cwd())])}
-    proc = subprocess.run([sys.executable, "-m", "recipe_widgets", "check", "rw_cli_setups:broken"],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "recipe_widgets", "check", "rw_cli_setups:broken"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "fail" in proc.stdout
 
 
 def test_check_engine_imports_no_display_stack() -> None:
-    code = ("import sys, recipe_widgets.engine.check as c; c.check; "
-            "bad = [m for m in ('IPython', 'ipywidgets', 'altair', 'anywidget') if m in sys.modules]; "
-            "print(bad); sys.exit(1 if bad else 0)")
+    code = (
+        "import sys, recipe_widgets.engine.check as c; c.check; "
+        "bad = [m for m in ('IPython', 'ipywidgets', 'altair', 'anywidget') if m in sys.modules]; "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

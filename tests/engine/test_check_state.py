@@ -25,8 +25,11 @@ def _state(model: nn.Module, opt: torch.optim.Optimizer | None) -> dict:
         "buffers": [b.clone() for b in model.buffers()],
         "training": [m.training for m in model.modules()],
         "opt": None if opt is None else repr(opt.state_dict()),
-        "opt_tensors": [] if opt is None else [t.clone() for s in opt.state.values()
-                                               for t in s.values() if isinstance(t, torch.Tensor)],
+        "opt_tensors": []
+        if opt is None
+        else [
+            t.clone() for s in opt.state.values() for t in s.values() if isinstance(t, torch.Tensor)
+        ],
         "python": random.getstate(),
         "numpy": repr(np.random.get_state()),
         "torch": torch.get_rng_state().clone(),
@@ -36,7 +39,11 @@ def _state(model: nn.Module, opt: torch.optim.Optimizer | None) -> dict:
 def _same(a: dict, b: dict) -> None:
     for key in a:
         x, y = a[key], b[key]
-        if isinstance(x, list) and x and isinstance(next((v for v in x if v is not None), None), torch.Tensor):
+        if (
+            isinstance(x, list)
+            and x
+            and isinstance(next((v for v in x if v is not None), None), torch.Tensor)
+        ):
             assert len(x) == len(y), key
             for u, v in zip(x, y):
                 assert (u is None) == (v is None), key
@@ -68,8 +75,9 @@ def test_state_identical_after_clean_check(setups) -> None:
     x, y = s["data"]
     opt = _used(s["model"], x, y)
     before = _state(s["model"], opt)
-    report = check(**s, optimizer=opt, quiet=True,
-                   thresholds={"overfit_steps": 30, "baseline_steps": 10})
+    report = check(
+        **s, optimizer=opt, quiet=True, thresholds={"overfit_steps": 30, "baseline_steps": 10}
+    )
     assert len(report.findings) > 10
     _same(before, _state(s["model"], opt))
 
@@ -126,8 +134,14 @@ def test_uncopyable_model_falls_back_to_snapshot_and_restore(setups) -> None:
     model = Uncopyable()
     opt = _used(model, x, y)
     before = _state(model, opt)
-    report = check(model, (x, y), nn.CrossEntropyLoss(), optimizer=opt, quiet=True,
-                   thresholds={"overfit_steps": 30, "baseline_steps": 20})
+    report = check(
+        model,
+        (x, y),
+        nn.CrossEntropyLoss(),
+        optimizer=opt,
+        quiet=True,
+        thresholds={"overfit_steps": 30, "baseline_steps": 20},
+    )
     assert "could not be copied" in report["setup"].message
     assert report["parameter_coverage"].status == "pass"
     _same(before, _state(model, opt))
@@ -164,9 +178,16 @@ def test_state_identical_when_checks_raise_mid_way(setups) -> None:
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=3)  # the user's own scheduler
     sched_state = repr(sched.state_dict())
     before = _state(model, opt)
-    report = check(model, (x, y), nn.CrossEntropyLoss(), optimizer=opt, quiet=True,
-                   steps=100, scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=10),
-                   thresholds={"overfit_steps": 20, "baseline_steps": 10})
+    report = check(
+        model,
+        (x, y),
+        nn.CrossEntropyLoss(),
+        optimizer=opt,
+        quiet=True,
+        steps=100,
+        scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=10),
+        thresholds={"overfit_steps": 20, "baseline_steps": 10},
+    )
     crashed = [f.check for f in report if "could not run" in f.message]
     assert {"eval_mode", "batch_independence", "overfit_one_batch"} <= set(crashed)
     assert "no eval path" in report["eval_mode"].message
@@ -179,8 +200,12 @@ def test_unseeded_dataloader_generator_is_named(setups) -> None:
     from torch.utils.data import DataLoader, TensorDataset
 
     s = setups.tabular("wine", width=8)
-    loader = DataLoader(TensorDataset(*s["data"]), batch_size=16, shuffle=True,
-                        generator=torch.Generator().manual_seed(3))  # its own generator, never reseeded
+    loader = DataLoader(
+        TensorDataset(*s["data"]),
+        batch_size=16,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(3),
+    )  # its own generator, never reseeded
     state = loader.generator.get_state()
     r = check(s["model"], loader, s["loss_fn"], checks=["reproducibility"], quiet=True)
     assert torch.equal(loader.generator.get_state(), state)  # the user's generator is put back

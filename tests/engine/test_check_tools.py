@@ -25,7 +25,9 @@ def test_init_final_bias_classification_sets_log_prior_and_fixes_the_hockey_stic
     assert layer is model[2]
     prior = torch.tensor([0.9, 0.075, 0.025])
     assert torch.allclose(model[2].bias.softmax(0), prior, atol=1e-6)
-    after = check(model, (x, y), nn.CrossEntropyLoss(), checks=["init_well", "loss_at_init"], quiet=True)
+    after = check(
+        model, (x, y), nn.CrossEntropyLoss(), checks=["init_well", "loss_at_init"], quiet=True
+    )
     assert after["init_well"].status == "pass", after["init_well"].message
     assert after["loss_at_init"].status == "pass"
 
@@ -39,7 +41,9 @@ def test_init_final_bias_binary_and_regression() -> None:
     with pytest.raises(ValueError, match="labels go up to 5"):
         init_final_bias(nn.Linear(3, 2), torch.tensor([0, 5]))
     with pytest.raises(ValueError, match="bias=True"):
-        init_final_bias(nn.Linear(3, 2, bias=False), torch.tensor([0, 1]), layer=nn.Linear(3, 2, bias=False))
+        init_final_bias(
+            nn.Linear(3, 2, bias=False), torch.tensor([0, 1]), layer=nn.Linear(3, 2, bias=False)
+        )
 
 
 class DropNet(nn.Module):

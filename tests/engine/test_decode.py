@@ -200,7 +200,9 @@ def test_sequences_and_filters() -> None:
     assert all(int(im.max()) == 255 and int(im.min()) == 0 for im in f.images)
     dead = conv.weight.detach().clone()
     dead[2] = 0.0
-    assert decode(dead, kind="filters").findings["decode_constant_items"].evidence["all_zero"] == [2]
+    assert decode(dead, kind="filters").findings["decode_constant_items"].evidence["all_zero"] == [
+        2
+    ]
     many = decode(torch.nn.Conv2d(2, 4, 3).weight, kind="filters")
     assert many.images.shape == (8, 3, 3, 1) and many.labels[1] == "0/1"
 

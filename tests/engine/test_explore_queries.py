@@ -24,7 +24,13 @@ def frame() -> pd.DataFrame:
 
 def test_search_is_case_insensitive_over_text_columns(frame: pd.DataFrame) -> None:
     assert ex.search_mask(frame, "cat").tolist() == [True, True, False, False, False]
-    assert ex.search_mask(frame, "two").tolist() == [False, True, False, False, False]  # mixed column
+    assert ex.search_mask(frame, "two").tolist() == [
+        False,
+        True,
+        False,
+        False,
+        False,
+    ]  # mixed column
     assert ex.search_mask(frame, "").all()
 
 
@@ -95,11 +101,16 @@ def test_sorts_follow_each_kind_of_column_and_agree_with_pandas() -> None:
         {
             "x": np.where(rng.random(n) < 0.1, np.nan, rng.integers(0, 20, n).astype(float)),
             "word": rng.choice(["pear", "apple", "fig", None], n),
-            "size": pd.Categorical(rng.choice(["small", "large", "medium"], n), categories=["small", "medium", "large"]),
-            "when": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 50, n), unit="D"),
+            "size": pd.Categorical(
+                rng.choice(["small", "large", "medium"], n), categories=["small", "medium", "large"]
+            ),
+            "when": pd.Timestamp("2024-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 50, n), unit="D"),
             "ok": rng.random(n) < 0.5,
             "k": rng.integers(-5, 5, n),
-            "ni": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 4, n)), dtype="Int64"),
+            "ni": pd.array(
+                np.where(rng.random(n) < 0.1, None, rng.integers(0, 4, n)), dtype="Int64"
+            ),
             "u": rng.normal(size=n),  # distinct floats: the quicksort path
         }
     )
@@ -107,16 +118,36 @@ def test_sorts_follow_each_kind_of_column_and_agree_with_pandas() -> None:
     cache = ex.ColumnCache(f)
     for col in f.columns:
         for asc in (True, False):
-            want = f.iloc[rows][col].sort_values(ascending=asc, na_position="last", kind="stable").index.to_numpy()
+            want = (
+                f.iloc[rows][col]
+                .sort_values(ascending=asc, na_position="last", kind="stable")
+                .index.to_numpy()
+            )
             assert ex.order(f, rows, col, asc, cache=cache).tolist() == want.tolist(), (col, asc)
-            assert ex.order(f, rows[::-1], col, asc).tolist() == f.iloc[rows[::-1]][col].sort_values(
-                ascending=asc, na_position="last", kind="stable").index.tolist(), (col, asc)
+            assert (
+                ex.order(f, rows[::-1], col, asc).tolist()
+                == f.iloc[rows[::-1]][col]
+                .sort_values(ascending=asc, na_position="last", kind="stable")
+                .index.tolist()
+            ), (col, asc)
 
 
 def test_mixed_values_sort_as_shown_and_missing_values_search_as_empty(frame: pd.DataFrame) -> None:
     rows = np.arange(len(frame))
-    assert ex.order(frame, rows, "mixed").tolist() == [0, 2, 4, 1, 3]  # "1", "3.0", "b'bytes'", "two"; None last
-    assert ex.search_mask(frame, "^$", regex=True, columns=["name", "mixed"]).tolist() == [False, False, True, True, False]
+    assert ex.order(frame, rows, "mixed").tolist() == [
+        0,
+        2,
+        4,
+        1,
+        3,
+    ]  # "1", "3.0", "b'bytes'", "two"; None last
+    assert ex.search_mask(frame, "^$", regex=True, columns=["name", "mixed"]).tolist() == [
+        False,
+        False,
+        True,
+        True,
+        False,
+    ]
 
 
 def test_the_items_behind_a_bar_of_a_million_rows() -> None:

@@ -72,7 +72,9 @@ def test_syntax_errors_name_the_position(frame: pd.DataFrame, expr: str, pos: in
         "label == [].__class__",
     ],
 )
-def test_hostile_text_is_a_syntax_error_and_runs_nothing(frame: pd.DataFrame, hostile: str, tmp_path) -> None:
+def test_hostile_text_is_a_syntax_error_and_runs_nothing(
+    frame: pd.DataFrame, hostile: str, tmp_path
+) -> None:
     before = frame.copy()
     with pytest.raises(ValueError):
         filter_mask(frame, hostile)

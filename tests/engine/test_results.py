@@ -17,7 +17,9 @@ def _report() -> Report:
     return Report(
         (
             Finding("reproducibility", "pass", "Two seeded runs agree."),
-            Finding("loss_at_init", "fail", "Loss at init 0.02, expected 2.30.", "Remove the softmax."),
+            Finding(
+                "loss_at_init", "fail", "Loss at init 0.02, expected 2.30.", "Remove the softmax."
+            ),
             Finding("class_counts", "info", "10 classes, 180 items each."),
             Finding("lr_schedule", "warn", "LR reaches 1% of its start at step 100 of 1000."),
             Finding("causality", "skip", "Not a sequence model."),
@@ -34,7 +36,9 @@ def test_statuses_and_verdicts() -> None:
     assert r.counts() == {"fail": 1, "warn": 1, "info": 1, "pass": 1, "skip": 1}
     assert r["causality"].status == "skip"
     assert "lr_schedule" in r and "nope" not in r
-    assert Report((Finding("a", "warn", "w"), Finding("b", "info", "i"))).ok  # warnings are not failures
+    assert Report(
+        (Finding("a", "warn", "w"), Finding("b", "info", "i"))
+    ).ok  # warnings are not failures
 
 
 def test_unknown_check_lookup_names_the_known_ones() -> None:
@@ -93,7 +97,13 @@ def test_evidence_becomes_plain_data_and_drops_the_graph() -> None:
 
 
 def test_to_json_round_trips_and_writes_non_finite_as_strings() -> None:
-    r = Report((Finding("nan", "fail", "Loss is NaN at step 3", evidence={"loss": math.nan, "g": [math.inf]}),))
+    r = Report(
+        (
+            Finding(
+                "nan", "fail", "Loss is NaN at step 3", evidence={"loss": math.nan, "g": [math.inf]}
+            ),
+        )
+    )
     data = json.loads(r.to_json())
     assert data["ok"] is False
     assert data["counts"] == {"fail": 1}

@@ -113,14 +113,21 @@ def test_between_samples_only_the_step_counter_is_hooked() -> None:
     with watch(model, opt, stats_every=25) as w:
         for _ in range(60):
             w.log(loss=one_step(model, opt))
-            hooked = bool(opt._optimizer_step_pre_hooks) or any(m._forward_hooks for m in model.modules())
+            hooked = bool(opt._optimizer_step_pre_hooks) or any(
+                m._forward_hooks for m in model.modules()
+            )
             armed.append(hooked)
             assert all(p._backward_hooks is None for p in model.parameters())
             assert len(opt._optimizer_step_post_hooks) == 1
     # Armed for the steps after 0-2 and 50-51 completed ones (a window): on from the step before.
     assert [i + 1 for i, on in enumerate(armed) if on] == [1, 2, 50, 51]
     assert all(p._backward_hooks is None for p in model.parameters())
-    assert list(w.grad_norms["step"]) == [1, 2, 3, 52]  # heavy: the first three, then each window's second
+    assert list(w.grad_norms["step"]) == [
+        1,
+        2,
+        3,
+        52,
+    ]  # heavy: the first three, then each window's second
 
 
 def test_watch_changes_nothing_the_loop_does_not() -> None:
@@ -128,8 +135,9 @@ def test_watch_changes_nothing_the_loop_does_not() -> None:
 
     def run(watched: bool) -> tuple[dict, dict]:
         torch.manual_seed(1)
-        model = nn.Sequential(nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2),
-                              nn.Linear(8, 2))
+        model = nn.Sequential(
+            nn.Linear(4, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.2), nn.Linear(8, 2)
+        )
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         x = torch.randn(16, 4)
         ctx = watch(model, opt, stats_every=1) if watched else None
@@ -151,7 +159,9 @@ def test_watch_changes_nothing_the_loop_does_not() -> None:
     assert o1["param_groups"] == o2["param_groups"]
     for i in o1["state"]:
         for k in o1["state"][i]:
-            assert torch.equal(torch.as_tensor(o1["state"][i][k]), torch.as_tensor(o2["state"][i][k]))
+            assert torch.equal(
+                torch.as_tensor(o1["state"][i][k]), torch.as_tensor(o2["state"][i][k])
+            )
 
 
 def test_track_records_probabilities() -> None:

@@ -107,8 +107,17 @@ def run_clean(pattern: str) -> object:
 
 @pytest.mark.parametrize(
     "pattern",
-    ["plain", "accumulation", "amp", "clipping", "warmup", "cosine", "frozen", "two_optimizers",
-     "eval"],
+    [
+        "plain",
+        "accumulation",
+        "amp",
+        "clipping",
+        "warmup",
+        "cosine",
+        "frozen",
+        "two_optimizers",
+        "eval",
+    ],
 )
 def test_correct_loops_raise_nothing(pattern: str) -> None:
     w = run_clean(pattern)

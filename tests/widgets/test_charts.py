@@ -61,13 +61,21 @@ def test_clear_errors_when_nothing_was_tracked() -> None:
 
 def test_show_has_a_deterministic_static_form() -> None:
     chart = charts.training(_run())
-    first, second = charts.show(chart)._repr_mimebundle_()[0], charts.show(chart)._repr_mimebundle_()[0]
+    first, second = (
+        charts.show(chart)._repr_mimebundle_()[0],
+        charts.show(chart)._repr_mimebundle_()[0],
+    )
     assert first["text/plain"] == "Chart(training)" or first["text/plain"].startswith("Chart(")
-    assert first["text/html"].startswith('<img alt="Chart(') and first["text/html"] == second["text/html"]
+    assert (
+        first["text/html"].startswith('<img alt="Chart(')
+        and first["text/html"] == second["text/html"]
+    )
     assert "application/vnd.jupyter.widget-view+json" in first
 
 
-def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(monkeypatch) -> None:
+def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(
+    monkeypatch,
+) -> None:
     import recipe_widgets.widgets._live_plot as lp
     from recipe_widgets.widgets._watch_panel import LiveWatch
 
@@ -100,15 +108,26 @@ def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(
 def test_learning_rate_preview_from_the_check_dry_run() -> None:
     torch.manual_seed(0)
     x, y = torch.randn(40, 4), torch.randint(0, 3, (40,))
-    report = rw.check(nn.Linear(4, 3), (x, y), nn.CrossEntropyLoss(), checks=["lr_schedule"], quiet=True,
-                      scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=5, gamma=0.5), steps=400)
+    report = rw.check(
+        nn.Linear(4, 3),
+        (x, y),
+        nn.CrossEntropyLoss(),
+        checks=["lr_schedule"],
+        quiet=True,
+        scheduler=lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=5, gamma=0.5),
+        steps=400,
+    )
     assert report["lr_schedule"].status == "fail"
     spec = charts.learning_rate(report).to_dict()
     rows = next(iter(spec["datasets"].values()))
     assert rows[0] == {"step": 0, "lr": pytest.approx(3e-4)}
     assert [r["step"] for r in rows[:3]] == [0, 2, 4]  # 400 steps thinned to 200, positions kept
-    assert all(r["lr"] == pytest.approx(3e-4 * 0.5 ** (r["step"] // 5)) for r in rows)  # torch's StepLR
+    assert all(
+        r["lr"] == pytest.approx(3e-4 * 0.5 ** (r["step"] // 5)) for r in rows
+    )  # torch's StepLR
     assert spec["title"] == "learning rate: dry run of 400 steps"
-    skipped = rw.check(nn.Linear(4, 3), (x, y), nn.CrossEntropyLoss(), checks=["lr_schedule"], quiet=True)
+    skipped = rw.check(
+        nn.Linear(4, 3), (x, y), nn.CrossEntropyLoss(), checks=["lr_schedule"], quiet=True
+    )
     with pytest.raises(ValueError, match="holds no dry-run learning rates"):
         charts.learning_rate(skipped)

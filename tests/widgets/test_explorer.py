@@ -130,8 +130,17 @@ def test_explore_tensors_as_items_with_thumbnails_and_flags() -> None:
     x = torch.zeros(10, 1, 8, 8)
     x[3] = 5.0  # one bright item
     y = torch.arange(10) % 2
-    report = Report((Finding("outliers", "warn", "item 3 is far brighter", evidence={"indices": [3]}),
-                     Finding("exact_duplicates", "warn", "dups", evidence={"indices": [["train", 4], ["train", 5]]})))
+    report = Report(
+        (
+            Finding("outliers", "warn", "item 3 is far brighter", evidence={"indices": [3]}),
+            Finding(
+                "exact_duplicates",
+                "warn",
+                "dups",
+                evidence={"indices": [["train", 4], ["train", 5]]},
+            ),
+        )
+    )
     e = explore((x, y), report=report, chart=False, axes={"peak": lambda item: float(item.max())})
     assert repr(e) == "Explorer(10 of 10 items match; showing 1-10)"
     assert e.note == "10 items of shape (1, 8, 8), dtype float32; shown as images"
@@ -185,7 +194,12 @@ def test_flags_from_an_audit_over_splits_land_on_the_right_split_only() -> None:
 
     report = rw.Report(
         (
-            rw.Finding("exact_duplicates", "warn", "copies", evidence={"indices": [["train", 1], ["test", 2]]}),
+            rw.Finding(
+                "exact_duplicates",
+                "warn",
+                "copies",
+                evidence={"indices": [["train", 1], ["test", 2]]},
+            ),
             rw.Finding("label_noise", "info", "hints", evidence={"indices": [["train", 2]]}),
         )
     )

@@ -17,7 +17,9 @@ def frame() -> pd.DataFrame:
 
 def test_labelling_scores_against_the_truth(frame: pd.DataFrame) -> None:
     w = HumanBaselineWidget(frame, "label", n=6, show=("size",))
-    assert ">label<" not in w._item.value and ">size<" in w._item.value  # the answer column is hidden
+    assert (
+        ">label<" not in w._item.value and ">size<" in w._item.value
+    )  # the answer column is hidden
     truth = list(w.truth)
     guesses = truth[:4] + ["0" if truth[4] != "0" else "1", truth[5]]
     for g in guesses:
@@ -29,7 +31,10 @@ def test_labelling_scores_against_the_truth(frame: pd.DataFrame) -> None:
     assert res.mistakes() == [(int(w.items[4]), truth[4], guesses[4])]
     assert int(res.confusion().to_numpy().sum()) == 6
     low, high = res.interval()
-    assert (low, high) == (pytest.approx(0.4365, abs=1e-4), pytest.approx(0.9699, abs=1e-4))  # Wilson, by hand
+    assert (low, high) == (
+        pytest.approx(0.4365, abs=1e-4),
+        pytest.approx(0.9699, abs=1e-4),
+    )  # Wilson, by hand
     assert repr(w) == "Human baseline: 83.3% (95% interval 44%-97%) on 6 items (1 mistakes)"
     assert all(b.disabled for b in w._buttons)
     w.answer("0")  # extra clicks after the end change nothing
@@ -64,4 +69,6 @@ def test_a_perfect_score_on_few_items_still_admits_doubt() -> None:
     assert res.stderr == 0.0
     low, high = res.interval()
     assert high == 1.0 and low == pytest.approx(0.7225, abs=1e-4)
-    assert res.summary() == "Human baseline: 100.0% (95% interval 72%-100%) on 10 items (0 mistakes)"
+    assert (
+        res.summary() == "Human baseline: 100.0% (95% interval 72%-100%) on 10 items (0 mistakes)"
+    )

@@ -73,7 +73,9 @@ def test_messages_are_appends_of_new_rows_only() -> None:
     assert len(msgs) == 300 and {m["type"] for m in msgs} == {"append"}
     assert rows_of(msgs[-1]) == [{"step": 300, "metric": "loss", "value": 0.25}]
     assert max(sizes) - min(sizes) <= 4  # only the digits of the step grow, not the history
-    assert not [m for m in comm.sent if m.get("method") == "update" and "spec" in m.get("state", {})]
+    assert not [
+        m for m in comm.sent if m.get("method") == "update" and "spec" in m.get("state", {})
+    ]
 
 
 def test_throttled_to_ten_messages_a_second_and_flushed_at_the_end() -> None:
@@ -116,16 +118,22 @@ def test_spec_has_the_named_dataset_and_options_rebuild_it() -> None:
 
 def test_batches_from_the_watch_keep_every_finite_point_and_send_them_in_order() -> None:
     w, comm, clock = plot(min_interval=0.15)
-    w.add_rows([(1, {"loss": 2.0}), (1, {"val_loss": 2.5}), (2, {"loss": float("inf"), "acc": 0.5})])
+    w.add_rows(
+        [(1, {"loss": 2.0}), (1, {"val_loss": 2.5}), (2, {"loss": float("inf"), "acc": 0.5})]
+    )
     w.add_rows([(3, {"loss": 1.0})])
     assert len(comm.customs()) == 1  # the second batch came within min_interval
     w.flush()
     rows = [r for m in comm.customs() for r in rows_of(m)]
     assert sorted((r["metric"], r["step"], r["value"]) for r in rows) == [
-        ("acc", 2, 0.5), ("loss", 1, 2.0), ("loss", 3, 1.0), ("val_loss", 1, 2.5)
+        ("acc", 2, 0.5),
+        ("loss", 1, 2.0),
+        ("loss", 3, 1.0),
+        ("val_loss", 1, 2.5),
     ]
     assert w._snapshot().to_dict("records")[:2] == [
-        {"step": 1, "metric": "loss", "value": 2.0}, {"step": 3, "metric": "loss", "value": 1.0}
+        {"step": 1, "metric": "loss", "value": 2.0},
+        {"step": 3, "metric": "loss", "value": 1.0},
     ]
 
 

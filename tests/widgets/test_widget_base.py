@@ -23,7 +23,9 @@ def test_bundle_keeps_the_live_view_and_adds_static_renderings() -> None:
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == w.model_id
     assert repr(w) == "Counter(value=3)"  # not ipywidgets' trait dump with addresses
     w.value = 7
-    assert w._repr_mimebundle_()["text/html"] == '<span class="rw-counter">7</span>'  # the state now
+    assert (
+        w._repr_mimebundle_()["text/html"] == '<span class="rw-counter">7</span>'
+    )  # the state now
 
 
 def test_a_widget_that_forgets_its_fallback_says_so() -> None:

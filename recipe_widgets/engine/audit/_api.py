@@ -18,8 +18,15 @@ from recipe_widgets.engine.audit._items import Items, read_items
 from recipe_widgets.engine.audit._label_noise import label_noise
 from recipe_widgets.engine.audit._outliers import outliers
 
-CHECKS = ("corrupted_items", "exact_duplicates", "near_duplicates", "split_leakage",
-          "class_imbalance", "outliers", "label_noise")
+CHECKS = (
+    "corrupted_items",
+    "exact_duplicates",
+    "near_duplicates",
+    "split_leakage",
+    "class_imbalance",
+    "outliers",
+    "label_noise",
+)
 
 
 def audit(
@@ -38,7 +45,9 @@ def audit(
     (``[split, index]`` pairs with splits) and duplicate groups in ``evidence["groups"]``.
     Ctrl-C during a long scan returns the findings so far, with a ``scan_interrupted`` finding.
     """
-    return audit_table(data, labels=labels, splits=splits, near_threshold=near_threshold, quiet=quiet)[0]
+    return audit_table(
+        data, labels=labels, splits=splits, near_threshold=near_threshold, quiet=quiet
+    )[0]
 
 
 def audit_table(
@@ -51,7 +60,9 @@ def audit_table(
 ) -> tuple[Report, pd.DataFrame]:
     """The report plus one row per item (split, index, label, the audit's scores and flags)."""
     if not (isinstance(near_threshold, (int, float)) and 0 <= near_threshold <= 2):
-        raise ValueError(f"near_threshold={near_threshold!r}; a distance between unit-length codes lies in [0, 2]")
+        raise ValueError(
+            f"near_threshold={near_threshold!r}; a distance between unit-length codes lies in [0, 2]"
+        )
     items = read_items(data, labels, splits, quiet)
     title = "Data audit"
     table = pd.DataFrame({"split": items.split, "index": items.index})
@@ -59,8 +70,14 @@ def audit_table(
         table["label"] = items.labels
     findings: list[Finding] = []
     if items.n == 0:
-        findings.append(Finding("empty_data", "warn", "there are no items to audit",
-                                fix="check the loading code: a filter or a wrong path may have removed everything"))
+        findings.append(
+            Finding(
+                "empty_data",
+                "warn",
+                "there are no items to audit",
+                fix="check the loading code: a filter or a wrong path may have removed everything",
+            )
+        )
         return _finish(findings, items, title), table
     state: dict[str, Any] = {}
     steps: list[tuple[str, Callable[[], list[Finding]]]] = [
@@ -83,12 +100,15 @@ def audit_table(
 
 def _finish(findings: list[Finding], items: Items, title: str) -> Report:
     if items.interrupted:
-        findings.append(Finding(
-            "scan_interrupted", "info",
-            f"the scan was interrupted ({'; '.join(items.notes) or 'while reading items'}): "
-            f"these findings cover {items.n} item(s) read and the checks finished before it",
-            fix="run rw.audit again to completion, or on a random subset to go faster",
-        ))
+        findings.append(
+            Finding(
+                "scan_interrupted",
+                "info",
+                f"the scan was interrupted ({'; '.join(items.notes) or 'while reading items'}): "
+                f"these findings cover {items.n} item(s) read and the checks finished before it",
+                fix="run rw.audit again to completion, or on a random subset to go faster",
+            )
+        )
     return Report(tuple(findings), title=title)
 
 
@@ -121,7 +141,9 @@ def _refs(items: Items, group: list[int]) -> list[Any]:
     return [items.ref(i) for i in group]
 
 
-def _step_duplicates(items: Items, state: dict[str, Any], table: pd.DataFrame, threshold: float) -> list[Finding]:
+def _step_duplicates(
+    items: Items, state: dict[str, Any], table: pd.DataFrame, threshold: float
+) -> list[Finding]:
     usable = state["usable"]
     # corrupted items are reported once, as corrupted: three blank images are not "duplicates"
     keys = [k if u else None for k, u in zip(dup.exact_keys(items), usable)]
@@ -129,13 +151,16 @@ def _step_duplicates(items: Items, state: dict[str, Any], table: pd.DataFrame, t
     codes = _codes(items, usable)
     state["codes"] = codes
     if items.frame is not None:
-        near = dup.groups_from_keys([k if u else None for k, u in zip(dup.near_keys(items), usable)])
+        near = dup.groups_from_keys(
+            [k if u else None for k, u in zip(dup.near_keys(items), usable)]
+        )
         how = "numeric columns z-scored and rounded to 0.1; text lower-cased without punctuation"
     else:
         pairs = dup.near_pairs(codes, threshold) if codes is not None else np.zeros((0, 2), int)
         near = dup.groups_from_pairs(items.n, pairs)
-        how = (f"distance <= {threshold:g} between unit-length codes ("
-               + ("8x8 grey, standardised per image)" if items.kind == "image" else "features z-scored)"))
+        how = f"distance <= {threshold:g} between unit-length codes (" + (
+            "8x8 grey, standardised per image)" if items.kind == "image" else "features z-scored)"
+        )
     # a near group whose members are all one exact group is already reported as exact
     near = [g for g in near if len({keys[i] for i in g}) > 1]
     table["exact_group"] = -1
@@ -146,13 +171,22 @@ def _step_duplicates(items: Items, state: dict[str, Any], table: pd.DataFrame, t
         table.loc[g, "near_group"] = gid
     # With few features (iris: 4 columns measured to 0.1 cm; 2-d points) equal or close items happen
     # by chance; there they are info. Images and 8+ features make chance collisions unlikely.
-    width = items.frame.shape[1] if items.frame is not None else (codes.shape[1] if codes is not None else 0)
+    width = (
+        items.frame.shape[1]
+        if items.frame is not None
+        else (codes.shape[1] if codes is not None else 0)
+    )
     narrow = items.kind != "image" and width < 8
     status = "info" if narrow else "warn"
-    note = f" (only {width} features per item: close or equal items may be genuine)" if narrow else ""
+    note = (
+        f" (only {width} features per item: close or equal items may be genuine)" if narrow else ""
+    )
     findings = []
     leaks: list[list[int]] = []
-    for check, groups, what in (("exact_duplicates", exact, "exact duplicates"), ("near_duplicates", near, "near duplicates")):
+    for check, groups, what in (
+        ("exact_duplicates", exact, "exact duplicates"),
+        ("near_duplicates", near, "near duplicates"),
+    ):
         within = []
         for g in groups:
             by_split: dict[str, list[int]] = {}
@@ -163,28 +197,48 @@ def _step_duplicates(items: Items, state: dict[str, Any], table: pd.DataFrame, t
                 leaks.append(g)
         flagged = sorted({i for g in within for i in g})
         if within:
-            findings.append(Finding(
-                check, status,
-                f"{len(within)} group(s) of {what} ({len(flagged)} items) within a split{note}",
-                fix="drop the copies: duplicates weigh some items twice in the loss and inflate metrics",
-                evidence={"indices": _refs(items, flagged), "groups": [_refs(items, g) for g in within],
-                          "method": "content hash" if check == "exact_duplicates" else how},
-            ))
+            findings.append(
+                Finding(
+                    check,
+                    status,
+                    f"{len(within)} group(s) of {what} ({len(flagged)} items) within a split{note}",
+                    fix="drop the copies: duplicates weigh some items twice in the loss and inflate metrics",
+                    evidence={
+                        "indices": _refs(items, flagged),
+                        "groups": [_refs(items, g) for g in within],
+                        "method": "content hash" if check == "exact_duplicates" else how,
+                    },
+                )
+            )
         else:
-            findings.append(Finding(check, "pass", f"no {what} within a split",
-                                    evidence={"method": "content hash" if check == "exact_duplicates" else how}))
+            findings.append(
+                Finding(
+                    check,
+                    "pass",
+                    f"no {what} within a split",
+                    evidence={"method": "content hash" if check == "exact_duplicates" else how},
+                )
+            )
     if len(set(items.split.tolist())) > 1:
         flagged = sorted({i for g in leaks for i in g})
         if leaks:
-            findings.append(Finding(
-                "split_leakage", status,
-                f"{len(leaks)} item group(s) appear in more than one split ({len(flagged)} items): the "
-                f"evaluation sees training data{note}",
-                fix="remove the copies from the evaluation splits (or split by group, e.g. GroupShuffleSplit)",
-                evidence={"indices": _refs(items, flagged), "groups": [_refs(items, g) for g in leaks]},
-            ))
+            findings.append(
+                Finding(
+                    "split_leakage",
+                    status,
+                    f"{len(leaks)} item group(s) appear in more than one split ({len(flagged)} items): the "
+                    f"evaluation sees training data{note}",
+                    fix="remove the copies from the evaluation splits (or split by group, e.g. GroupShuffleSplit)",
+                    evidence={
+                        "indices": _refs(items, flagged),
+                        "groups": [_refs(items, g) for g in leaks],
+                    },
+                )
+            )
         else:
-            findings.append(Finding("split_leakage", "pass", "no item appears in more than one split"))
+            findings.append(
+                Finding("split_leakage", "pass", "no item appears in more than one split")
+            )
     return findings
 
 

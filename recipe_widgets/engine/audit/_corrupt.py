@@ -92,7 +92,11 @@ def _label_problems(labels: np.ndarray, reason: np.ndarray) -> None:
     if missing.any() and (~missing).any():
         for i in np.flatnonzero(missing):
             reason[i] = reason[i] or "label missing"
-    numeric = [v for v in present if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)]
+    numeric = [
+        v
+        for v in present
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    ]
     if len(numeric) != len(present) or not len(present):
         return
     vals = np.asarray(numeric, dtype=np.float64)

@@ -134,7 +134,9 @@ def near_pairs(codes: np.ndarray, threshold: float) -> np.ndarray:
     full = codes[ok]
     centred = full - full.mean(axis=0)
     k = min(8, full.shape[1])
-    sample = centred[np.random.default_rng(0).choice(len(centred), min(len(centred), 5000), replace=False)]
+    sample = centred[
+        np.random.default_rng(0).choice(len(centred), min(len(centred), 5000), replace=False)
+    ]
     _, _, vt = np.linalg.svd(sample, full_matrices=False)
     proj = centred @ vt[:k].T  # (N, k)
     p = cKDTree(proj).query_pairs(threshold, output_type="ndarray")

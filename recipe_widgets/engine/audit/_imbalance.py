@@ -18,7 +18,9 @@ def _is_classes(labels: np.ndarray) -> bool:
     vals = [v for v in labels if v is not None and v == v]
     if not vals:
         return False
-    if all(isinstance(v, (float, np.floating)) for v in vals) and not all(float(v).is_integer() for v in vals):
+    if all(isinstance(v, (float, np.floating)) for v in vals) and not all(
+        float(v).is_integer() for v in vals
+    ):
         return False
     return len(set(vals)) <= max(2, min(1000, len(vals) // 2))
 
@@ -41,20 +43,32 @@ def weighted_sampler(labels: Any, *, num_samples: int | None = None, generator: 
     y = [v.item() if hasattr(v, "item") else v for v in y]
     counts = Counter(y)
     weights = torch.tensor([1.0 / counts[v] for v in y], dtype=torch.double)
-    return WeightedRandomSampler(weights, num_samples or len(y), replacement=True, generator=generator)
+    return WeightedRandomSampler(
+        weights, num_samples or len(y), replacement=True, generator=generator
+    )
 
 
 def imbalance(items: Items) -> list[Finding]:
     if items.labels is None:
-        return [Finding("class_imbalance", "skip", "no labels given; pass labels= to count classes")]
+        return [
+            Finding("class_imbalance", "skip", "no labels given; pass labels= to count classes")
+        ]
     if not _is_classes(items.labels):
-        return [Finding("class_imbalance", "skip", "labels look continuous (a regression target); no classes to count")]
+        return [
+            Finding(
+                "class_imbalance",
+                "skip",
+                "labels look continuous (a regression target); no classes to count",
+            )
+        ]
     splits = list(dict.fromkeys(items.split.tolist()))
     per_split: dict[str, dict[str, int]] = {}
     all_classes: set[str] = set()
     for s in splits:
         ys = items.labels[items.split == s]
-        c = Counter(repr(v.item() if hasattr(v, "item") else v) for v in ys if v is not None and v == v)
+        c = Counter(
+            repr(v.item() if hasattr(v, "item") else v) for v in ys if v is not None and v == v
+        )
         per_split[s or "all"] = dict(sorted(c.items()))
         all_classes |= set(c)
     problems = []
@@ -84,4 +98,11 @@ def imbalance(items: Items) -> list[Finding]:
             )
         ]
     k = len(all_classes)
-    return [Finding("class_imbalance", "pass", f"{k} classes, balanced within {WARN_RATIO:g}x in every split", evidence=evidence)]
+    return [
+        Finding(
+            "class_imbalance",
+            "pass",
+            f"{k} classes, balanced within {WARN_RATIO:g}x in every split",
+            evidence=evidence,
+        )
+    ]

@@ -41,7 +41,9 @@ class Items:
 
     def ref(self, i: int) -> Any:
         """How the report names item ``i``: its index, or ``(split, index)`` with splits."""
-        return [str(self.split[i]), int(self.index[i])] if self.split[i] != "" else int(self.index[i])
+        return (
+            [str(self.split[i]), int(self.index[i])] if self.split[i] != "" else int(self.index[i])
+        )
 
 
 def _to_numpy(x: Any) -> np.ndarray:
@@ -64,7 +66,9 @@ def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
             "rename them (e.g. frame.columns = [...]) and audit again"
         )
     frame.columns = names
-    return frame.reset_index(drop=True)  # MultiIndex / non-unique rows: positions are what we report
+    return frame.reset_index(
+        drop=True
+    )  # MultiIndex / non-unique rows: positions are what we report
 
 
 def _frame_items(frame: pd.DataFrame, labels: Any) -> tuple[pd.DataFrame, np.ndarray | None]:
@@ -72,7 +76,9 @@ def _frame_items(frame: pd.DataFrame, labels: Any) -> tuple[pd.DataFrame, np.nda
     y = None
     if isinstance(labels, str):
         if labels not in frame.columns:
-            raise ValueError(f"labels={labels!r} is not a column; columns are {list(frame.columns)[:20]}")
+            raise ValueError(
+                f"labels={labels!r} is not a column; columns are {list(frame.columns)[:20]}"
+            )
         y = frame[labels].to_numpy(dtype=object)
         frame = frame.drop(columns=[labels])
     elif labels is not None:
@@ -83,7 +89,11 @@ def _frame_items(frame: pd.DataFrame, labels: Any) -> tuple[pd.DataFrame, np.nda
 
 
 def frame_kind(frame: pd.DataFrame) -> str:
-    text = [c for c in frame.columns if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)]
+    text = [
+        c
+        for c in frame.columns
+        if frame[c].dtype == object or isinstance(frame[c].dtype, pd.StringDtype)
+    ]
     return "text" if text and len(text) == frame.shape[1] else "tabular"
 
 
@@ -93,10 +103,14 @@ def read_one(data: Any, labels: Any, split: str, quiet: bool) -> Items:
         frame, y = _frame_items(data, labels)
         n = len(frame)
         rows = [None] * n  # tabular content is read from the frame itself
-        return Items(frame_kind(frame), np.full(n, split, dtype=object), np.arange(n), rows, y, frame=frame)
+        return Items(
+            frame_kind(frame), np.full(n, split, dtype=object), np.arange(n), rows, y, frame=frame
+        )
     if isinstance(data, tuple) and len(data) == 2 and labels is None:
         data, labels = data
-    is_dataset = hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "shape")
+    is_dataset = (
+        hasattr(data, "__getitem__") and hasattr(data, "__len__") and not hasattr(data, "shape")
+    )
     if is_dataset and not isinstance(data, (list, tuple)):
         return _read_dataset(data, split, quiet)
     x = _to_numpy(data)
@@ -128,7 +142,11 @@ def _read_dataset(dataset: Any, split: str, quiet: bool) -> Items:
         for i in progress(range(n), total=n, desc=f"reading {split or 'items'}", quiet=quiet):
             try:
                 item = dataset[i]
-                x, y = (item[0], item[1]) if isinstance(item, (tuple, list)) and len(item) >= 2 else (item, None)
+                x, y = (
+                    (item[0], item[1])
+                    if isinstance(item, (tuple, list)) and len(item) >= 2
+                    else (item, None)
+                )
                 rows.append(_to_numpy(x))
                 yv = None if y is None else _to_numpy(y)
                 ys.append(None if yv is None else (yv.item() if yv.ndim == 0 else int(yv.argmax())))
@@ -142,17 +160,29 @@ def _read_dataset(dataset: Any, split: str, quiet: bool) -> Items:
     shapes = {r.shape for r in rows if r is not None}
     kind = "image" if any(len(s) >= 2 for s in shapes) else "vector"
     y = np.asarray(ys, dtype=object) if any(v is not None for v in ys) else None
-    return Items(kind, np.full(m, split, dtype=object), np.arange(m), rows, y, errors, interrupted=interrupted)
+    return Items(
+        kind,
+        np.full(m, split, dtype=object),
+        np.arange(m),
+        rows,
+        y,
+        errors,
+        interrupted=interrupted,
+    )
 
 
 def read_items(data: Any, labels: Any, splits: Mapping[str, Any] | None, quiet: bool) -> Items:
     """All items, splits concatenated in the order given."""
     if splits is None:
         if data is None:
-            raise ValueError("pass data (rw.audit(data)) or splits (rw.audit(splits={'train': ..., 'val': ...}))")
+            raise ValueError(
+                "pass data (rw.audit(data)) or splits (rw.audit(splits={'train': ..., 'val': ...}))"
+            )
         return read_one(data, labels, "", quiet)
     if data is not None:
-        raise ValueError("pass either data or splits, not both: with splits, each split holds its own data")
+        raise ValueError(
+            "pass either data or splits, not both: with splits, each split holds its own data"
+        )
     if labels is not None and not isinstance(labels, str):
         raise ValueError(
             "with splits, labels= can only name a column; give each split its own labels, "
@@ -168,7 +198,9 @@ def read_items(data: Any, labels: Any, splits: Mapping[str, Any] | None, quiet: 
             break
     kinds = {p.kind for p in parts}
     if len(kinds) > 1:
-        raise ValueError(f"the splits hold different kinds of data ({sorted(kinds)}); audit them alike")
+        raise ValueError(
+            f"the splits hold different kinds of data ({sorted(kinds)}); audit them alike"
+        )
     frames = [p.frame for p in parts]
     frame = None
     if all(f is not None for f in frames):
@@ -176,7 +208,9 @@ def read_items(data: Any, labels: Any, splits: Mapping[str, Any] | None, quiet: 
     has_labels = [p.labels is not None for p in parts]
     y = None
     if any(has_labels):
-        y = np.concatenate([p.labels if p.labels is not None else np.full(p.n, None, dtype=object) for p in parts])
+        y = np.concatenate(
+            [p.labels if p.labels is not None else np.full(p.n, None, dtype=object) for p in parts]
+        )
     errors: dict[int, str] = {}
     offset = 0
     for p in parts:

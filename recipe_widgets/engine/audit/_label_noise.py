@@ -20,7 +20,9 @@ K = 10
 AGREE = 8
 
 
-def label_noise(items: Items, codes: np.ndarray | None, usable: np.ndarray, is_classes: bool) -> tuple[list[Finding], np.ndarray]:
+def label_noise(
+    items: Items, codes: np.ndarray | None, usable: np.ndarray, is_classes: bool
+) -> tuple[list[Finding], np.ndarray]:
     score = np.full(items.n, np.nan)
     if items.labels is None or codes is None or not is_classes:
         return [Finding("label_noise", "skip", "needs class labels and numeric items")], score
@@ -28,7 +30,13 @@ def label_noise(items: Items, codes: np.ndarray | None, usable: np.ndarray, is_c
 
     ok = np.flatnonzero(usable & np.isfinite(codes).all(axis=1) & ~_missing(items.labels))
     if len(ok) <= 3 * K:
-        return [Finding("label_noise", "skip", f"only {len(ok)} usable labelled items; too few to compare neighbours")], score
+        return [
+            Finding(
+                "label_noise",
+                "skip",
+                f"only {len(ok)} usable labelled items; too few to compare neighbours",
+            )
+        ], score
     y = np.asarray([repr(v) for v in items.labels[ok]])
     label_of = {key: _plain(v) for key, v in zip(y, items.labels[ok])}
     nn = NearestNeighbors(n_neighbors=K + 1).fit(codes[ok])
@@ -41,9 +49,19 @@ def label_noise(items: Items, codes: np.ndarray | None, usable: np.ndarray, is_c
         if count >= AGREE and votes.get(own, 0) <= 1:
             flagged.append(int(ok[row]))
             suggested.append(label_of[other])
-    evidence = {"method": f"{K} nearest neighbours, flagged when >= {AGREE} agree on another label", "k": K}
+    evidence = {
+        "method": f"{K} nearest neighbours, flagged when >= {AGREE} agree on another label",
+        "k": K,
+    }
     if not flagged:
-        return [Finding("label_noise", "pass", "no item's neighbours contradict its label", evidence=evidence)], score
+        return [
+            Finding(
+                "label_noise",
+                "pass",
+                "no item's neighbours contradict its label",
+                evidence=evidence,
+            )
+        ], score
     status = "warn" if len(flagged) > max(10, 0.01 * len(ok)) else "info"
     return [
         Finding(
@@ -52,7 +70,11 @@ def label_noise(items: Items, codes: np.ndarray | None, usable: np.ndarray, is_c
             f"{len(flagged)} item(s) whose neighbours almost all carry another label: possible label errors",
             fix="look at them side by side with their neighbours (rw.explore); relabel the wrong ones; "
             "a few genuinely ambiguous items are normal",
-            evidence={**evidence, "indices": [items.ref(i) for i in flagged], "suggested": suggested},
+            evidence={
+                **evidence,
+                "indices": [items.ref(i) for i in flagged],
+                "suggested": suggested,
+            },
         )
     ], score
 

@@ -43,20 +43,29 @@ def robust_z(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         scale = np.where(mad > 0, mad, (q75 - q25) / 1.349)
         flat = ~(scale > 0)
         z = (x - med) / np.where(flat, np.nan, scale)
-    return pd.DataFrame(z, columns=table.columns), [str(c) for c, f in zip(table.columns, flat) if f]
+    return pd.DataFrame(z, columns=table.columns), [
+        str(c) for c, f in zip(table.columns, flat) if f
+    ]
 
 
 def outliers(items: Items, usable: np.ndarray) -> tuple[list[Finding], pd.DataFrame]:
     """Findings, and per-item columns for the explorer: the axes (for non-tables) and scores."""
     table = axes_table(items, usable)
     if items.n < 8 or table.shape[1] == 0:
-        skip = Finding("outliers", "skip", "fewer than 8 items or no numeric axes; nothing to compare against")
+        skip = Finding(
+            "outliers", "skip", "fewer than 8 items or no numeric axes; nothing to compare against"
+        )
         return [skip], (table if items.frame is None else pd.DataFrame(index=table.index))
     z, flat = robust_z(table)
     absz = z.abs().to_numpy()
     with np.errstate(all="ignore"):
-        worst = np.where(np.isnan(absz).all(axis=1), np.nan, np.nanmax(np.nan_to_num(absz, nan=-1), axis=1))
-    worst_axis = [str(table.columns[j]) if np.isfinite(w) else "" for j, w in zip(np.nan_to_num(absz, nan=-1).argmax(axis=1), worst)]
+        worst = np.where(
+            np.isnan(absz).all(axis=1), np.nan, np.nanmax(np.nan_to_num(absz, nan=-1), axis=1)
+        )
+    worst_axis = [
+        str(table.columns[j]) if np.isfinite(w) else ""
+        for j, w in zip(np.nan_to_num(absz, nan=-1).argmax(axis=1), worst)
+    ]
     scores = pd.DataFrame({"robust_z": worst, "robust_z_axis": worst_axis})
     if items.frame is None:  # an array's per-item mean/std/min/max are columns worth sorting by
         scores = pd.concat([table.reset_index(drop=True), scores], axis=1)
@@ -78,27 +87,43 @@ def outliers(items: Items, usable: np.ndarray) -> tuple[list[Finding], pd.DataFr
                 f"{worst[order[0]]:.1f} on {worst_axis[order[0]]})",
                 fix="look at them (rw.explore, sort by robust_z): outliers this far are usually bugs in "
                 "loading or preprocessing (wrong units, a sentinel value, a corrupted file)",
-                evidence={**evidence, "indices": [items.ref(i) for i in order],
-                          "scores": [float(worst[i]) for i in order], "axes": [worst_axis[i] for i in order]},
+                evidence={
+                    **evidence,
+                    "indices": [items.ref(i) for i in order],
+                    "scores": [float(worst[i]) for i in order],
+                    "axes": [worst_axis[i] for i in order],
+                },
             )
         )
     else:
-        findings.append(Finding("outliers", "pass", f"no item beyond robust z {WARN_Z:g} on any axis", evidence=evidence))
+        findings.append(
+            Finding(
+                "outliers",
+                "pass",
+                f"no item beyond robust z {WARN_Z:g} on any axis",
+                evidence=evidence,
+            )
+        )
     if len(mild):
         findings.append(
             Finding(
                 "mild_outliers",
                 "info",
                 f"{len(mild)} item(s) between robust z {INFO_Z:g} and {WARN_Z:g}: worth a look, not an alarm",
-                evidence={"indices": [items.ref(i) for i in mild], "threshold": INFO_Z,
-                          "method": "robust z-score"},
+                evidence={
+                    "indices": [items.ref(i) for i in mild],
+                    "threshold": INFO_Z,
+                    "method": "robust z-score",
+                },
             )
         )
     findings.extend(_isolation(items, table, usable, scores))
     return findings, scores
 
 
-def _isolation(items: Items, table: pd.DataFrame, usable: np.ndarray, scores: pd.DataFrame) -> list[Finding]:
+def _isolation(
+    items: Items, table: pd.DataFrame, usable: np.ndarray, scores: pd.DataFrame
+) -> list[Finding]:
     """Multivariate: isolation forest on the z-scored axes; info only, ranked for a person."""
     from sklearn.ensemble import IsolationForest
 
@@ -120,7 +145,10 @@ def _isolation(items: Items, table: pd.DataFrame, usable: np.ndarray, scores: pd
             "info",
             f"the {len(top)} most isolated item(s) by an isolation forest (top 0.5%): the unusual "
             "combinations no single axis shows",
-            evidence={"indices": [items.ref(i) for i in top], "method": "isolation forest, 100 trees",
-                      "threshold": cut},
+            evidence={
+                "indices": [items.ref(i) for i in top],
+                "method": "isolation forest, 100 trees",
+                "threshold": cut,
+            },
         )
     ]

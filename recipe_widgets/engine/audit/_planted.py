@@ -11,7 +11,9 @@ from typing import Any
 import numpy as np
 
 
-def planted_digits(seed: int = 0, n_each: int = 20) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
+def planted_digits(
+    seed: int = 0, n_each: int = 20
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
     """``(splits, truth)``: ``splits = {"train": (X, y), "test": (X, y)}`` with ``X`` float
     images ``(N, 8, 8)`` in 0..16, and ``truth[defect]`` the planted ``[split, index]`` items.
 
@@ -29,14 +31,31 @@ def planted_digits(seed: int = 0, n_each: int = 20) -> tuple[dict[str, tuple[np.
     order = rng.permutation(len(x))
     x, y = x[order], y[order]
     n_train = 1400
-    xtr, ytr, xte, yte = x[:n_train].copy(), y[:n_train].copy(), x[n_train:].copy(), y[n_train:].copy()
+    xtr, ytr, xte, yte = (
+        x[:n_train].copy(),
+        y[:n_train].copy(),
+        x[n_train:].copy(),
+        y[n_train:].copy(),
+    )
     n_corrupt = n_each // 2
     picks = rng.choice(n_train, size=4 * n_each + n_corrupt, replace=False)
-    exact_src, near_src, leak_src = picks[:n_each], picks[n_each : 2 * n_each], picks[2 * n_each : 3 * n_each]
+    exact_src, near_src, leak_src = (
+        picks[:n_each],
+        picks[n_each : 2 * n_each],
+        picks[2 * n_each : 3 * n_each],
+    )
     flip, corrupt = picks[3 * n_each : 4 * n_each], picks[4 * n_each :]
-    truth: dict[str, list[list[Any]]] = {k: [] for k in
-                                          ("exact_duplicates", "near_duplicates", "split_leakage",
-                                           "label_noise", "corrupted_items", "originals")}
+    truth: dict[str, list[list[Any]]] = {
+        k: []
+        for k in (
+            "exact_duplicates",
+            "near_duplicates",
+            "split_leakage",
+            "label_noise",
+            "corrupted_items",
+            "originals",
+        )
+    }
     for i in flip:
         ytr[i] = (ytr[i] + rng.integers(1, 10)) % 10
         truth["label_noise"].append(["train", int(i)])
@@ -65,5 +84,7 @@ def planted_digits(seed: int = 0, n_each: int = 20) -> tuple[dict[str, tuple[np.
     xte = np.concatenate([xte, xtr[leak_src]])
     yte = np.concatenate([yte, ytr[leak_src]])
     truth["split_leakage"] = [["test", n_test + k] for k in range(n_each)]
-    truth["originals"] = [["train", int(i)] for i in np.concatenate([exact_src, near_src, leak_src])]
+    truth["originals"] = [
+        ["train", int(i)] for i in np.concatenate([exact_src, near_src, leak_src])
+    ]
     return {"train": (xtr, ytr), "test": (xte, yte)}, truth

@@ -7,5 +7,13 @@ from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS
 from recipe_widgets.engine.check._data import UnusableInput
 from recipe_widgets.engine.check._evaluate import Evaluation, evaluate
 
-__all__ = ["CHECKS", "DEFAULT_THRESHOLDS", "Evaluation", "UnusableInput", "assert_same", "check",
-           "evaluate", "init_final_bias"]
+__all__ = [
+    "CHECKS",
+    "DEFAULT_THRESHOLDS",
+    "Evaluation",
+    "UnusableInput",
+    "assert_same",
+    "check",
+    "evaluate",
+    "init_final_bias",
+]

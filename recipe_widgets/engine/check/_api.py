@@ -40,8 +40,9 @@ def _select(checks: Iterable[str] | None, skip: Iterable[str] | None) -> list[st
             raise TypeError(f"{name}= takes a list of check ids, e.g. {name}=[{ids!r}]")
         unknown = sorted(set(ids or ()) - set(CHECKS))
         if unknown:
-            raise ValueError(f"unknown check id(s) in {name}=: {', '.join(unknown)}; known:"
-                             f" {', '.join(CHECKS)}")
+            raise ValueError(
+                f"unknown check id(s) in {name}=: {', '.join(unknown)}; known: {', '.join(CHECKS)}"
+            )
     chosen = [c for c in CHECKS if checks is None or c in set(checks)]
     return [c for c in chosen if c not in set(skip or ())]
 
@@ -58,20 +59,26 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
         raise
     except Exception as exc:
         shapes = ", ".join(str(tuple(t.shape)) for t in batch.tensors())
-        raise UnusableInput(f"the model raised {type(exc).__name__}: {exc} on a batch with input"
-                            f" shape(s) {shapes}. Fix the model or pass batch_fn= so that"
-                            " model(*inputs) runs.") from exc
+        raise UnusableInput(
+            f"the model raised {type(exc).__name__}: {exc} on a batch with input"
+            f" shape(s) {shapes}. Fix the model or pass batch_fn= so that"
+            " model(*inputs) runs."
+        ) from exc
     try:
         with torch.no_grad():
             loss = ctx.loss_fn(out, batch.targets)
     except Exception as exc:
-        raise UnusableInput(f"loss_fn raised {type(exc).__name__}: {exc} on output"
-                            f" {tuple(out.shape)} and targets {tuple(batch.targets.shape)}."
-                            f"{_label_hint(out, ctx.pool.targets)}") from exc
+        raise UnusableInput(
+            f"loss_fn raised {type(exc).__name__}: {exc} on output"
+            f" {tuple(out.shape)} and targets {tuple(batch.targets.shape)}."
+            f"{_label_hint(out, ctx.pool.targets)}"
+        ) from exc
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
-        raise UnusableInput(f"loss_fn must return a scalar tensor; got {type(loss).__name__}"
-                            f"{'' if not isinstance(loss, torch.Tensor) else ' of shape ' + str(tuple(loss.shape))}."
-                            " Use reduction='mean' (or .mean() the result).")
+        raise UnusableInput(
+            f"loss_fn must return a scalar tensor; got {type(loss).__name__}"
+            f"{'' if not isinstance(loss, torch.Tensor) else ' of shape ' + str(tuple(loss.shape))}."
+            " Use reduction='mean' (or .mean() the result)."
+        )
     return out.detach(), float(loss)
 
 
@@ -87,8 +94,10 @@ def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
         if lo >= 0 and hi < c:
             return ""
     c = out.shape[-1]
-    return (f" The labels range {lo}..{hi} but the output has {c} classes (valid labels 0..{c - 1}):"
-            " relabel to 0..C-1 or widen the final layer.")
+    return (
+        f" The labels range {lo}..{hi} but the output has {c} classes (valid labels 0..{c - 1}):"
+        " relabel to 0..C-1 or widen the final layer."
+    )
 
 
 def check(
@@ -125,14 +134,21 @@ def check(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable (e.g. nn.CrossEntropyLoss()), got {type(loss_fn).__name__}")
+        raise TypeError(
+            f"loss_fn must be callable (e.g. nn.CrossEntropyLoss()), got {type(loss_fn).__name__}"
+        )
     if isinstance(optimizer, (list, tuple)):
         if not optimizer or not all(isinstance(o, torch.optim.Optimizer) for o in optimizer):
-            raise TypeError("optimizer= as a list must hold torch Optimizers (several optimizers"
-                            " stepped together)")
-    elif optimizer is not None and not (isinstance(optimizer, torch.optim.Optimizer) or callable(optimizer)):
-        raise TypeError("optimizer must be a torch Optimizer, a list of them, or a factory"
-                        " params -> Optimizer")
+            raise TypeError(
+                "optimizer= as a list must hold torch Optimizers (several optimizers"
+                " stepped together)"
+            )
+    elif optimizer is not None and not (
+        isinstance(optimizer, torch.optim.Optimizer) or callable(optimizer)
+    ):
+        raise TypeError(
+            "optimizer must be a torch Optimizer, a list of them, or a factory params -> Optimizer"
+        )
     chosen = _select(checks, skip)
     th = dict(DEFAULT_THRESHOLDS)
     unknown = sorted(set(thresholds or {}) - set(th))
@@ -144,15 +160,35 @@ def check(
 
     snapshot = Snapshot(model, optimizer, data=(data, val))
     try:
-        pool = to_device(make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data"), model)
-        val_pool = None if val is None else to_device(
-            make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val"), model)
-        ctx = Ctx(model=model, pool=pool, val=val_pool, loss_fn=loss_fn,
-                  output_fn=output_fn or default_output_fn, optimizer=optimizer,
-                  task=None,  # type: ignore[arg-type] - set right below, from the probe
-                  snapshot=snapshot, seed=int(seed), quiet=quiet, thresholds=th, causal=causal,
-                  expected_init_loss=expected_init_loss, scheduler=scheduler, steps=steps,
-                  copyable=try_deepcopy(model) is not None, raw_data=data)
+        pool = to_device(
+            make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data"), model
+        )
+        val_pool = (
+            None
+            if val is None
+            else to_device(
+                make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val"), model
+            )
+        )
+        ctx = Ctx(
+            model=model,
+            pool=pool,
+            val=val_pool,
+            loss_fn=loss_fn,
+            output_fn=output_fn or default_output_fn,
+            optimizer=optimizer,
+            task=None,  # type: ignore[arg-type] - set right below, from the probe
+            snapshot=snapshot,
+            seed=int(seed),
+            quiet=quiet,
+            thresholds=th,
+            causal=causal,
+            expected_init_loss=expected_init_loss,
+            scheduler=scheduler,
+            steps=steps,
+            copyable=try_deepcopy(model) is not None,
+            raw_data=data,
+        )
         out, loss = _probe(ctx)
         ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
         runners: dict[str, Callable[[], Finding]] = {
@@ -177,22 +213,38 @@ def check(
             except UnusableInput:
                 raise
             except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
-                findings.append(Finding(cid, "fail", f"the check could not run: the setup raised"
-                                        f" {type(exc).__name__}: {exc}",
-                                        fix="Run one training step by hand on a batch to find the"
-                                        " error; the other checks ran.",
-                                        evidence={"error": repr(exc)}))
+                findings.append(
+                    Finding(
+                        cid,
+                        "fail",
+                        f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
+                        fix="Run one training step by hand on a batch to find the"
+                        " error; the other checks ran.",
+                        evidence={"error": repr(exc)},
+                    )
+                )
             if not ctx.copyable:  # the original was used in place: put it back between checks
                 snapshot.restore_model()
-        evidence = {"task": ctx.task.task, "loss_kind": ctx.task.loss_kind,
-                    "n_classes": ctx.task.n_classes, "examples": pool.n}
-        findings.insert(0, Finding("setup", "info", f"task {ctx.task.task!r}"
-                                   f" (loss {ctx.task.loss_kind}"
-                                   f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
-                                   f" {pool.n} examples read"
-                                   f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
-                                   f"{'' if ctx.copyable else '; the model could not be copied, so checks ran on it and it was restored'}.",
-                                   evidence=evidence))
+        evidence = {
+            "task": ctx.task.task,
+            "loss_kind": ctx.task.loss_kind,
+            "n_classes": ctx.task.n_classes,
+            "examples": pool.n,
+        }
+        findings.insert(
+            0,
+            Finding(
+                "setup",
+                "info",
+                f"task {ctx.task.task!r}"
+                f" (loss {ctx.task.loss_kind}"
+                f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
+                f" {pool.n} examples read"
+                f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
+                f"{'' if ctx.copyable else '; the model could not be copied, so checks ran on it and it was restored'}.",
+                evidence=evidence,
+            ),
+        )
         return Report(tuple(findings), title="Recipe check")
     finally:
         snapshot.restore()

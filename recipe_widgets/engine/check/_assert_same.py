@@ -23,23 +23,35 @@ def _tensors(x: Any) -> list[torch.Tensor]:
     raise TypeError(f"outputs must be tensors (or tuples / dicts of them), got {type(x).__name__}")
 
 
-def _first_difference(what: str, a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float) -> str | None:
+def _first_difference(
+    what: str, a: torch.Tensor, b: torch.Tensor, rtol: float, atol: float
+) -> str | None:
     if a.shape != b.shape:
         return f"{what}: shape {tuple(a.shape)} (reference) vs {tuple(b.shape)} (candidate)"
     if a.dtype.is_floating_point or b.dtype.is_floating_point:
-        close = torch.isclose(a.detach(), b.detach().to(a.dtype), rtol=rtol, atol=atol, equal_nan=True)
+        close = torch.isclose(
+            a.detach(), b.detach().to(a.dtype), rtol=rtol, atol=atol, equal_nan=True
+        )
     else:
         close = a == b
     if bool(close.all()):
         return None
     idx = tuple(int(i) for i in torch.nonzero(~close)[0])
     n_bad = int((~close).sum())
-    return (f"{what}{list(idx)}: reference {a[idx].item():.6g}, candidate {b[idx].item():.6g}"
-            f" ({n_bad} of {close.numel()} elements differ beyond rtol={rtol}, atol={atol})")
+    return (
+        f"{what}{list(idx)}: reference {a[idx].item():.6g}, candidate {b[idx].item():.6g}"
+        f" ({n_bad} of {close.numel()} elements differ beyond rtol={rtol}, atol={atol})"
+    )
 
 
-def assert_same(reference_fn: Callable[..., Any], candidate_fn: Callable[..., Any], *inputs: Any,
-                rtol: float = 1e-5, atol: float = 1e-6, grad: bool = True) -> None:
+def assert_same(
+    reference_fn: Callable[..., Any],
+    candidate_fn: Callable[..., Any],
+    *inputs: Any,
+    rtol: float = 1e-5,
+    atol: float = 1e-6,
+    grad: bool = True,
+) -> None:
     """Raise ``AssertionError`` naming the first element where the two functions disagree.
 
     Outputs are compared element by element; with ``grad=True`` so are the gradients of
@@ -49,8 +61,12 @@ def assert_same(reference_fn: Callable[..., Any], candidate_fn: Callable[..., An
     gen = torch.Generator().manual_seed(0)
 
     def run(fn: Callable[..., Any]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
-        args = [t.detach().clone().requires_grad_(grad and t.is_floating_point())
-                if isinstance(t, torch.Tensor) else t for t in inputs]
+        args = [
+            t.detach().clone().requires_grad_(grad and t.is_floating_point())
+            if isinstance(t, torch.Tensor)
+            else t
+            for t in inputs
+        ]
         with torch.set_grad_enabled(grad):
             outs = _tensors(fn(*args))
         return args, outs
@@ -58,7 +74,9 @@ def assert_same(reference_fn: Callable[..., Any], candidate_fn: Callable[..., An
     ref_args, ref_out = run(reference_fn)
     cand_args, cand_out = run(candidate_fn)
     if len(ref_out) != len(cand_out):
-        raise AssertionError(f"reference returns {len(ref_out)} tensor(s), candidate {len(cand_out)}")
+        raise AssertionError(
+            f"reference returns {len(ref_out)} tensor(s), candidate {len(cand_out)}"
+        )
     for i, (a, b) in enumerate(zip(ref_out, cand_out)):
         msg = _first_difference(f"output {i} at ", a, b, rtol, atol)
         if msg:
@@ -69,8 +87,10 @@ def assert_same(reference_fn: Callable[..., Any], candidate_fn: Callable[..., An
     diff_outs = [i for i, t in enumerate(ref_out) if t.requires_grad and cand_out[i].requires_grad]
     if not leaves or not diff_outs:
         return
-    vs = [torch.randn(ref_out[i].shape, generator=gen, dtype=ref_out[i].dtype).to(ref_out[i].device)
-          for i in diff_outs]
+    vs = [
+        torch.randn(ref_out[i].shape, generator=gen, dtype=ref_out[i].dtype).to(ref_out[i].device)
+        for i in diff_outs
+    ]
     grads = []
     for args, outs in ((ref_args, ref_out), (cand_args, cand_out)):
         s = sum((outs[i] * v).sum() for i, v in zip(diff_outs, vs))

@@ -12,18 +12,28 @@ from torch import nn
 def final_layer(model: nn.Module) -> tuple[str, nn.Module]:
     """The last ``nn.Linear`` (else the last module with a ``bias``) in registration order."""
     linear = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Linear)]
-    biased = [(n, m) for n, m in model.named_modules()
-              if isinstance(getattr(m, "bias", None), nn.Parameter)]
+    biased = [
+        (n, m)
+        for n, m in model.named_modules()
+        if isinstance(getattr(m, "bias", None), nn.Parameter)
+    ]
     found = linear or biased
     if not found:
-        raise ValueError(f"{type(model).__name__} has no layer with a bias to initialise; pass"
-                         " layer= (the output layer, created with bias=True).")
+        raise ValueError(
+            f"{type(model).__name__} has no layer with a bias to initialise; pass"
+            " layer= (the output layer, created with bias=True)."
+        )
     return found[-1]
 
 
 @torch.no_grad()
-def init_final_bias(model: nn.Module, targets: Any, *, layer: nn.Module | str | None = None,
-                    kind: Literal["auto", "classification", "binary", "regression"] = "auto") -> nn.Module:
+def init_final_bias(
+    model: nn.Module,
+    targets: Any,
+    *,
+    layer: nn.Module | str | None = None,
+    kind: Literal["auto", "classification", "binary", "regression"] = "auto",
+) -> nn.Module:
     """Set the output layer's bias so that the untrained net predicts the prior.
 
     Classification: ``log`` of the class frequencies (softmax gives the label prior); binary
@@ -66,8 +76,10 @@ def init_final_bias(model: nn.Module, targets: Any, *, layer: nn.Module | str | 
         if value.numel() == 1 and k > 1:
             value = value.expand(k)
     if value.numel() != k:
-        raise ValueError(f"the targets give {value.numel()} value(s) per example but the layer has"
-                         f" {k} outputs; pass layer= or kind=.")
+        raise ValueError(
+            f"the targets give {value.numel()} value(s) per example but the layer has"
+            f" {k} outputs; pass layer= or kind=."
+        )
     if not bool(torch.isfinite(value).all()) or any(math.isnan(v) for v in value.tolist()):
         raise ValueError("the targets hold NaN/Inf; clean them first.")
     bias.copy_(value.to(device=bias.device, dtype=bias.dtype).reshape(bias.shape))

@@ -85,7 +85,9 @@ def copy_optimizer(optimizer: Any, user_model: nn.Module, copy: nn.Module) -> An
     of optimizers gives a :class:`Several` of copies."""
     if isinstance(optimizer, (list, tuple)):
         names = {id(p) for p in user_model.parameters()}
-        mine = [o for o in optimizer if any(id(p) in names for g in o.param_groups for p in g["params"])]
+        mine = [
+            o for o in optimizer if any(id(p) in names for g in o.param_groups for p in g["params"])
+        ]
         if not mine:
             raise UnusableInput("none of the optimizers holds this model's parameters.")
         return Several([copy_optimizer(o, user_model, copy) for o in mine])
@@ -108,8 +110,10 @@ def copy_optimizer(optimizer: Any, user_model: nn.Module, copy: nn.Module) -> An
             hp = {k: v for k, v in g.items() if k not in ("params", "initial_lr")}
             groups.append({"params": params, **hp})
     if not groups:
-        raise UnusableInput("the optimizer holds none of the model's parameters; pass the optimizer"
-                            " built on this model's parameters.")
+        raise UnusableInput(
+            "the optimizer holds none of the model's parameters; pass the optimizer"
+            " built on this model's parameters."
+        )
     return type(optimizer)(groups, **_init_kwargs(optimizer))
 
 
@@ -176,9 +180,13 @@ class Ctx:
             return torch.optim.Adam(dummy.parameters(), lr=3e-4)
         if not isinstance(opt, torch.optim.Optimizer):
             return opt(list(dummy.parameters()))
-        groups = [{"params": [nn.Parameter(torch.zeros(1))],
-                   **{k: v for k, v in g.items() if k not in ("params", "initial_lr")}}
-                  for g in opt.param_groups]
+        groups = [
+            {
+                "params": [nn.Parameter(torch.zeros(1))],
+                **{k: v for k, v in g.items() if k not in ("params", "initial_lr")},
+            }
+            for g in opt.param_groups
+        ]
         return type(opt)(groups, **_init_kwargs(opt))
 
     def out(self, model: nn.Module, pool: Pool) -> torch.Tensor:
@@ -202,10 +210,18 @@ class Ctx:
         finally:
             model.train(was)
 
-    def train(self, model: nn.Module, pool: Pool, steps: int, *, desc: str,
-              stop_below: float | None = None, full_batch: bool = False,
-              lr_scale: float = 1.0,
-              stop_fn: Callable[[list[float]], bool] | None = None) -> list[float]:
+    def train(
+        self,
+        model: nn.Module,
+        pool: Pool,
+        steps: int,
+        *,
+        desc: str,
+        stop_below: float | None = None,
+        full_batch: bool = False,
+        lr_scale: float = 1.0,
+        stop_fn: Callable[[list[float]], bool] | None = None,
+    ) -> list[float]:
         """A plain loop of ``steps`` optimizer steps on batches of ``pool`` in a fixed order.
 
         Seeds torch first so two calls from the same start repeat exactly (the caller's RNG is
@@ -222,7 +238,7 @@ class Ctx:
             if pos + bs > pool.n:
                 order = torch.randperm(pool.n, generator=gen)
                 pos = 0
-            batch = pool if full_batch else pool.take(order[pos:pos + bs])
+            batch = pool if full_batch else pool.take(order[pos : pos + bs])
             pos += bs
             opt.zero_grad(set_to_none=True)
             loss = self.loss(model, batch)

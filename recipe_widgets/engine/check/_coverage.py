@@ -24,12 +24,23 @@ def parameter_coverage(ctx: Ctx) -> Finding:
     trainable = [n for n, p in user.named_parameters() if p.requires_grad]
     ev: dict = {"frozen": frozen, "trainable": len(trainable)}
     if not trainable:
-        return Finding("parameter_coverage", "fail", "no parameter requires grad: nothing trains.",
-                       fix="Set requires_grad=True on the parameters to train.", evidence=ev)
+        return Finding(
+            "parameter_coverage",
+            "fail",
+            "no parameter requires grad: nothing trains.",
+            fix="Set requires_grad=True on the parameters to train.",
+            evidence=ev,
+        )
     missing: list[str] = []
     given = user_optimizers(ctx.optimizer)
     if given:
-        in_opt = {names[id(p)] for o in given for g in o.param_groups for p in g["params"] if id(p) in names}
+        in_opt = {
+            names[id(p)]
+            for o in given
+            for g in o.param_groups
+            for p in g["params"]
+            if id(p) in names
+        }
         missing = [n for n in trainable if n not in in_opt]
     model = ctx.fresh()
     model.train()
@@ -44,38 +55,72 @@ def parameter_coverage(ctx: Ctx) -> Finding:
     # A parameter with a gradient that does not move: its group's lr is 0 (a tiny gradient, like
     # a bias right before batch norm, can legitimately round to no change, so lr decides).
     lr_of = {id(p): g.get("lr") for g in opt.param_groups for p in g["params"]}
-    unchanged = [n for n in trainable if n not in no_grad and n not in missing
-                 and torch.equal(before[n], params[n].detach()) and lr_of.get(id(params[n])) == 0]
+    unchanged = [
+        n
+        for n in trainable
+        if n not in no_grad
+        and n not in missing
+        and torch.equal(before[n], params[n].detach())
+        and lr_of.get(id(params[n])) == 0
+    ]
     ev.update(missing_from_optimizer=missing, no_gradient=no_grad, unchanged_after_step=unchanged)
     problems = []
     if missing:
-        problems.append(f"{len(missing)} trainable parameter(s) are not in the optimizer"
-                        f" ({', '.join(missing[:5])}): they never change")
+        problems.append(
+            f"{len(missing)} trainable parameter(s) are not in the optimizer"
+            f" ({', '.join(missing[:5])}): they never change"
+        )
     if no_grad:
-        problems.append(f"{len(no_grad)} trainable parameter(s) get no gradient"
-                        f" ({', '.join(no_grad[:5])}): not used in forward, or cut off by"
-                        " .detach() / .data / torch.no_grad")
+        problems.append(
+            f"{len(no_grad)} trainable parameter(s) get no gradient"
+            f" ({', '.join(no_grad[:5])}): not used in forward, or cut off by"
+            " .detach() / .data / torch.no_grad"
+        )
     if unchanged:
-        problems.append(f"{len(unchanged)} parameter(s) have a gradient but do not change after a"
-                        f" step ({', '.join(unchanged[:5])}): a zero learning rate in their group?")
+        problems.append(
+            f"{len(unchanged)} parameter(s) have a gradient but do not change after a"
+            f" step ({', '.join(unchanged[:5])}): a zero learning rate in their group?"
+        )
     if problems:
-        return Finding("parameter_coverage", "fail", "; ".join(problems) + ".",
-                       fix="Build the optimizer after the model is complete, from"
-                       " model.parameters(); use every submodule in forward.", evidence=ev)
+        return Finding(
+            "parameter_coverage",
+            "fail",
+            "; ".join(problems) + ".",
+            fix="Build the optimizer after the model is complete, from"
+            " model.parameters(); use every submodule in forward.",
+            evidence=ev,
+        )
     head = _last_param_module(user)
-    head_params = [n for n, _ in user.named_parameters() if head is not None and n.startswith(f"{head}.")]
+    head_params = [
+        n for n, _ in user.named_parameters() if head is not None and n.startswith(f"{head}.")
+    ]
     if head_params and set(head_params) <= set(frozen):
-        return Finding("parameter_coverage", "warn", f"the final layer {head!r} is frozen"
-                       f" (requires_grad=False on {', '.join(head_params)}); frozen backbones are"
-                       " common, a frozen head is almost always an accident.",
-                       fix=f"Set requires_grad=True on model.{head}'s parameters.", evidence=ev)
+        return Finding(
+            "parameter_coverage",
+            "warn",
+            f"the final layer {head!r} is frozen"
+            f" (requires_grad=False on {', '.join(head_params)}); frozen backbones are"
+            " common, a frozen head is almost always an accident.",
+            fix=f"Set requires_grad=True on model.{head}'s parameters.",
+            evidence=ev,
+        )
     if frozen:
-        return Finding("parameter_coverage", "info", f"all {len(trainable)} trainable parameters"
-                       f" get gradients, are in the optimizer and change after a step;"
-                       f" {len(frozen)} are frozen ({', '.join(frozen[:5])}"
-                       f"{', ...' if len(frozen) > 5 else ''}): fine if deliberate.", evidence=ev)
-    return Finding("parameter_coverage", "pass", f"all {len(trainable)} parameters get gradients,"
-                   " are in the optimizer and change after one step.", evidence=ev)
+        return Finding(
+            "parameter_coverage",
+            "info",
+            f"all {len(trainable)} trainable parameters"
+            f" get gradients, are in the optimizer and change after a step;"
+            f" {len(frozen)} are frozen ({', '.join(frozen[:5])}"
+            f"{', ...' if len(frozen) > 5 else ''}): fine if deliberate.",
+            evidence=ev,
+        )
+    return Finding(
+        "parameter_coverage",
+        "pass",
+        f"all {len(trainable)} parameters get gradients,"
+        " are in the optimizer and change after one step.",
+        evidence=ev,
+    )
 
 
 @torch.no_grad()
@@ -91,11 +136,22 @@ def eval_mode(ctx: Ctx) -> Finding:
     diff = float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
     ev = {"max_difference": diff, "modules_still_training": still}
     if diff > 0 or still:
-        where = f" Modules still in train mode after .eval(): {', '.join(still[:5])}." if still else ""
-        return Finding("eval_mode", "fail", f"two passes in eval mode on the same batch differ by"
-                       f" up to {diff:.3g}: randomness (dropout, augmentation) stays active in"
-                       f" evaluation, so validation numbers are noisy and biased.{where}",
-                       fix="Use nn.Dropout modules (or F.dropout(x, training=self.training)), keep"
-                       " augmentation out of forward, and do not override train().", evidence=ev)
-    return Finding("eval_mode", "pass", "two eval-mode passes on the same batch give identical"
-                   " outputs.", evidence=ev)
+        where = (
+            f" Modules still in train mode after .eval(): {', '.join(still[:5])}." if still else ""
+        )
+        return Finding(
+            "eval_mode",
+            "fail",
+            f"two passes in eval mode on the same batch differ by"
+            f" up to {diff:.3g}: randomness (dropout, augmentation) stays active in"
+            f" evaluation, so validation numbers are noisy and biased.{where}",
+            fix="Use nn.Dropout modules (or F.dropout(x, training=self.training)), keep"
+            " augmentation out of forward, and do not override train().",
+            evidence=ev,
+        )
+    return Finding(
+        "eval_mode",
+        "pass",
+        "two eval-mode passes on the same batch give identical outputs.",
+        evidence=ev,
+    )

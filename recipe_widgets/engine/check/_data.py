@@ -128,8 +128,9 @@ def _stack_items(items: list[Any]) -> Any:
     return default_collate(items)
 
 
-def make_pool(data: Any, *, batch_fn: Callable[[Any], Any] | None = None, limit: int = 512,
-              name: str = "data") -> Pool:
+def make_pool(
+    data: Any, *, batch_fn: Callable[[Any], Any] | None = None, limit: int = 512, name: str = "data"
+) -> Pool:
     """Read up to ``limit`` examples of ``data`` into a :class:`Pool` (tensors detached, on CPU
     or wherever they already are). Raises :class:`UnusableInput` naming what to pass instead."""
     if isinstance(data, Pool):
@@ -148,8 +149,11 @@ def make_pool(data: Any, *, batch_fn: Callable[[Any], Any] | None = None, limit:
         if not parts_t:
             raise UnusableInput(f"{name}: the DataLoader yielded no batch; give it some examples.")
         pool = Pool(_cat(parts_in), torch.cat(parts_t))
-    elif isinstance(data, Dataset) or (hasattr(data, "__getitem__") and hasattr(data, "__len__")
-                                       and not isinstance(data, (tuple, list, torch.Tensor, Mapping, str))):
+    elif isinstance(data, Dataset) or (
+        hasattr(data, "__getitem__")
+        and hasattr(data, "__len__")
+        and not isinstance(data, (tuple, list, torch.Tensor, Mapping, str))
+    ):
         size = len(data)  # type: ignore[arg-type]
         if size == 0:
             raise UnusableInput(f"{name}: the Dataset is empty.")

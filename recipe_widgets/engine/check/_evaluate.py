@@ -45,7 +45,10 @@ class Evaluation:
         return f"Evaluation(n={self.n}, {parts})"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "figures": {k: {"mean": v, "stderr": se} for k, (v, se) in self.figures.items()}}
+        return {
+            "n": self.n,
+            "figures": {k: {"mean": v, "stderr": se} for k, (v, se) in self.figures.items()},
+        }
 
 
 def _pm(v: float, se: float) -> str:
@@ -67,7 +70,9 @@ def accuracy(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 _NAMED: dict[str, Metric] = {"accuracy": accuracy}
 
 
-def _per_example_loss(loss_fn: Callable[..., torch.Tensor], out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+def _per_example_loss(
+    loss_fn: Callable[..., torch.Tensor], out: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
     if isinstance(getattr(loss_fn, "reduction", None), str):
         unreduced = copy.copy(loss_fn)
         unreduced.reduction = "none"
@@ -75,10 +80,14 @@ def _per_example_loss(loss_fn: Callable[..., torch.Tensor], out: torch.Tensor, y
         if v.dim() >= 1 and v.shape[0] == len(y):
             return v.reshape(len(y), -1).float().mean(1)
     # an opaque loss: evaluate it per example (correct, slower)
-    return torch.stack([loss_fn(out[i:i + 1], y[i:i + 1]).float().reshape(()) for i in range(len(y))])
+    return torch.stack(
+        [loss_fn(out[i : i + 1], y[i : i + 1]).float().reshape(()) for i in range(len(y))]
+    )
 
 
-def _batches(data: Any, batch_fn: Callable[[Any], Any] | None, batch_size: int) -> Iterator[tuple[Any, torch.Tensor]]:
+def _batches(
+    data: Any, batch_fn: Callable[[Any], Any] | None, batch_size: int
+) -> Iterator[tuple[Any, torch.Tensor]]:
     if isinstance(data, DataLoader):
         for b in data:
             yield _split(b, batch_fn)
@@ -88,19 +97,29 @@ def _batches(data: Any, batch_fn: Callable[[Any], Any] | None, batch_size: int) 
     elif isinstance(data, (tuple, list)) and len(data) == 2:
         inputs, y = _split(tuple(data), batch_fn)
         for s in range(0, len(y), batch_size):
-            part = {k: v[s:s + batch_size] for k, v in inputs.items()} if isinstance(inputs, dict) \
-                else tuple(v[s:s + batch_size] for v in inputs)
-            yield _as_inputs(part), y[s:s + batch_size]
+            part = (
+                {k: v[s : s + batch_size] for k, v in inputs.items()}
+                if isinstance(inputs, dict)
+                else tuple(v[s : s + batch_size] for v in inputs)
+            )
+            yield _as_inputs(part), y[s : s + batch_size]
     else:
-        raise UnusableInput(f"data must be an (inputs, targets) tuple, a Dataset or a DataLoader;"
-                            f" got {type(data).__name__}.")
+        raise UnusableInput(
+            f"data must be an (inputs, targets) tuple, a Dataset or a DataLoader;"
+            f" got {type(data).__name__}."
+        )
 
 
-def evaluate(model: nn.Module, data: Any, loss_fn: Callable[..., torch.Tensor] | None = None, *,
-             metrics: Mapping[str, Metric] | list[str] | tuple[str, ...] = ("accuracy",),
-             batch_fn: Callable[[Any], Any] | None = None,
-             output_fn: Callable[[Any], torch.Tensor] | None = None,
-             batch_size: int = 256) -> Evaluation:
+def evaluate(
+    model: nn.Module,
+    data: Any,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
+    *,
+    metrics: Mapping[str, Metric] | list[str] | tuple[str, ...] = ("accuracy",),
+    batch_fn: Callable[[Any], Any] | None = None,
+    output_fn: Callable[[Any], torch.Tensor] | None = None,
+    batch_size: int = 256,
+) -> Evaluation:
     """Evaluate on the whole of ``data``; every figure comes with its standard error.
 
     ``metrics``: names (``"accuracy"``) or ``name -> fn(output, targets)`` returning one value
@@ -113,8 +132,10 @@ def evaluate(model: nn.Module, data: Any, loss_fn: Callable[..., torch.Tensor] |
     else:
         unknown = [m for m in metrics if m not in _NAMED]
         if unknown:
-            raise ValueError(f"unknown metric(s) {unknown}; named ones: {list(_NAMED)}; or pass"
-                             " a dict name -> fn(output, targets) giving one value per example.")
+            raise ValueError(
+                f"unknown metric(s) {unknown}; named ones: {list(_NAMED)}; or pass"
+                " a dict name -> fn(output, targets) giving one value per example."
+            )
         fns = {m: _NAMED[m] for m in metrics}
     output_fn = output_fn or default_output_fn
     modes = [(m, m.training) for m in model.modules()]
@@ -131,8 +152,10 @@ def evaluate(model: nn.Module, data: Any, loss_fn: Callable[..., torch.Tensor] |
                 for k, fn in fns.items():
                     v = torch.as_tensor(fn(out, y)).float().reshape(-1).cpu()
                     if v.numel() != len(y):
-                        raise ValueError(f"metric {k!r} returned {v.numel()} values for a batch of"
-                                         f" {len(y)}; return one value per example.")
+                        raise ValueError(
+                            f"metric {k!r} returned {v.numel()} values for a batch of"
+                            f" {len(y)}; return one value per example."
+                        )
                     values[k].append(v)
     finally:
         for m, flag in modes:

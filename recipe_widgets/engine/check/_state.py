@@ -44,20 +44,31 @@ def _clone(t: torch.Tensor | None) -> torch.Tensor | None:
 class Snapshot:
     """Everything of the user's that a check could touch, to put back exactly."""
 
-    def __init__(self, model: torch.nn.Module, optimizer: Any = None, data: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self, model: torch.nn.Module, optimizer: Any = None, data: tuple[Any, ...] = ()
+    ) -> None:
         self.model = model
         self.optimizer = optimizer
         self.rng = RngState.capture()
         # A DataLoader with its own generator (or a sampler with one) advances it when iterated.
         self.generators = [(g, g.get_state()) for g in _data_generators(data)]
         self.training = [(m, m.training) for m in model.modules()]
-        self.params = [(p, _clone(p.data), p.requires_grad, _clone(p.grad)) for p in _unique_params(model)]
+        self.params = [
+            (p, _clone(p.data), p.requires_grad, _clone(p.grad)) for p in _unique_params(model)
+        ]
         self.buffers = [(b, _clone(b.data)) for b in _unique_buffers(model)]
         several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
         self.optimizers = [
-            (o, copy.deepcopy(o.state_dict()),
-             [{k: copy.deepcopy(v) for k, v in g.items() if k != "params"} for g in o.param_groups])
-            for o in several if isinstance(o, torch.optim.Optimizer)
+            (
+                o,
+                copy.deepcopy(o.state_dict()),
+                [
+                    {k: copy.deepcopy(v) for k, v in g.items() if k != "params"}
+                    for g in o.param_groups
+                ],
+            )
+            for o in several
+            if isinstance(o, torch.optim.Optimizer)
         ]
 
     @torch.no_grad()

@@ -34,14 +34,18 @@ def _tol(dtype: torch.dtype, override: float) -> float:
 
 def _replace_examples(pool: Pool, which: torch.Tensor) -> Pool:
     """Examples where ``which`` is True get the inputs of the next example (cyclically)."""
+
     def swap(t: torch.Tensor) -> torch.Tensor:
         other = t.roll(1, dims=0)
         mask = which.to(t.device).view(-1, *([1] * (t.dim() - 1)))
         return torch.where(mask, other, t)
+
     return pool.map_inputs(swap)
 
 
-def _perturbation_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tuple[list[int], float]:
+def _perturbation_mixing(
+    ctx: Ctx, model: nn.Module, pool: Pool, tol: float
+) -> tuple[list[int], float]:
     with torch.no_grad():
         base = ctx.out(model, pool).float()
         scale = float(base.abs().max()) or 1.0
@@ -110,22 +114,43 @@ def batch_independence(ctx: Ctx) -> Finding:
     except Exception:  # noqa: BLE001 - integer inputs, vmap-unsupported ops: use perturbation
         method = "perturbation"
         leaked, worst = _perturbation_mixing(ctx, model, pool, tol)
-    ev = {"examples": n, "method": method, "mixed_examples": leaked, "max_relative_leak": worst,
-          "tolerance": tol, "has_batch_norm": has_bn}
-    bn_note = (" Checked in eval mode: batch norm in train mode mixes the batch by design through"
-               " its statistics.") if has_bn else ""
+    ev = {
+        "examples": n,
+        "method": method,
+        "mixed_examples": leaked,
+        "max_relative_leak": worst,
+        "tolerance": tol,
+        "has_batch_norm": has_bn,
+    }
+    bn_note = (
+        (
+            " Checked in eval mode: batch norm in train mode mixes the batch by design through"
+            " its statistics."
+        )
+        if has_bn
+        else ""
+    )
     if leaked:
-        return Finding("batch_independence", "fail", f"{len(leaked)} of {n} examples"
-                       f" ({', '.join(map(str, leaked[:8]))}{', ...' if len(leaked) > 8 else ''})"
-                       f" get output from other examples of the batch (relative leak up to"
-                       f" {worst:.3g}, tolerance {tol:.1g}): the net mixes information across the"
-                       f" batch, typically a view/reshape where a permute/transpose was meant.{bn_note}",
-                       fix="Find the reshape that moves the batch dimension: use x.permute(...) or"
-                       " x.transpose(...) to reorder axes, keep the batch first, and add a shape"
-                       " comment like # (B, T, C) on every reshape.", evidence=ev)
-    return Finding("batch_independence", "pass", f"every one of {n} examples depends only on its"
-                   f" own input ({method} test, largest relative leak {worst:.2g} <= {tol:.1g}).{bn_note}",
-                   evidence=ev)
+        return Finding(
+            "batch_independence",
+            "fail",
+            f"{len(leaked)} of {n} examples"
+            f" ({', '.join(map(str, leaked[:8]))}{', ...' if len(leaked) > 8 else ''})"
+            f" get output from other examples of the batch (relative leak up to"
+            f" {worst:.3g}, tolerance {tol:.1g}): the net mixes information across the"
+            f" batch, typically a view/reshape where a permute/transpose was meant.{bn_note}",
+            fix="Find the reshape that moves the batch dimension: use x.permute(...) or"
+            " x.transpose(...) to reorder axes, keep the batch first, and add a shape"
+            " comment like # (B, T, C) on every reshape.",
+            evidence=ev,
+        )
+    return Finding(
+        "batch_independence",
+        "pass",
+        f"every one of {n} examples depends only on its"
+        f" own input ({method} test, largest relative leak {worst:.2g} <= {tol:.1g}).{bn_note}",
+        evidence=ev,
+    )
 
 
 def _is_causal(ctx: Ctx) -> bool | None:
@@ -141,10 +166,17 @@ def _is_causal(ctx: Ctx) -> bool | None:
 def causality(ctx: Ctx) -> Finding:
     causal = _is_causal(ctx)
     if not causal:
-        why = "the model is declared not causal" if causal is False else (
-            "the model does not say it is causal")
-        return Finding("causality", "skip", f"{why}; pass causal=True for a sequence model whose"
-                       " output at step t must not see inputs after t.")
+        why = (
+            "the model is declared not causal"
+            if causal is False
+            else ("the model does not say it is causal")
+        )
+        return Finding(
+            "causality",
+            "skip",
+            f"{why}; pass causal=True for a sequence model whose"
+            " output at step t must not see inputs after t.",
+        )
     pool = ctx.pool.take(slice(0, min(16, ctx.pool.n)))
     model = ctx.fresh()
     model.eval()
@@ -152,21 +184,29 @@ def causality(ctx: Ctx) -> Finding:
     with torch.no_grad():
         base = ctx.out(model, pool).float()
     if first.dim() < 2 or base.dim() < 2 or base.shape[1] != first.shape[1]:
-        return Finding("causality", "skip", f"cannot find the time axis: input {tuple(first.shape)},"
-                       f" output {tuple(base.shape)}; expected (B, T, ...) for both.")
+        return Finding(
+            "causality",
+            "skip",
+            f"cannot find the time axis: input {tuple(first.shape)},"
+            f" output {tuple(base.shape)}; expected (B, T, ...) for both.",
+        )
     t_len = first.shape[1]
     scale = float(base.abs().max()) or 1.0
     tol = _tol(base.dtype, ctx.th("independence_rtol"))
-    positions = sorted({p for p in (1, t_len // 4, t_len // 2, 3 * t_len // 4, t_len - 1) if 0 < p < t_len})
+    positions = sorted(
+        {p for p in (1, t_len // 4, t_len // 2, 3 * t_len // 4, t_len - 1) if 0 < p < t_len}
+    )
     violations: list[dict] = []
     with torch.no_grad():
         for t0 in positions:
+
             def future(t: torch.Tensor, t0: int = t0) -> torch.Tensor:
                 if t.dim() < 2 or t.shape[1] != t_len:
                     return t
                 t = t.clone()
                 t[:, t0:] = t.roll(1, dims=0)[:, t0:] if t.shape[0] > 1 else t[:, t0:].flip(1)
                 return t
+
             out = ctx.out(model, pool.map_inputs(future)).float()
             leak = float((out[:, :t0] - base[:, :t0]).abs().max()) / scale
             if leak > tol:
@@ -174,11 +214,21 @@ def causality(ctx: Ctx) -> Finding:
     ev = {"positions": positions, "violations": violations, "tolerance": tol, "length": t_len}
     if violations:
         v = violations[0]
-        return Finding("causality", "fail", f"changing the inputs from step {v['changed_from']} on"
-                       f" changes the outputs at earlier steps (relative change {v['relative_change_before']:.3g}):"
-                       " the model sees the future, so its training loss is a lie and generation"
-                       " will fail.", fix="Apply a causal mask (e.g. torch.triu(ones(T, T),"
-                       " diagonal=1).bool() as attn_mask, or is_causal=True), and check that no"
-                       " layer pools over the whole sequence.", evidence=ev)
-    return Finding("causality", "pass", f"outputs before step t do not change when inputs from t on"
-                   f" change (t in {positions}).", evidence=ev)
+        return Finding(
+            "causality",
+            "fail",
+            f"changing the inputs from step {v['changed_from']} on"
+            f" changes the outputs at earlier steps (relative change {v['relative_change_before']:.3g}):"
+            " the model sees the future, so its training loss is a lie and generation"
+            " will fail.",
+            fix="Apply a causal mask (e.g. torch.triu(ones(T, T),"
+            " diagonal=1).bool() as attn_mask, or is_causal=True), and check that no"
+            " layer pools over the whole sequence.",
+            evidence=ev,
+        )
+    return Finding(
+        "causality",
+        "pass",
+        f"outputs before step t do not change when inputs from t on change (t in {positions}).",
+        evidence=ev,
+    )

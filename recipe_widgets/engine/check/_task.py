@@ -41,8 +41,14 @@ _BY_FUNCTION: dict[Any, str] = {
     F.smooth_l1_loss: "l1",
     F.huber_loss: "l1",
 }
-_TASK_OF_KIND = {"ce": "classification", "nll": "classification", "bce_logits": "binary",
-                 "bce": "binary", "mse": "regression", "l1": "regression"}
+_TASK_OF_KIND = {
+    "ce": "classification",
+    "nll": "classification",
+    "bce_logits": "binary",
+    "bce": "binary",
+    "mse": "regression",
+    "l1": "regression",
+}
 
 
 @dataclass(frozen=True)
@@ -50,7 +56,9 @@ class TaskInfo:
     task: str  # one of TASKS
     loss_kind: str  # ce, nll, bce_logits, bce, mse, l1, unknown
     n_classes: int | None = None
-    class_dim: int = -1  # where the classes are in the output (1 for nn.CrossEntropyLoss on (B,C,T))
+    class_dim: int = (
+        -1
+    )  # where the classes are in the output (1 for nn.CrossEntropyLoss on (B,C,T))
     ignore_index: int = -100
 
     @property
@@ -97,7 +105,9 @@ def _candidates(out: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
     return vals
 
 
-def loss_kind_of(loss_fn: Callable[..., Any], out: torch.Tensor, y: torch.Tensor, value: float) -> str:
+def loss_kind_of(
+    loss_fn: Callable[..., Any], out: torch.Tensor, y: torch.Tensor, value: float
+) -> str:
     for cls, kind in _BY_TYPE.items():
         if type(loss_fn) is cls:
             return kind
@@ -110,8 +120,13 @@ def loss_kind_of(loss_fn: Callable[..., Any], out: torch.Tensor, y: torch.Tensor
     return "unknown"
 
 
-def infer_task(loss_fn: Callable[..., Any], out: torch.Tensor, y: torch.Tensor, value: float,
-               task: str | None = None) -> TaskInfo:
+def infer_task(
+    loss_fn: Callable[..., Any],
+    out: torch.Tensor,
+    y: torch.Tensor,
+    value: float,
+    task: str | None = None,
+) -> TaskInfo:
     """The task and loss kind of this setup; ``task`` given by the user wins."""
     if task is not None and task not in TASKS:
         raise ValueError(f"task must be one of {', '.join(TASKS)}; got {task!r}")
@@ -126,7 +141,12 @@ def infer_task(loss_fn: Callable[..., Any], out: torch.Tensor, y: torch.Tensor, 
         else:
             task = _TASK_OF_KIND[kind]
     n_classes = None
-    if kind in ("ce", "nll") and y.is_floating_point() and tuple(y.shape) == tuple(out.shape) and out.dim() >= 2:
+    if (
+        kind in ("ce", "nll")
+        and y.is_floating_point()
+        and tuple(y.shape) == tuple(out.shape)
+        and out.dim() >= 2
+    ):
         cdim = 1  # soft labels (probabilities per class), as cross_entropy takes them
         task = "classification" if task == "sequence" else task
     if task in ("classification", "sequence") and cdim is not None:

@@ -20,7 +20,6 @@ from recipe_widgets.engine.formatting import fmt
 _CE_KINDS = ("ce", "nll", "bce_logits", "bce")
 
 
-
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
@@ -50,9 +49,11 @@ def reproducibility(ctx: Ctx) -> Finding:
         except (TypeError, RuntimeError):
             same = True
         if not same:
-            sources.append("the data pipeline: the first batch differs between two seeded"
-                           " iterations (a sampler with its own unseeded generator, or augmentation"
-                           " drawing from a private random generator)")
+            sources.append(
+                "the data pipeline: the first batch differs between two seeded"
+                " iterations (a sampler with its own unseeded generator, or augmentation"
+                " drawing from a private random generator)"
+            )
     runs = []
     pool = ctx.pool.take(slice(0, min(int(ctx.th("batch_size")) * 2, ctx.pool.n)))
     for _ in range(2):
@@ -65,17 +66,29 @@ def reproducibility(ctx: Ctx) -> Finding:
     if not (same_loss and same_params):
         first = next((i for i, (a, b) in enumerate(zip(*(r[0] for r in runs))) if a != b), None)
         where = "the forward pass" if first == 0 else "the training step (a nondeterministic op)"
-        sources.append(f"{where}: two seeded runs of {len(runs[0][0])} steps differ"
-                       f" ({'losses' if not same_loss else 'parameters'})")
+        sources.append(
+            f"{where}: two seeded runs of {len(runs[0][0])} steps differ"
+            f" ({'losses' if not same_loss else 'parameters'})"
+        )
     ev = {"losses": [r[0] for r in runs]}
     if sources:
-        return Finding("reproducibility", "fail", "not reproducible: " + "; ".join(sources) +
-                       ". Without a fixed seed you cannot tell a fix from luck.",
-                       fix="Seed everything (rw.seed_everything(0)), pass a seeded"
-                       " torch.Generator to the DataLoader, draw augmentation from torch's RNG,"
-                       " and on GPU use torch.use_deterministic_algorithms(True).", evidence=ev)
-    return Finding("reproducibility", "pass", f"two seeded runs of {len(runs[0][0])} steps give"
-                   " identical losses and parameters.", evidence=ev)
+        return Finding(
+            "reproducibility",
+            "fail",
+            "not reproducible: "
+            + "; ".join(sources)
+            + ". Without a fixed seed you cannot tell a fix from luck.",
+            fix="Seed everything (rw.seed_everything(0)), pass a seeded"
+            " torch.Generator to the DataLoader, draw augmentation from torch's RNG,"
+            " and on GPU use torch.use_deterministic_algorithms(True).",
+            evidence=ev,
+        )
+    return Finding(
+        "reproducibility",
+        "pass",
+        f"two seeded runs of {len(runs[0][0])} steps give identical losses and parameters.",
+        evidence=ev,
+    )
 
 
 def _flat(x: Any) -> list[torch.Tensor]:
@@ -131,11 +144,13 @@ def _floor(ctx: Ctx, model: nn.Module, pool: Any) -> float:
 def _stalled(budget: int):
     """Stop after ``budget`` steps unless the last quarter still cut the loss by over 20% (then
     keep going, up to the caller's hard cap): a slow but steady descent is not a failure."""
+
     def stop(losses: list[float]) -> bool:
         n = len(losses)
         if n < budget:
             return False
         return not losses[-1] < 0.8 * losses[-max(2, n // 4)]
+
     return stop
 
 
@@ -163,46 +178,93 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
                     m.eval()
             with torch.no_grad():
                 init = float(ctx.loss(model, rung))
-            target = (_floor(ctx, model, rung) + ctx.th("overfit_ce_target")
-                      if ctx.task.loss_kind in _CE_KINDS else ctx.th("overfit_rel_target") * init)
-            losses = ctx.train(model, rung, 3 * steps, desc=f"overfit {n}", stop_below=target,
-                               full_batch=True, lr_scale=scale, stop_fn=_stalled(steps))
+            target = (
+                _floor(ctx, model, rung) + ctx.th("overfit_ce_target")
+                if ctx.task.loss_kind in _CE_KINDS
+                else ctx.th("overfit_rel_target") * init
+            )
+            losses = ctx.train(
+                model,
+                rung,
+                3 * steps,
+                desc=f"overfit {n}",
+                stop_below=target,
+                full_batch=True,
+                lr_scale=scale,
+                stop_fn=_stalled(steps),
+            )
             finite = [v for v in losses if math.isfinite(v)]
             best = min(finite) if finite else math.inf
             if best < target:
                 break
-        ladder.append({"examples": n, "init": init, "floor": best, "target": target, "lr_scale": scale,
-                       "steps": len(losses), "reached": best < target, "losses": _thin(losses)})
+        ladder.append(
+            {
+                "examples": n,
+                "init": init,
+                "floor": best,
+                "target": target,
+                "lr_scale": scale,
+                "steps": len(losses),
+                "reached": best < target,
+                "losses": _thin(losses),
+            }
+        )
         if n == n_main:
             with torch.no_grad():
                 model.eval()
                 final_out = ctx.out(model, batch).detach()
     main = next(r for r in ladder if r["examples"] == n_main)
     more = ladder[-1] if ladder[-1]["examples"] > n_main else None
-    ev = {"ladder": ladder, "labels": batch.targets.tolist(),
-          "predictions": _predictions(ctx, final_out) if final_out is not None else []}
+    ev = {
+        "ladder": ladder,
+        "labels": batch.targets.tolist(),
+        "predictions": _predictions(ctx, final_out) if final_out is not None else [],
+    }
     if main["reached"]:
-        return Finding("overfit_one_batch", "pass", f"{n_main} examples overfit to loss"
-                       f" {fmt(main['floor'])} (< {fmt(main['target'])}) in {main['steps']} steps"
-                       f" (from {fmt(main['init'])})." + (
-                           f" Next rung: {more['examples']} examples"
-                           f" {'reach' if more['reached'] else 'stop at'} {fmt(more['floor'])}"
-                           f" in {more['steps']} steps." if more else ""), evidence=ev)
+        return Finding(
+            "overfit_one_batch",
+            "pass",
+            f"{n_main} examples overfit to loss"
+            f" {fmt(main['floor'])} (< {fmt(main['target'])}) in {main['steps']} steps"
+            f" (from {fmt(main['init'])})."
+            + (
+                f" Next rung: {more['examples']} examples"
+                f" {'reach' if more['reached'] else 'stop at'} {fmt(more['floor'])}"
+                f" in {more['steps']} steps."
+                if more
+                else ""
+            ),
+            evidence=ev,
+        )
     causes = []
     if ctx.task.loss_kind in ("ce", "bce_logits") and final_out is not None:
         o = final_out.float()
         if bool(((o >= 0) & (o <= 1)).all()):
-            causes.append("the outputs stay in [0, 1]: a softmax/sigmoid before a loss that"
-                          " expects logits")
-    if final_out is not None and ctx.task.loss_kind in ("mse", "l1", "bce_logits", "bce") \
-            and final_out.shape != batch.targets.shape:
-        causes.append(f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
-                      " broadcasting in the loss")
-    fixes = [("return raw logits for cross_entropy / BCEWithLogits" if "softmax" in c else
-              "give the loss targets of the output's shape") for c in causes]
+            causes.append(
+                "the outputs stay in [0, 1]: a softmax/sigmoid before a loss that expects logits"
+            )
+    if (
+        final_out is not None
+        and ctx.task.loss_kind in ("mse", "l1", "bce_logits", "bce")
+        and final_out.shape != batch.targets.shape
+    ):
+        causes.append(
+            f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
+            " broadcasting in the loss"
+        )
+    fixes = [
+        (
+            "return raw logits for cross_entropy / BCEWithLogits"
+            if "softmax" in c
+            else "give the loss targets of the output's shape"
+        )
+        for c in causes
+    ]
     if not math.isfinite(main["floor"]) or main["floor"] >= main["init"]:
-        causes.append("the loss never fell below its start: a learning rate too high for this"
-                      " model, or a loss that does not depend on the parameters")
+        causes.append(
+            "the loss never fell below its start: a learning rate too high for this"
+            " model, or a loss that does not depend on the parameters"
+        )
         fixes.append("lower the learning rate 10x and check that the loss has a gradient")
     else:
         causes.append("too little capacity or too small a learning rate for the step budget")
@@ -210,24 +272,35 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
     if ctx.task.loss_kind in ("ce", "nll"):
         causes.append("labels that contradict each other on identical inputs")
     else:
-        causes.append(f"a target ({ctx.th('overfit_rel_target'):.0%} of the loss at init) below what"
-                      " this loss can reach, e.g. a KL or regularization term with a floor above 0")
+        causes.append(
+            f"a target ({ctx.th('overfit_rel_target'):.0%} of the loss at init) below what"
+            " this loss can reach, e.g. a KL or regularization term with a floor above 0"
+        )
         fixes.append("if the loss has a known floor, set thresholds={'overfit_rel_target': ...}")
     rung1 = ladder[0]
     if rung1["examples"] == n_main:
         one = ""
     elif rung1["reached"]:
-        one = (f" 1 example alone does reach the target (floor {fmt(rung1['floor'])}), so the"
-               f" plumbing works; capacity, step budget or target do not stretch to {n_main}.")
+        one = (
+            f" 1 example alone does reach the target (floor {fmt(rung1['floor'])}), so the"
+            f" plumbing works; capacity, step budget or target do not stretch to {n_main}."
+        )
     else:
-        one = (f" Even 1 example does not reach the target (floor {fmt(rung1['floor'])}): suspect"
-               " the plumbing (outputs, loss, gradients) before the model's size.")
-    return Finding("overfit_one_batch", "fail", f"{n_main} examples did not overfit: the loss"
-                   f" stopped at {fmt(main['floor'])} after {main['steps']} steps (from"
-                   f" {fmt(main['init'])}; target < {fmt(main['target'])}).{one} If a net cannot"
-                   f" memorize {n_main} examples, training on the full set proves nothing."
-                   " Likely: " + "; ".join(causes) + ".",
-                   fix=_sentence("; ".join(fixes)), evidence=ev)
+        one = (
+            f" Even 1 example does not reach the target (floor {fmt(rung1['floor'])}): suspect"
+            " the plumbing (outputs, loss, gradients) before the model's size."
+        )
+    return Finding(
+        "overfit_one_batch",
+        "fail",
+        f"{n_main} examples did not overfit: the loss"
+        f" stopped at {fmt(main['floor'])} after {main['steps']} steps (from"
+        f" {fmt(main['init'])}; target < {fmt(main['target'])}).{one} If a net cannot"
+        f" memorize {n_main} examples, training on the full set proves nothing."
+        " Likely: " + "; ".join(causes) + ".",
+        fix=_sentence("; ".join(fixes)),
+        evidence=ev,
+    )
 
 
 def _real_run(ctx: Ctx) -> dict:
@@ -243,70 +316,125 @@ def _real_run(ctx: Ctx) -> dict:
             after = ctx.eval_loss(model, train)
             if math.isfinite(after) and after < before and all(map(math.isfinite, losses)):
                 break  # the scaled lr worked; otherwise retry with the user's own lr
-        ctx.cache["real_run"] = {"train": train, "held": held, "before": before, "losses": losses,
-                                 "after": after, "lr_scale": scale,
-                                 "held_loss": ctx.eval_loss(model, held)}
+        ctx.cache["real_run"] = {
+            "train": train,
+            "held": held,
+            "before": before,
+            "losses": losses,
+            "after": after,
+            "lr_scale": scale,
+            "held_loss": ctx.eval_loss(model, held),
+        }
     return ctx.cache["real_run"]
 
 
 def decreasing_loss(ctx: Ctx) -> Finding:
     run = _real_run(ctx)
     before, after = run["before"], run["after"]
-    ev = {"before": before, "after": after, "losses": _thin(run["losses"]), "lr_scale": run["lr_scale"]}
+    ev = {
+        "before": before,
+        "after": after,
+        "losses": _thin(run["losses"]),
+        "lr_scale": run["lr_scale"],
+    }
     steps = len(run["losses"])
     if not all(math.isfinite(v) for v in run["losses"]) or not math.isfinite(after):
-        return Finding("decreasing_loss", "fail", f"the training loss became non-finite within"
-                       f" {steps} steps: divergence.", fix="Lower the learning rate (Adam 3e-4 is"
-                       " the safe start), clip gradients, check for log(0).", evidence=ev)
+        return Finding(
+            "decreasing_loss",
+            "fail",
+            f"the training loss became non-finite within {steps} steps: divergence.",
+            fix="Lower the learning rate (Adam 3e-4 is"
+            " the safe start), clip gradients, check for log(0).",
+            evidence=ev,
+        )
     ratio = after / before if before > 0 else 0.0
     ev["ratio"] = ratio
     if ratio <= ctx.th("decrease_ratio"):
-        return Finding("decreasing_loss", "pass", f"the training loss fell from {fmt(before)} to"
-                       f" {fmt(after)} in {steps} steps.", evidence=ev)
+        return Finding(
+            "decreasing_loss",
+            "pass",
+            f"the training loss fell from {fmt(before)} to {fmt(after)} in {steps} steps.",
+            evidence=ev,
+        )
     grew = ratio > 1.0
-    return Finding("decreasing_loss", "fail", f"the training loss went from {fmt(before)} to"
-                   f" {fmt(after)} in {steps} steps ({ratio:.2f}x): it "
-                   f"{'grew (learning rate too high?)' if grew else 'barely moved'}.",
-                   fix="Check the learning rate (try 3e-4 with Adam), that the loss is computed on"
-                   " the model's output, and the overfit-one-batch result.", evidence=ev)
+    return Finding(
+        "decreasing_loss",
+        "fail",
+        f"the training loss went from {fmt(before)} to"
+        f" {fmt(after)} in {steps} steps ({ratio:.2f}x): it "
+        f"{'grew (learning rate too high?)' if grew else 'barely moved'}.",
+        fix="Check the learning rate (try 3e-4 with Adam), that the loss is computed on"
+        " the model's output, and the overfit-one-batch result.",
+        evidence=ev,
+    )
 
 
 def input_independent_baseline(ctx: Ctx) -> Finding:
     run = _real_run(ctx)
     train, held = run["train"], run["held"]
     if held.n < 4:
-        return Finding("input_independent_baseline", "skip", f"only {held.n} held-out examples;"
-                       " pass val= with a few dozen.")
+        return Finding(
+            "input_independent_baseline",
+            "skip",
+            f"only {held.n} held-out examples; pass val= with a few dozen.",
+        )
     model = ctx.fresh()
     model.train()
-    ctx.train(model, train.zeroed(), int(ctx.th("baseline_steps")), desc="zeroed inputs",
-              lr_scale=run["lr_scale"])
+    ctx.train(
+        model,
+        train.zeroed(),
+        int(ctx.th("baseline_steps")),
+        desc="zeroed inputs",
+        lr_scale=run["lr_scale"],
+    )
     zero = ctx.eval_loss(model, held.zeroed())
     real = run["held_loss"]
     ratio = real / zero if zero > 0 else math.inf
-    ev = {"real_held_loss": real, "zero_input_held_loss": zero, "ratio": ratio,
-          "held_examples": held.n, "steps": int(ctx.th("baseline_steps"))}
+    ev = {
+        "real_held_loss": real,
+        "zero_input_held_loss": zero,
+        "ratio": ratio,
+        "held_examples": held.n,
+        "steps": int(ctx.th("baseline_steps")),
+    }
     limit = ctx.th("baseline_ratio")
     if math.isfinite(ratio) and ratio <= limit:
-        return Finding("input_independent_baseline", "pass", f"on {held.n} held-out examples the"
-                       f" net trained on real inputs reaches loss {fmt(real)}, vs {fmt(zero)}"
-                       f" with inputs zeroed ({ratio:.2f}x): it learns from its input.", evidence=ev)
-    return Finding("input_independent_baseline", "fail", f"on {held.n} held-out examples the net"
-                   f" trained on real inputs reaches loss {fmt(real)}, the one trained on zeroed"
-                   f" inputs {fmt(zero)} ({ratio:.2f}x, needs <= {limit}x): the model gets nothing"
-                   " from its inputs that generalizes.", fix="Check that labels stay paired with"
-                   " their inputs (no separate shuffles), that the input reaches the model"
-                   " (no zeroing, no detach), and the overfit result; or raise"
-                   " thresholds={'baseline_steps': ...} for a slow learner.", evidence=ev)
+        return Finding(
+            "input_independent_baseline",
+            "pass",
+            f"on {held.n} held-out examples the"
+            f" net trained on real inputs reaches loss {fmt(real)}, vs {fmt(zero)}"
+            f" with inputs zeroed ({ratio:.2f}x): it learns from its input.",
+            evidence=ev,
+        )
+    return Finding(
+        "input_independent_baseline",
+        "fail",
+        f"on {held.n} held-out examples the net"
+        f" trained on real inputs reaches loss {fmt(real)}, the one trained on zeroed"
+        f" inputs {fmt(zero)} ({ratio:.2f}x, needs <= {limit}x): the model gets nothing"
+        " from its inputs that generalizes.",
+        fix="Check that labels stay paired with"
+        " their inputs (no separate shuffles), that the input reaches the model"
+        " (no zeroing, no detach), and the overfit result; or raise"
+        " thresholds={'baseline_steps': ...} for a slow learner.",
+        evidence=ev,
+    )
 
 
 def lr_schedule(ctx: Ctx) -> Finding:
     if ctx.scheduler is None or not ctx.steps:
         return Finding("lr_schedule", "skip", "no scheduler= factory and steps= given.")
-    if not callable(ctx.scheduler) or isinstance(ctx.scheduler, torch.optim.lr_scheduler.LRScheduler):
-        return Finding("lr_schedule", "skip", "scheduler= must be a factory optimizer -> scheduler"
-                       " (e.g. lambda opt: CosineAnnealingLR(opt, T_max=1000)), not a scheduler"
-                       " object, so that the dry run cannot move yours.")
+    if not callable(ctx.scheduler) or isinstance(
+        ctx.scheduler, torch.optim.lr_scheduler.LRScheduler
+    ):
+        return Finding(
+            "lr_schedule",
+            "skip",
+            "scheduler= must be a factory optimizer -> scheduler"
+            " (e.g. lambda opt: CosineAnnealingLR(opt, T_max=1000)), not a scheduler"
+            " object, so that the dry run cannot move yours.",
+        )
     dummy = nn.Linear(1, 1)
     opt = ctx.make_optimizer_for_dummy(dummy)
     with warnings.catch_warnings():
@@ -319,20 +447,42 @@ def lr_schedule(ctx: Ctx) -> Finding:
             sched.step()
     peak = max(lrs)
     ipeak = lrs.index(peak)
-    ev = {"lrs": _thin(lrs), "lr_steps": _thin(list(range(steps))), "steps": steps, "peak": peak, "start": lrs[0], "end": lrs[-1]}
+    ev = {
+        "lrs": _thin(lrs),
+        "lr_steps": _thin(list(range(steps))),
+        "steps": steps,
+        "peak": peak,
+        "start": lrs[0],
+        "end": lrs[-1],
+    }
     if peak <= 0:
-        return Finding("lr_schedule", "fail", "the learning rate is 0 for the whole run.",
-                       fix="Check the scheduler's arguments.", evidence=ev)
+        return Finding(
+            "lr_schedule",
+            "fail",
+            "the learning rate is 0 for the whole run.",
+            fix="Check the scheduler's arguments.",
+            evidence=ev,
+        )
     floor = ctx.th("schedule_floor") * peak
     low = next((i for i in range(ipeak, steps) if lrs[i] < floor), None)
     ev["collapse_step"] = low
     if low is not None and low < ctx.th("schedule_before") * steps:
-        return Finding("lr_schedule", "fail", f"the learning rate falls to {fmt(lrs[low])}"
-                       f" (< {ctx.th('schedule_floor'):.0%} of its peak {fmt(peak)}) at step {low}"
-                       f" of {steps}: the rest of the run barely learns. Often a schedule written in"
-                       " epochs (step_size, T_max, milestones) stepped once per batch.",
-                       fix="Express the schedule in optimizer steps (e.g. T_max=steps), or call"
-                       " scheduler.step() once per epoch if it is written in epochs.", evidence=ev)
-    return Finding("lr_schedule", "pass", f"over {steps} steps the learning rate goes"
-                   f" {fmt(lrs[0])} -> peak {fmt(peak)} -> {fmt(lrs[-1])}, staying above"
-                   f" {ctx.th('schedule_floor'):.0%} of its peak for the first half.", evidence=ev)
+        return Finding(
+            "lr_schedule",
+            "fail",
+            f"the learning rate falls to {fmt(lrs[low])}"
+            f" (< {ctx.th('schedule_floor'):.0%} of its peak {fmt(peak)}) at step {low}"
+            f" of {steps}: the rest of the run barely learns. Often a schedule written in"
+            " epochs (step_size, T_max, milestones) stepped once per batch.",
+            fix="Express the schedule in optimizer steps (e.g. T_max=steps), or call"
+            " scheduler.step() once per epoch if it is written in epochs.",
+            evidence=ev,
+        )
+    return Finding(
+        "lr_schedule",
+        "pass",
+        f"over {steps} steps the learning rate goes"
+        f" {fmt(lrs[0])} -> peak {fmt(peak)} -> {fmt(lrs[-1])}, staying above"
+        f" {ctx.th('schedule_floor'):.0%} of its peak for the first half.",
+        evidence=ev,
+    )

@@ -49,7 +49,9 @@ class Hooks:
         self.steps = 0
         self.suspended = False  # True while the watch itself runs the model (w.track)
         self.lr = LRDetector(config, out)
-        self._lr_points: list[tuple[int, float]] = []  # (step, LR) where the first group's LR changed
+        self._lr_points: list[
+            tuple[int, float]
+        ] = []  # (step, LR) where the first group's LR changed
         self._lr_seen: list[Any] = [None] * len(optimizers)  # each optimizer's LR object last step
         self._due = 0  # the next step whose post-hook does more than count (see _after_step)
         self._handles: list[Any] = []
@@ -64,7 +66,9 @@ class Hooks:
         self._names = {id(p): n for n, p in self._named}
         self.samples = Samples(config, out, self._names)
         self._params_of = [[p for g in opt.param_groups for p in g["params"]] for opt in optimizers]
-        self._before: dict[int, tuple[list[nn.Parameter], list[torch.Tensor]]] = {}  # opt -> (params, copies)
+        self._before: dict[
+            int, tuple[list[nn.Parameter], list[torch.Tensor]]
+        ] = {}  # opt -> (params, copies)
         self._grad_seen: dict[int, tuple[int, int]] = {}  # id(p) -> (id(grad), grad._version)
         self._checked_since_step: set[int] = set()
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
@@ -79,12 +83,18 @@ class Hooks:
     def register(self) -> None:
         for i, opt in enumerate(self.optimizers):
             self._handles.append(opt.register_step_post_hook(self._make_post(i)))
-        if self._has_train_layers:  # evaluation in train mode only matters with dropout / batch norm
+        if (
+            self._has_train_layers
+        ):  # evaluation in train mode only matters with dropout / batch norm
             self._handles.append(self.model.register_forward_hook(self._on_model_forward))
-        self._relus = [(name, m) for name, m in self.model.named_modules() if isinstance(m, nn.ReLU)]
+        self._relus = [
+            (name, m) for name, m in self.model.named_modules() if isinstance(m, nn.ReLU)
+        ]
         # zero_grad check: a few small trainable parameters are enough (any of them shows it).
         in_opt = [p for params in self._params_of for p in params]
-        self._probes = sorted((p for p in in_opt if p.requires_grad), key=lambda p: p.numel())[:PROBES]
+        self._probes = sorted((p for p in in_opt if p.requires_grad), key=lambda p: p.numel())[
+            :PROBES
+        ]
         probe_ids = {id(p) for p in self._probes}
         self._probes_of = [[p for p in params if id(p) in probe_ids] for params in self._params_of]
         self._arm()  # the first steps are sampled
@@ -224,7 +234,10 @@ class Hooks:
         # an LR at ~0 must be counted until it is reported: those are looked at periodically.
         self._lr_looks = (
             len(self.optimizers) > 1
-            or any(len(o.param_groups) != 1 or type(o.param_groups[0]["lr"]) is not float for o in self.optimizers)
+            or any(
+                len(o.param_groups) != 1 or type(o.param_groups[0]["lr"]) is not float
+                for o in self.optimizers
+            )
             or self.lr.pending
         )
 

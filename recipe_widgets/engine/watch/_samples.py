@@ -161,7 +161,12 @@ class Samples:
                     f"{batches} batches (up to step {step}): they are dead and no longer learn.",
                     fix="Lower the LR, check the initialisation and biases; LeakyReLU/GELU "
                     "or normalisation before the activation keeps units alive.",
-                    evidence={"step": step, "layer": name, "dead_fraction": frac, "batches": batches},
+                    evidence={
+                        "step": step,
+                        "layer": name,
+                        "dead_fraction": frac,
+                        "batches": batches,
+                    },
                 ),
             )
 

@@ -60,14 +60,15 @@ def _scalar(key: str, value: Any) -> Any:
                 "Log its mean (or .item()) instead."
             )
         if value.is_complex() or value.is_meta or _read_now(value):
-            raise TypeError(f"w.log({key}=...) needs a real number; got a {value.dtype} tensor on {value.device}.")
+            raise TypeError(
+                f"w.log({key}=...) needs a real number; got a {value.dtype} tensor on {value.device}."
+            )
         return value.detach().reshape(()).clone()  # no sync now; the loop may change the original
     try:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(
-            f"w.log({key}=...) needs a number or a one-element tensor; got "
-            f"{type(value).__name__}."
+            f"w.log({key}=...) needs a number or a one-element tensor; got {type(value).__name__}."
         ) from None
 
 
@@ -131,7 +132,9 @@ class _RunData:
         data = {
             "format": _FORMAT,
             "name": self.name,
-            "rows": [{k: (v if math.isfinite(v) else repr(v)) for k, v in r.items()} for r in self._rows],
+            "rows": [
+                {k: (v if math.isfinite(v) else repr(v)) for k, v in r.items()} for r in self._rows
+            ],
             "report": self.report.to_dict(),
         }
         path.write_text(json.dumps(data, indent=1), encoding="utf-8")
@@ -189,7 +192,9 @@ class Watch(_RunData):
         self._tracked: Any = None
         self.predictions: list[tuple[int, Any]] = []
         self._listeners: list[Any] = []
-        self._queued: list[tuple[int, dict[str, float]]] = []  # logged since the detectors last looked
+        self._queued: list[
+            tuple[int, dict[str, float]]
+        ] = []  # logged since the detectors last looked
         self._lossy: dict[str, bool] = {}  # key -> is it a loss (fed to the loss detector)
         self._unread = False  # GPU tensors logged and not read yet (see _settle)
         self._drained_at = time.monotonic()
@@ -256,7 +261,9 @@ class Watch(_RunData):
         at = self._hooks.steps if step is None else int(step)
         queued = self._queued
         queued.append((at, values))
-        if self._tracked is not None and (at < 3 or at % min(TRACK_EVERY, self.config.stats_every) == 0):
+        if self._tracked is not None and (
+            at < 3 or at % min(TRACK_EVERY, self.config.stats_every) == 0
+        ):
             self._predict(at)
         now = time.monotonic()
         if now - self._drained_at >= DRAIN_SECONDS or len(queued) >= DRAIN_ROWS:
@@ -297,7 +304,12 @@ class Watch(_RunData):
         if not self._unread:
             return
         self._unread = False
-        keys = [(values, k) for _, values in self._queued for k, v in values.items() if type(v) is not float]
+        keys = [
+            (values, k)
+            for _, values in self._queued
+            for k, v in values.items()
+            if type(v) is not float
+        ]
         read = _read_all([values[k] for values, k in keys])
         for (values, k), value in zip(keys, read):
             values[k] = value
