@@ -194,7 +194,7 @@ def check(
         runners: dict[str, Callable[[], Finding]] = {
             "input_sanity": lambda: _static.input_sanity(ctx, out),
             "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
-            "init_well": lambda: _static.init_well(ctx, out),
+            "init_well": lambda: _static.init_well(ctx, out, loss),
             "health_at_init": lambda: _static.health_at_init(ctx),
             "parameter_coverage": lambda: _coverage.parameter_coverage(ctx),
             "eval_mode": lambda: _coverage.eval_mode(ctx),

@@ -25,8 +25,12 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "init_kl_warn": 0.25,  # KL(label prior || mean prediction) at init, nats -> warn (random
     # inits land up to ~0.1 by chance; a 90/10 prior with uniform outputs is 0.37)
     "init_kl_fail": 1.0,
+    "init_gain_warn": 0.25,  # ... and only if the final bias alone would remove this fraction
+    # of the initial loss (a 1:10 binary prior: 56%; a character LM's letter frequencies: <10%)
     "init_mean_warn": 1.0,  # |mean prediction - mean target| / std target -> warn (regression)
     "init_mean_fail": 3.0,
+    "init_bias_steps_warn": 1000,  # ... and only if the optimizer needs this many steps to get
+    # the output bias to the target mean (a shorter hockey stick is reported as info)
     "lr_scale": 10.0,  # the checks' short runs first try the user's lr times this (then 1x)
     "overfit_examples": 10,
     "overfit_steps": 300,

@@ -69,12 +69,16 @@ class Samples:
         values = _norms(grads + params + before)
         g, w, d = values[:n], values[n : 2 * n], values[2 * n :]
         high = self.config.ratio_high
-        if any(di > high * wi for wi, di in zip(w, d)):  # d / w > high, w = 0 included
+        # The ~1e-3 rule is about weight matrices in steady state: a bias, a norm's scale or a
+        # ReZero gate starts at (or near) 0, so its first updates are as large as itself, and
+        # so is any tensor's right after initialisation. Only matrices and kernels (dim >= 2),
+        # and only once the first three steps are over, are judged.
+        if step > 3 and any(di > high * wi for p, wi, di in zip(params, w, d) if p.dim() >= 2):
             self._ratio_findings(
                 {
                     self._names.get(id(p), "?"): (di / wi if wi > 0 else math.inf)
                     for p, wi, di in zip(params, w, d)
-                    if di > high * wi
+                    if di > high * wi and p.dim() >= 2
                 },
                 step,
             )
@@ -116,7 +120,14 @@ class Samples:
         top = max(rel, default=0.0)
         if n > 1 and top > 0:
             cut = self.config.grad_vanish * top
-            low = sorted(self._names.get(id(p), "?") for p, r in zip(params, rel) if r < cut)
+            # A gradient of exactly 0 is structural, not vanishing (a bias feeding batch norm,
+            # whose mean subtraction cancels it), and biases carry no depth signal: the
+            # matrices say whether the signal fades through the layers.
+            low = sorted(
+                self._names.get(id(p), "?")
+                for p, r, gi in zip(params, rel, g)
+                if r < cut and gi > 0 and p.dim() >= 2
+            )
             if low:
                 self.out.add(
                     "grad_vanishing",
