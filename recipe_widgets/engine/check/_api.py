@@ -117,6 +117,7 @@ def check(
     steps: int | None = None,
     causal: bool | None = None,
     expected_init_loss: float | None = None,
+    clip_grad_norm: float | None = None,
     seed: int = 0,
     quiet: bool = False,
 ) -> Report:
@@ -126,7 +127,9 @@ def check(
     hundred examples are read). ``optimizer``: your ``Optimizer`` (coverage is checked against
     it, its class and hyper-parameters are reused on copies), a list of optimizers stepped
     together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``: check ids (see ``CHECKS``); ``thresholds``:
-    overrides of ``DEFAULT_THRESHOLDS``. Your model, optimizer, data and every global RNG are
+    overrides of ``DEFAULT_THRESHOLDS``. ``clip_grad_norm``: the
+    max norm your loop clips gradients to (the checks' short runs clip the same way; without it
+    a run that diverges is retried once with clipping at norm 1, and the finding says so). Your model, optimizer, data and every global RNG are
     bit-identical afterwards, also when a check fails or raises.
 
     Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all.
@@ -157,6 +160,10 @@ def check(
     th.update({k: float(v) for k, v in (thresholds or {}).items()})
     if expected_init_loss is not None and not math.isfinite(float(expected_init_loss)):
         raise ValueError("expected_init_loss must be a finite number")
+    if clip_grad_norm is not None and not (
+        isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0
+    ):
+        raise ValueError(f"clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
 
     snapshot = Snapshot(model, optimizer, data=(data, val))
     try:
@@ -188,6 +195,7 @@ def check(
             steps=steps,
             copyable=try_deepcopy(model) is not None,
             raw_data=data,
+            clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
         )
         out, loss = _probe(ctx)
         ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)

@@ -40,6 +40,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "decrease_ratio": 0.9,  # loss after / before must be at most this
     "baseline_steps": 120,
     "baseline_ratio": 0.9,  # real held-out loss must be at most this times the zero-input one
+    "baseline_weak_ratio": 0.97,  # ... between the two (or a better training loss): 'info'
     "repro_steps": 3,
     "independence_examples": 64,
     "independence_rtol": 0.0,  # 0: calibrated from the dtype (sqrt(eps))
@@ -149,6 +150,7 @@ class Ctx:
     steps: int | None = None
     copyable: bool = True
     raw_data: Any = None
+    clip_grad_norm: float | None = None  # the user's loop clips gradients to this norm
     cache: dict[str, Any] = field(default_factory=dict)
 
     def th(self, name: str) -> float:
@@ -225,12 +227,16 @@ class Ctx:
         full_batch: bool = False,
         lr_scale: float = 1.0,
         stop_fn: Callable[[list[float]], bool] | None = None,
+        clip: float | None = None,
     ) -> list[float]:
         """A plain loop of ``steps`` optimizer steps on batches of ``pool`` in a fixed order.
 
         Seeds torch first so two calls from the same start repeat exactly (the caller's RNG is
         restored by ``rw.check`` at the end). Stops early once the loss is below ``stop_below``.
+        Gradients are clipped to ``clip`` (default: the user's ``clip_grad_norm``) as their
+        loop does: an RNN or a transformer at the LR its author chose may need it not to diverge.
         """
+        clip = self.clip_grad_norm if clip is None else clip
         torch.manual_seed(self.seed)
         opt = self.make_optimizer(model, lr_scale)
         bs = pool.n if full_batch else min(int(self.th("batch_size")), pool.n)
@@ -255,5 +261,7 @@ class Ctx:
             if stop_fn is not None and stop_fn(losses):
                 break
             loss.backward()
+            if clip:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
         return losses

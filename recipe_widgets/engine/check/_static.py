@@ -87,7 +87,7 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
             )
     batch_y = probe_pool(ctx, out.shape[0]).targets if out.dim() else y
     if task.task in ("binary", "regression", "other") and out.shape != batch_y.shape:
-        mixed = _loss_mixes_examples(ctx, out, batch_y)
+        mixed = loss_mixes_examples(ctx, out, batch_y)
         if mixed is not None:
             fails.append(
                 f"the loss compares every prediction with every target: output shape"
@@ -128,7 +128,7 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
     )
 
 
-def _loss_mixes_examples(ctx: Ctx, out: torch.Tensor, y: torch.Tensor) -> str | None:
+def loss_mixes_examples(ctx: Ctx, out: torch.Tensor, y: torch.Tensor) -> str | None:
     """The broadcast shape when the user's loss, on this batch and its own targets, lets one
     example's target reach the other examples' outputs; None when it keeps them apart.
 

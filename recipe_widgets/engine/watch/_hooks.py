@@ -73,6 +73,7 @@ class Hooks:
         self._checked_since_step: set[int] = set()
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
+        self._eval_forward_at = -1  # the step count when a forward with grad ran in eval mode
         self._relu_tops: dict[str, list[torch.Tensor]] = {}  # layer -> per-unit maxima this window
         self._lr_looks = False  # look at the LR every LR_EVERY steps (see _next_due)
         self._in_opt = {id(p) for params in self._params_of for p in params}
@@ -191,6 +192,11 @@ class Hooks:
             self._due = self._next_due(step, coming)
             return
         first = len(self.optimizers) == 1 or index == 0
+        if first and self._eval_forward_at == step - 1:
+            # The forward this step's gradients came from ran with dropout / batch norm in eval
+            # mode (model.eval() for validation, never undone). A frozen backbone in eval mode
+            # under a training model is not this: the model itself is in train mode then.
+            self.samples.training_in_eval_mode(step)
         self._checked_since_step.clear()
         before = self._before.pop(index, None)
         if before is not None:
@@ -298,6 +304,8 @@ class Hooks:
         evaluating = not torch.is_grad_enabled() or torch.is_inference_mode_enabled()
         if evaluating and module.training and self._has_train_layers:
             self.samples.eval_in_train_mode(self.steps)
+        elif not evaluating and not module.training and self._has_train_layers:
+            self._eval_forward_at = self.steps  # a forward with gradients, in eval mode
 
     def _make_relu(self, name: str) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> None:

@@ -212,6 +212,23 @@ class Samples:
             ),
         )
 
+    def training_in_eval_mode(self, step: int) -> None:
+        if "training_in_eval_mode" in self.out:
+            return
+        self.out.add(
+            "training_in_eval_mode",
+            Finding(
+                "training_in_eval_mode",
+                "warn",
+                f"Optimizer step {step} trained on a forward pass made with the model in eval"
+                " mode: dropout is off and batch norm uses (and no longer updates) its running"
+                " statistics, so the net trains as a different model than intended.",
+                fix="Call model.train() at the start of every training epoch (after each"
+                " validation that called model.eval()).",
+                evidence={"step": step},
+            ),
+        )
+
     def not_in_optimizer(self, name: str, step: int) -> None:
         """Trainable, receiving gradients, in no watched optimizer: it is never updated."""
         self.out.add(
