@@ -14,7 +14,12 @@ from recipe_widgets.engine.check import _coverage, _static, _structure, _trainin
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, Ctx
 from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
 from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
-from recipe_widgets.engine.check._task import infer_task
+from recipe_widgets.engine.check._task import TaskInfo, infer_task
+
+#: Checks that read the values of the model's output (not only the loss).
+_READS_OUTPUT = frozenset(
+    {"input_sanity", "loss_at_init", "init_well", "batch_independence", "causality"}
+)
 
 #: Stable check ids, in the order they run (cheap ones first).
 CHECKS: tuple[str, ...] = (
@@ -79,7 +84,19 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
             f"{'' if not isinstance(loss, torch.Tensor) else ' of shape ' + str(tuple(loss.shape))}."
             " Use reduction='mean' (or .mean() the result)."
         )
-    return out.detach(), float(loss)
+    return _detached(out), float(loss)
+
+
+def _detached(out: Any) -> Any:
+    """The probe's output without its graph: a tensor, or a tuple / list / dict of them (a VAE's
+    ``(reconstruction, mu, logvar)`` given to a loss that takes all three)."""
+    if isinstance(out, torch.Tensor):
+        return out.detach()
+    if isinstance(out, (tuple, list)):
+        return type(out)(_detached(o) for o in out) if type(out) in (tuple, list) else out
+    if isinstance(out, dict):
+        return {k: _detached(v) for k, v in out.items()}
+    return out
 
 
 def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
@@ -198,7 +215,10 @@ def check(
             clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
         )
         out, loss = _probe(ctx)
-        ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
+        if isinstance(out, torch.Tensor):
+            ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
+        else:  # the loss takes a structure: checks that read the output's values skip
+            ctx.task = TaskInfo(task or "other", "unknown")
         runners: dict[str, Callable[[], Finding]] = {
             "input_sanity": lambda: _static.input_sanity(ctx, out),
             "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
@@ -216,18 +236,33 @@ def check(
         }
         findings = []
         for cid in chosen:
+            if cid in _READS_OUTPUT and not isinstance(out, torch.Tensor):
+                findings.append(
+                    Finding(
+                        cid,
+                        "skip",
+                        f"the output the loss takes is a {type(out).__name__}, not a tensor:"
+                        " this check reads the output's values.",
+                        fix="Pass output_fn= returning the tensor of predictions, and a loss"
+                        " that takes it, to run this check too.",
+                    )
+                )
+                continue
             try:
                 findings.append(runners[cid]())
             except UnusableInput:
                 raise
             except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
+                # The probe ran the user's model and loss, so what raises here is what the
+                # check did to the setup (zeroed inputs, one example, a permuted batch): the
+                # check cannot judge it, which is not a verdict on the setup.
                 findings.append(
                     Finding(
                         cid,
-                        "fail",
+                        "skip",
                         f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
-                        fix="Run one training step by hand on a batch to find the"
-                        " error; the other checks ran.",
+                        fix="Run one training step by hand on a batch to see whether your"
+                        " setup raises too; the other checks ran.",
                         evidence={"error": repr(exc)},
                     )
                 )

@@ -45,7 +45,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "independence_examples": 64,
     "independence_rtol": 0.0,  # 0: calibrated from the dtype (sqrt(eps))
     "input_std_warn": 5.0,  # a float input with std or |mean| beyond this is not normalized
-    "dead_relu_warn": 0.5,  # fraction of units dead on the whole batch at init
+    "dead_relu_warn": 0.9,  # fraction of units dead on the whole batch at init (over half is
+    # common in a narrow autoencoder's decoder, which still trains)
     "activation_std_fail": 100.0,  # a layer's output std at init beyond this: badly scaled init
     "grad_ratio_warn": 1e-4,  # smallest / largest per-layer grad norm (vanishing gradients)
     "schedule_floor": 0.01,  # lr below this fraction of its peak ...

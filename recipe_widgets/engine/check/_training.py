@@ -286,7 +286,7 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
             )
             finite = [v for v in losses if math.isfinite(v)]
             best = min(finite) if finite else math.inf
-            if best < target or (clip and len(finite) == len(losses)):
+            if best <= target or (clip and len(finite) == len(losses)):
                 break
             if clip is None and len(finite) == len(losses) and scale == 1.0:
                 break  # it stayed finite without clipping: clipping would not change the verdict
@@ -299,7 +299,7 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
                 "lr_scale": scale,
                 "clip": clip,
                 "steps": len(losses),
-                "reached": best < target,
+                "reached": best <= target,
                 "losses": _thin(losses),
             }
         )

@@ -37,7 +37,9 @@ class WatchConfig:
     grad_explode: float = 1e4  # total gradient norm (after clipping / unscaling)
     grad_explode_factor: float = 1e3  # ... or this many times the first sampled norm
     grad_vanish: float = 1e-7  # relative gradient norm of a layer vs. the largest layer's
-    dead_fraction: float = 0.5  # a ReLU layer with more units dead over a window's batches
+    dead_fraction: float = 0.9  # a ReLU layer with more units dead over a window's batches
+    # (an autoencoder's narrow decoder can keep over half its units silent on every batch and
+    # still train; a layer nine-tenths dead has lost its capacity)
     lr_collapse: float = 1e-4  # LR below this fraction of its peak is "collapsed"
     lr_collapse_steps: int = 30  # ... for this many optimizer steps
     lr_collapse_fraction: float = 0.015  # ... and for this fraction of the run so far
