@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -52,6 +54,15 @@ def parameter_coverage(ctx: Ctx) -> Finding:
     no_grad = [n for n in trainable if params[n].grad is None or not bool(params[n].grad.any())]
     before = {n: params[n].detach().clone() for n in trainable}
     opt.step()
+    # Hidden layers that train in forward (their parameters got gradients) but that no
+    # optimizer can see; a frozen teacher kept in a list on purpose gets none and is fine.
+    hidden = [
+        name
+        for name, ps in unregistered_layers(model)
+        if any(p.requires_grad and p.grad is not None for p in ps)
+    ]
+    if any(params[n].grad is not None for n in no_grad):
+        no_grad = _still_without_gradient(ctx, model, opt, batch, no_grad)
     # A parameter with a gradient that does not move: its group's lr is 0 (a tiny gradient, like
     # a bias right before batch norm, can legitimately round to no change, so lr decides).
     lr_of = {id(p): g.get("lr") for g in opt.param_groups for p in g["params"]}
@@ -81,12 +92,26 @@ def parameter_coverage(ctx: Ctx) -> Finding:
             f"{len(unchanged)} parameter(s) have a gradient but do not change after a"
             f" step ({', '.join(unchanged[:5])}): a zero learning rate in their group?"
         )
+    ev["unregistered"] = hidden
+    if hidden:
+        problems.insert(
+            0,
+            f"layers kept in a plain Python list or dict ({', '.join(hidden[:5])}) are not"
+            " registered: model.parameters() never sees them, so the optimizer never updates"
+            " them and .to(device) / state_dict() skip them",
+        )
     if problems:
         return Finding(
             "parameter_coverage",
             "fail",
             "; ".join(problems) + ".",
-            fix="Build the optimizer after the model is complete, from"
+            fix=(
+                "Hold submodules in nn.ModuleList / nn.ModuleDict (parameters in"
+                " nn.ParameterList), then build the optimizer from model.parameters(). "
+                if hidden
+                else ""
+            )
+            + "Build the optimizer after the model is complete, from"
             " model.parameters(); use every submodule in forward.",
             evidence=ev,
         )
@@ -121,6 +146,50 @@ def parameter_coverage(ctx: Ctx) -> Finding:
         " are in the optimizer and change after one step.",
         evidence=ev,
     )
+
+
+def _still_without_gradient(
+    ctx: Ctx, model: nn.Module, opt: Any, batch: Any, names: list[str]
+) -> list[str]:
+    """Of ``names`` (no gradient at the first step), those that have none in the next steps
+    either. A gradient of exactly 0 at init can be the design: a ReZero gate or a zero-initialised
+    head lets no gradient through at step 0, and one step later it does."""
+    params = dict(model.named_parameters())
+    left = [n for n in names if params[n].grad is not None]  # None: not in the graph at all
+    for _ in range(3):
+        if not left:
+            break
+        opt.zero_grad(set_to_none=True)
+        ctx.loss(model, batch).backward()
+        left = [n for n in left if params[n].grad is None or not bool(params[n].grad.any())]
+        opt.step()
+    return [n for n in names if params[n].grad is None or n in left]
+
+
+def _params_in(value: Any, depth: int) -> list[torch.Tensor]:
+    """Parameters held by a (nested) plain container of modules and parameters."""
+    if isinstance(value, nn.Parameter):
+        return [value]
+    if isinstance(value, nn.Module):
+        return list(value.parameters())
+    if depth == 0 or not isinstance(value, (list, tuple, dict)):
+        return []
+    items = value.values() if isinstance(value, dict) else value
+    return [p for v in items for p in _params_in(v, depth - 1)]
+
+
+def unregistered_layers(model: nn.Module) -> list[tuple[str, list[torch.Tensor]]]:
+    """Attributes holding modules or parameters inside a plain list, tuple or dict, with their
+    parameters: PyTorch does not register them, so ``parameters()`` never sees them."""
+    found = []
+    for prefix, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if attr.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            params = _params_in(value, depth=3)
+            if params:
+                found.append((f"{prefix}.{attr}" if prefix else attr, params))
+    return found
 
 
 @torch.no_grad()

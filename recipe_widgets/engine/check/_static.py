@@ -7,6 +7,7 @@ the pool, so together they cost about one training step.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -242,10 +243,82 @@ def _expected_range(
     return None
 
 
+_SHAPE_OPS = ("View", "Reshape", "Squeeze", "Unsqueeze", "Clone", "Expand", "Permute", "Select")
+
+
+def _op(node: Any) -> str:
+    return type(node).__name__.removesuffix("Backward0").removesuffix("Backward1")
+
+
+def _past_shape_ops(node: Any) -> Any:
+    """The first node at or under ``node`` that computes something (views only reshape)."""
+    while node is not None and _op(node).startswith(_SHAPE_OPS):
+        nxt = [n for n, _ in node.next_functions if n is not None]
+        node = nxt[0] if nxt else None
+    return node
+
+
+def graph_mistakes(ctx: Ctx) -> list[tuple[str, str]]:
+    """Mistakes read from the autograd graph of the user's model and loss on two examples:
+    a sigmoid right before a loss that applies its own (BCEWithLogits), and ``log`` of a
+    ``softmax`` (which gives -inf once a probability underflows). Certain, not guessed: the ops
+    are the user's. Each is (what, fix)."""
+    model = ctx.fresh()
+    model.train()
+    batch = probe_pool(ctx, 2)
+    try:
+        with torch.enable_grad():
+            out = ctx.out(model, batch)
+            loss = ctx.loss_fn(out, batch.targets)
+    except Exception:  # noqa: BLE001 - the probe already ran it; nothing to read then
+        return []
+    found = []
+    head = _past_shape_ops(getattr(out, "grad_fn", None))
+    if ctx.task.loss_kind == "bce_logits" and head is not None and _op(head) == "Sigmoid":
+        found.append(
+            (
+                "the model's output is already a sigmoid, and the loss (BCEWithLogits /"
+                " binary_cross_entropy_with_logits) applies another: predictions are squeezed"
+                " into (0.5, 0.73) and the loss cannot fall",
+                "Return the raw score (logit) from forward and apply the sigmoid only to"
+                " report probabilities, or use nn.BCELoss on the sigmoid's output.",
+            )
+        )
+    seen, todo = set(), [getattr(loss, "grad_fn", None)]
+    while todo and len(seen) < 200:
+        node = todo.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if _op(node) == "Log":
+            below = _past_shape_ops(next((n for n, _ in node.next_functions if n), None))
+            if below is not None and _op(below) == "Softmax":
+                found.append(
+                    (
+                        "the loss takes log(softmax(x)): once a probability underflows to 0"
+                        " the log gives -inf and the loss and gradients become NaN",
+                        "Use F.log_softmax(x, dim=-1) (with nll_loss), or return logits and"
+                        " use cross_entropy, which does it stably.",
+                    )
+                )
+                break
+        todo.extend(n for n, _ in node.next_functions if n is not None)
+    return found
+
+
 def loss_at_init(ctx: Ctx, out: torch.Tensor, loss: float) -> Finding:
     task = ctx.task
     y = ctx.pool.targets[: out.shape[0]]
     ev: dict = {"loss": loss, "task": task.task, "loss_kind": task.loss_kind}
+    mistakes = graph_mistakes(ctx)
+    if mistakes:
+        return Finding(
+            "loss_at_init",
+            "fail",
+            "; ".join(m for m, _ in mistakes) + f" (loss at init {fmt(loss)}).",
+            fix=" ".join(f for _, f in mistakes),
+            evidence=ev,
+        )
     if not math.isfinite(loss):
         return Finding(
             "loss_at_init",
@@ -527,10 +600,12 @@ def health_at_init(ctx: Ctx) -> Finding:
     finally:
         for h in hooks:
             h.remove()
+    # An exactly-zero gradient at init is structural (a zero-initialised head or ReZero gate
+    # passes none through at step 0; a bias before batch norm never gets one), not vanishing.
     grads = {
         n: float(p.grad.norm())
         for n, p in model.named_parameters()
-        if p.grad is not None and p.dim() > 1
+        if p.grad is not None and p.dim() > 1 and bool(p.grad.any())
     }
     ev = {"layers": stats, "grad_norms": grads}
     if not math.isfinite(float(loss.detach())) or not all(math.isfinite(g) for g in grads.values()):
