@@ -43,6 +43,7 @@ def _label_prior(ctx: Ctx, y: torch.Tensor, c: int) -> torch.Tensor:
 def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
     fails: list[str] = []
     warns: list[str] = []
+    label_warns: list[str] = []
     ev: dict = {"inputs": []}
     thr = ctx.th("input_std_warn")
     for i, t in enumerate(ctx.pool.tensors()):
@@ -79,6 +80,13 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
                 f"labels range {int(valid.min())}..{int(valid.max())} but the output has"
                 f" {task.n_classes} classes (valid labels 0..{task.n_classes - 1})"
             )
+        elif _labels_from_one(valid, task.n_classes):
+            label_warns.append(
+                f"the labels run 1..{task.n_classes - 1} and class 0 never occurs in"
+                f" {valid.numel()} labels: labels numbered from 1 with the final layer"
+                " widened to fit, so output 0 is learned as 'never' and the class count is"
+                " off by one"
+            )
     if task.task == "binary":
         yf = y.float()
         if yf.numel() and (float(yf.min()) < 0 or float(yf.max()) > 1):
@@ -87,6 +95,14 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
                 " binary cross-entropy needs targets in [0, 1]"
             )
     batch_y = probe_pool(ctx, out.shape[0]).targets if out.dim() else y
+    pad = counted_padding(ctx, out, batch_y)
+    if pad is not None:
+        label_warns.append(
+            f"the loss counts padding: token {pad['token']} fills {pad['share']:.0%} of the"
+            f" targets, in runs at the end of {pad['rows']:.0%} of the sequences, and the"
+            " loss's gradient reaches those positions, so the net mostly learns to predict"
+            f" padding (pass ignore_index={pad['token']} to the loss, or mask those positions)"
+        )
     if task.task in ("binary", "regression", "other") and out.shape != batch_y.shape:
         mixed = loss_mixes_examples(ctx, out, batch_y)
         if mixed is not None:
@@ -102,21 +118,25 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
         return Finding(
             "input_sanity",
             "fail",
-            "; ".join(fails + warns) + ". The net trains on"
+            "; ".join(fails + warns + label_warns) + ". The net trains on"
             " this silently, and learns the wrong thing.",
             fix="Fix the data or the shapes: drop or impute NaN/Inf rows, make labels"
             " 0..C-1 for C outputs, and give the loss targets of the output's shape"
             " (e.g. out.squeeze(-1) or y.unsqueeze(-1)).",
             evidence=ev,
         )
-    if warns:
+    if warns or label_warns:
+        why = " Unnormalized inputs make the first layer saturate and training slow or unstable."
+        fix = (
+            "Standardize inputs (subtract the training mean, divide by the std per"
+            " feature or channel; images: /255 then normalize)."
+        )
+        label_fix = "Number the labels 0..C-1 and give the final layer C outputs."
         return Finding(
             "input_sanity",
             "warn",
-            "; ".join(warns) + ". Unnormalized inputs make"
-            " the first layer saturate and training slow or unstable.",
-            fix="Standardize inputs (subtract the training mean, divide by the std per"
-            " feature or channel; images: /255 then normalize).",
+            "; ".join(warns + label_warns) + "." + (why if warns else ""),
+            fix=" ".join(([fix] if warns else []) + ([label_fix] if label_warns else [])),
             evidence=ev,
         )
     return Finding(
@@ -127,6 +147,40 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
         " the output.",
         evidence=ev,
     )
+
+
+def _labels_from_one(valid: torch.Tensor, c: int) -> bool:
+    """Every class but 0 present, 0 absent, in a pool big enough that a real class 0 would
+    show (at least 20 labels per class): labels 1..C given C+1 outputs."""
+    if c < 3 or valid.numel() < 20 * c:
+        return False
+    counts = torch.bincount(valid.reshape(-1).long(), minlength=c)
+    return int(counts[0]) == 0 and bool((counts[1:] > 0).all())
+
+
+def counted_padding(ctx: Ctx, out: torch.Tensor, y: torch.Tensor) -> dict | None:
+    """A pad token that the user's loss counts: the most common target of a sequence batch,
+    filling the end of many rows (right padding), with the loss's gradient reaching the
+    outputs at those positions. None when there is none, or the loss already ignores it."""
+    if y.dim() != 2 or y.is_floating_point() or y.shape[1] < 4 or out.dim() != 3:
+        return None
+    values, counts = y.reshape(-1).unique(return_counts=True)
+    token = int(values[counts.argmax()])
+    share = float(counts.max()) / y.numel()
+    rows = float(((y[:, -1] == token) & (y[:, -2] == token)).float().mean())
+    if share < 0.2 or rows < 0.3 or token == ctx.task.ignore_index:
+        return None
+    o = out.detach().clone().requires_grad_(True)
+    try:
+        with torch.enable_grad():
+            (g,) = torch.autograd.grad(ctx.loss_fn(o, y).sum(), o)
+    except Exception:  # noqa: BLE001 - a loss that cannot be differentiated here
+        return None
+    cdim = ctx.task.class_dim % 3
+    per_position = g.abs().sum(dim=cdim)  # (B, T)
+    if per_position.shape != y.shape or not bool((per_position[y == token] > 0).any()):
+        return None
+    return {"token": token, "share": share, "rows": rows}
 
 
 def loss_mixes_examples(ctx: Ctx, out: torch.Tensor, y: torch.Tensor) -> str | None:
