@@ -439,6 +439,17 @@ def loss_at_init(ctx: Ctx, out: torch.Tensor, loss: float) -> Finding:
             evidence=ev,
         )
     status = "fail" if rel > ctx.th("loss_init_fail") else "warn"
+    if loss < lo and task.loss_kind in ("mse", "l1") and rel <= ctx.th("loss_init_fail"):
+        # Below the target's variance at init is what a model with a skip connection from its
+        # input (a forecaster predicting the last value, a denoiser) does by design.
+        return Finding(
+            "loss_at_init",
+            "info",
+            f"{seen}: {rel:.0%} below that range, so the net starts better than a constant."
+            " Expected when the output has a skip connection from the input; otherwise look"
+            " for targets leaking into the inputs.",
+            evidence=ev,
+        )
     if loss > hi:
         why_bad = (
             " Too high: the net starts confidently wrong (badly scaled init or final layer,"

@@ -177,6 +177,7 @@ class LRDetector:
         self.out = out
         self.peak: dict[tuple[int, int], float] = {}
         self.low_since: dict[tuple[int, int], int] = {}
+        self.changes: dict[tuple[int, int], deque[tuple[int, float]]] = {}
 
     @property
     def pending(self) -> bool:
@@ -191,6 +192,9 @@ class LRDetector:
             if lr is None:
                 continue
             key = (opt_index, gi)
+            seen = self.changes.setdefault(key, deque(maxlen=64))
+            if not seen or seen[-1][1] != lr:
+                seen.append((step, float(lr)))
             peak = max(self.peak.get(key, 0.0), float(lr))
             self.peak[key] = peak
             if peak <= 0 or lr >= self.config.lr_collapse * peak:
@@ -204,6 +208,10 @@ class LRDetector:
                 low_for >= self.config.lr_collapse_steps
                 and low_for >= self.config.lr_collapse_fraction * step
             ):
+                cuts = _geometric_cuts(self.changes[key])
+                if cuts is not None:
+                    self._stepped_too_often(key, lr, peak, start, cuts)
+                    continue
                 self.out.add(
                     f"lr_collapsed:{key}",
                     Finding(
@@ -217,6 +225,51 @@ class LRDetector:
                         evidence={"step": start, "lr": lr, "peak": peak, "group": gi},
                     ),
                 )
+
+    def _stepped_too_often(
+        self, key: tuple[int, int], lr: float, peak: float, start: int, cuts: tuple
+    ) -> None:
+        factor, times, first, last = cuts
+        every = (last - first) / max(times - 1, 1)
+        self.out.add(
+            f"lr_collapsed:{key}",
+            Finding(
+                "lr_schedule",
+                "warn",
+                f"The learning rate of optimizer {key[0]}, group {key[1]} was cut by {factor:.2g}x"
+                f" {times} times between optimizer steps {first} and {last} (every ~{every:.0f}"
+                f" steps), down to {fmt(lr)} ({lr / peak:.1e} of its peak) by step {start}:"
+                " training has effectively stopped. A schedule written in epochs (StepLR,"
+                " MultiStepLR, ExponentialLR) stepped every batch decays this fast, and so does"
+                " a gamma far too small for the run's length.",
+                fix="Call scheduler.step() once per epoch (after the loop over batches), or give"
+                " step_size / milestones in optimizer steps; check gamma against the number of"
+                " scheduler steps.",
+                evidence={
+                    "step": start,
+                    "lr": lr,
+                    "peak": peak,
+                    "factor": factor,
+                    "cuts": times,
+                    "group": key[1],
+                },
+            ),
+        )
+
+
+def _geometric_cuts(changes: Any) -> tuple[float, int, int, int] | None:
+    """(factor, how many, first step, last step) when the LR fell in at least three cuts by the
+    same factor (a step or exponential schedule); None for a one-off drop or a smooth curve
+    that is not geometric (cosine, linear decay)."""
+    pts = list(changes)
+    ratios = [b / a for (_, a), (_, b) in zip(pts, pts[1:]) if a > 0]
+    falls = [r for r in ratios if r < 1]
+    if len(falls) < 3 or len(falls) != len(ratios):
+        return None
+    ref = falls[-1]
+    if not all(abs(r / ref - 1) < 1e-3 for r in falls):
+        return None
+    return 1 / ref, len(falls), pts[1][0], pts[-1][0]
 
 
 def unit_maxima(output: Any) -> torch.Tensor | None:

@@ -73,6 +73,7 @@ class Hooks:
         self._checked_since_step: set[int] = set()
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
+        self._patched: list[torch.optim.Optimizer] = []  # zero_grad wrapped until next call
         self._eval_forward_at = -1  # the step count when a forward with grad ran in eval mode
         self._relu_tops: dict[str, list[torch.Tensor]] = {}  # layer -> per-unit maxima this window
         self._lr_looks = False  # look at the LR every LR_EVERY steps (see _next_due)
@@ -145,6 +146,9 @@ class Hooks:
         self._probes_armed = False
 
     def remove(self) -> None:
+        for opt in self._patched:  # a zero_grad wrapper not called yet
+            vars(opt).pop("zero_grad", None)
+        self._patched.clear()
         self._disarm()
         for h in [*self._handles, *self._pre.values()]:
             h.remove()
@@ -202,6 +206,7 @@ class Hooks:
         if before is not None:
             with torch.no_grad():
                 self.samples.norms(*before, step)
+            self._watch_grads_after_step(index, opt, step)
         if sampled and not coming:
             self._pre.pop(index).remove()
         if first:
@@ -225,6 +230,28 @@ class Hooks:
                 if p.grad is not None:
                     self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
         self._due = self._next_due(step, coming)
+
+    def _watch_grads_after_step(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
+        """Until the optimizer's next ``zero_grad``: were the gradients this step used changed in
+        place after it (a ``clip_grad_norm_`` placed after ``optimizer.step()``)? One small
+        parameter's gradient, its version counter and norm are kept; ``zero_grad`` is wrapped on
+        this optimizer instance for that one call (the instance attribute is removed again)."""
+        p = next((q for q in self._probes_of[index] if q.grad is not None), None)
+        if p is None or "zero_grad" in vars(opt) or "clip_after_step" in self.samples.out:
+            return
+        grad = p.grad
+        seen = (grad, grad._version, float(grad.norm()))
+        original = opt.zero_grad
+
+        def zero_grad(*args: Any, **kwargs: Any) -> Any:
+            vars(opt).pop("zero_grad", None)
+            g, version, norm = seen
+            if p.grad is g and g._version != version and float(g.norm()) < norm * (1 - 1e-6):
+                self.samples.clip_after_step(step)
+            return original(*args, **kwargs)
+
+        opt.zero_grad = zero_grad  # type: ignore[method-assign]
+        self._patched.append(opt)
 
     def _look_at_lr(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
         groups = opt.param_groups

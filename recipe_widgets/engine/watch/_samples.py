@@ -212,6 +212,22 @@ class Samples:
             ),
         )
 
+    def clip_after_step(self, step: int) -> None:
+        self.out.add(
+            "clip_after_step",
+            Finding(
+                "clip_after_step",
+                "warn",
+                f"After optimizer step {step} the gradients it had used were scaled down in"
+                " place before zero_grad: a clip_grad_norm_ (or clip_grad_value_) placed after"
+                " optimizer.step(). The step already took the unclipped gradients, so the clip"
+                " has no effect on training.",
+                fix="Clip between loss.backward() and optimizer.step() (with a GradScaler, after"
+                " scaler.unscale_(optimizer)).",
+                evidence={"step": step},
+            ),
+        )
+
     def training_in_eval_mode(self, step: int) -> None:
         if "training_in_eval_mode" in self.out:
             return
