@@ -24,6 +24,7 @@ _READS_OUTPUT = frozenset(
 #: Stable check ids, in the order they run (cheap ones first).
 CHECKS: tuple[str, ...] = (
     "input_sanity",
+    "data_order",
     "loss_at_init",
     "init_well",
     "health_at_init",
@@ -254,6 +255,7 @@ def _runners(ctx: Ctx, out: Any, loss: float) -> dict[str, Callable[[], Finding]
         "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
         "init_well": lambda: _static.init_well(ctx, out, loss),
         "health_at_init": lambda: _static.health_at_init(ctx),
+        "data_order": lambda: _coverage.data_order(ctx),
         "parameter_coverage": lambda: _coverage.parameter_coverage(ctx),
         "eval_mode": lambda: _coverage.eval_mode(ctx),
         "batch_independence": lambda: _structure.batch_independence(ctx),

@@ -192,6 +192,48 @@ def unregistered_layers(model: nn.Module) -> list[tuple[str, list[torch.Tensor]]
     return found
 
 
+def data_order(ctx: Ctx) -> Finding:
+    """An unshuffled training loader over data sorted by class: each batch then holds one class
+    and the net chases the last class it saw (the loss swings, the model forgets)."""
+    loader = ctx.raw_data
+    if not isinstance(loader, torch.utils.data.DataLoader):
+        return Finding("data_order", "skip", "data is not a DataLoader: no order to look at.")
+    if not isinstance(loader.sampler, torch.utils.data.SequentialSampler):
+        return Finding(
+            "data_order", "pass", "the loader draws its examples in a shuffled or sampled order."
+        )
+    y = ctx.pool.targets
+    if y.is_floating_point() or y.dim() != 1 or ctx.task.task not in ("classification", "binary"):
+        return Finding("data_order", "skip", "not a classification task with one label each.")
+    size = loader.batch_size or 1
+    batches = [y[i : i + size] for i in range(0, y.shape[0], size)][:8]
+    batches = [b for b in batches if b.numel() >= 4]
+    if len(batches) < 3:
+        return Finding("data_order", "skip", "too few batches read to judge their order.")
+    majority = [float(b.bincount().max()) / b.numel() for b in batches]
+    pure = sum(m >= 0.9 for m in majority)
+    ev = {"batches": len(batches), "single_class_batches": pure, "majority_share": majority}
+    if pure >= 0.75 * len(batches):
+        firsts = [int(b.bincount().argmax()) for b in batches]
+        return Finding(
+            "data_order",
+            "warn",
+            f"the training loader is not shuffled (shuffle=False) and {pure} of its first"
+            f" {len(batches)} batches hold a single class (classes {firsts}): the data is"
+            " sorted by label, so each step pulls the net towards one class and it forgets"
+            " the others.",
+            fix="Pass shuffle=True to the training DataLoader (a seeded generator= keeps it"
+            " reproducible).",
+            evidence=ev,
+        )
+    return Finding(
+        "data_order",
+        "pass",
+        f"the loader is not shuffled, but its first {len(batches)} batches mix the classes.",
+        evidence=ev,
+    )
+
+
 @torch.no_grad()
 def eval_mode(ctx: Ctx) -> Finding:
     model = ctx.fresh()

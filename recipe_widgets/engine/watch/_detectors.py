@@ -46,6 +46,9 @@ class WatchConfig:
     diverge_factor: float = 4.0  # windowed loss this many times its best window
     plateau_window: int = 200  # logged losses without a 1% improvement
     no_grad_samples: int = 2  # sampled steps in a row a trainable parameter had no .grad
+    overfit_evals: int = 4  # held-out evaluations without improvement (patience 3 stops before)
+    overfit_rise: float = 0.05  # ... the last one this much above its best, while the training
+    # loss fell this much since the best
 
     def __post_init__(self) -> None:
         if self.stats_every < 1:
@@ -94,6 +97,8 @@ class LossDetector:
         self._first_window: float | None = None
         self._best_loss = math.inf
         self._best_at = 0
+        self._held_best: dict[str, tuple[int, float, float]] = {}  # key -> (step, best, train)
+        self._held_worse: dict[str, int] = {}  # key -> evaluations since its best
 
     def feed(self, key: str, value: float, step: int) -> None:
         if value - value != 0.0:  # NaN or +-Inf, without a call (this runs for every logged loss)
@@ -113,6 +118,8 @@ class LossDetector:
             )
             return
         if key != "loss":
+            if "loss" in key and key.startswith(("val", "eval", "dev", "test", "held")):
+                self._held_out(key, value, step)
             return
         self.losses.append(value)
         window = self._window
@@ -149,6 +156,40 @@ class LossDetector:
                     fix="Overfit one batch first; if that fails, check the LR (try 3e-4 with "
                     "Adam), the labels and the loss; then check that the data changes.",
                     evidence={"step": step, "best": self._best_loss, "start": first},
+                ),
+            )
+
+    def _held_out(self, key: str, value: float, step: int) -> None:
+        """Overfitting: the held-out loss has not improved for ``overfit_evals`` evaluations and
+        is now well above its best, while the training loss kept falling. A run that stops
+        early after a few worse evaluations (patience) never gets here."""
+        best = self._held_best.get(key)
+        train = _median(self.losses[-10:]) if self.losses else math.nan
+        if best is None or value < best[1]:
+            self._held_best[key] = (step, value, train)
+            self._held_worse[key] = 0
+            return
+        self._held_worse[key] += 1
+        at, low, train_then = best
+        if (
+            self._held_worse[key] >= self.config.overfit_evals
+            and value > (1 + self.config.overfit_rise) * low
+            and train < (1 - self.config.overfit_rise) * train_then
+            and f"overfitting:{key}" not in self.out
+        ):
+            self.out.add(
+                f"overfitting:{key}",
+                Finding(
+                    "overfitting",
+                    "warn",
+                    f"{key} was best at step {at} ({fmt(low)}) and has not improved in"
+                    f" {self._held_worse[key]} evaluations since: {fmt(value)} at step {step},"
+                    f" while the training loss fell from {fmt(train_then)} to {fmt(train)}."
+                    f" The net is overfitting: stop early at step {at} (keep that checkpoint).",
+                    fix="Keep the weights of the best validation loss and stop after a few"
+                    " evaluations without improvement; then regularize (more data,"
+                    " augmentation, dropout, weight decay) to push the best lower.",
+                    evidence={"step": step, "best_step": at, "best": low, "value": value},
                 ),
             )
 

@@ -73,6 +73,7 @@ class Hooks:
         self._checked_since_step: set[int] = set()
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
+        self._frozen_norms: list[tuple[str, nn.Module]] = []
         self._patched: list[torch.optim.Optimizer] = []  # zero_grad wrapped until next call
         self._eval_forward_at = -1  # the step count when a forward with grad ran in eval mode
         self._relu_tops: dict[str, list[torch.Tensor]] = {}  # layer -> per-unit maxima this window
@@ -91,6 +92,16 @@ class Hooks:
             self._handles.append(self.model.register_forward_hook(self._on_model_forward))
         self._relus = [
             (name, m) for name, m in self.model.named_modules() if isinstance(m, nn.ReLU)
+        ]
+        # Batch norms whose own parameters are frozen: requires_grad=False does not stop their
+        # running statistics, only eval mode does.
+        self._frozen_norms = [
+            (name, m)
+            for name, m in self.model.named_modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            and m.track_running_stats
+            and m.weight is not None
+            and not m.weight.requires_grad
         ]
         # zero_grad check: a few small trainable parameters are enough (any of them shows it).
         in_opt = [p for params in self._params_of for p in params]
@@ -196,6 +207,9 @@ class Hooks:
             self._due = self._next_due(step, coming)
             return
         first = len(self.optimizers) == 1 or index == 0
+        if first and sampled and any(m.training for _, m in self._frozen_norms):
+            names = [n for n, m in self._frozen_norms if m.training]
+            self.samples.frozen_norm_training(names, step)
         if first and self._eval_forward_at == step - 1:
             # The forward this step's gradients came from ran with dropout / batch norm in eval
             # mode (model.eval() for validation, never undone). A frozen backbone in eval mode

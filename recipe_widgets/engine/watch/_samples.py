@@ -212,6 +212,25 @@ class Samples:
             ),
         )
 
+    def frozen_norm_training(self, names: list[str], step: int) -> None:
+        if "frozen_norm_training" in self.out:
+            return
+        self.out.add(
+            "frozen_norm_training",
+            Finding(
+                "frozen_parameters",
+                "warn",
+                f"{len(names)} batch norm layer(s) with frozen parameters ({', '.join(names[:3])}"
+                f"{', ...' if len(names) > 3 else ''}) are in train mode at optimizer step"
+                f" {step}: requires_grad=False does not freeze their running statistics, so"
+                " every batch overwrites the mean and variance the frozen layers were trained"
+                " with, and evaluation uses the drifted ones.",
+                fix="Put the frozen part in eval mode after every model.train() (e.g."
+                " backbone.eval(), or override train() to keep it there).",
+                evidence={"step": step, "layers": names},
+            ),
+        )
+
     def clip_after_step(self, step: int) -> None:
         self.out.add(
             "clip_after_step",
