@@ -196,6 +196,7 @@ def check(
             steps=steps,
             copyable=try_deepcopy(model) is not None,
             raw_data=data,
+            raw_val=val,
             clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
         )
         try:

@@ -151,6 +151,7 @@ class Ctx:
     steps: int | None = None
     copyable: bool = True
     raw_data: Any = None
+    raw_val: Any = None
     clip_grad_norm: float | None = None  # the user's loop clips gradients to this norm
     cache: dict[str, Any] = field(default_factory=dict)
 

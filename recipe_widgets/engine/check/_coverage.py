@@ -260,9 +260,51 @@ def eval_mode(ctx: Ctx) -> Finding:
             " augmentation out of forward, and do not override train().",
             evidence=ev,
         )
+    if _val_item_changes(ctx.raw_val):
+        return Finding(
+            "eval_mode",
+            "warn",
+            "the model is deterministic in eval mode, but reading the same validation example"
+            " twice gives different inputs: the evaluation data goes through a random"
+            " transform (augmentation), so validation numbers are noisy and measure"
+            " augmented data.",
+            fix="Give the validation / test dataset a deterministic transform (resize,"
+            " to-tensor, normalize only); keep random augmentation for training.",
+            evidence=ev,
+        )
     return Finding(
         "eval_mode",
         "pass",
         "two eval-mode passes on the same batch give identical outputs.",
         evidence=ev,
     )
+
+
+def _val_item_changes(val: Any) -> bool:
+    """Does the validation dataset return different data for the same index twice? (The
+    global RNG the transform draws from is put back by ``rw.check`` afterwards.)"""
+    dataset = val.dataset if isinstance(val, torch.utils.data.DataLoader) else val
+    if not isinstance(dataset, torch.utils.data.Dataset) or isinstance(
+        dataset, torch.utils.data.IterableDataset
+    ):
+        return False
+    try:
+        if len(dataset) == 0:  # type: ignore[arg-type]
+            return False
+        first, second = dataset[0], dataset[0]
+    except Exception:  # noqa: BLE001 - a dataset that cannot be indexed twice says nothing
+        return False
+    a, b = _tensors(first), _tensors(second)
+    return len(a) == len(b) and any(
+        x.shape != y.shape or not torch.equal(x, y) for x, y in zip(a, b)
+    )
+
+
+def _tensors(item: Any) -> list[torch.Tensor]:
+    if isinstance(item, torch.Tensor):
+        return [item]
+    if isinstance(item, dict):
+        return [t for v in item.values() for t in _tensors(v)]
+    if isinstance(item, (tuple, list)):
+        return [t for v in item for t in _tensors(v)]
+    return []
