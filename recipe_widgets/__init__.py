@@ -15,8 +15,8 @@ from recipe_widgets._version import __version__
 if TYPE_CHECKING:
     from recipe_widgets.engine._before_the_net import before_the_net
     from recipe_widgets.engine._decode import DecodedBatch, decode
-    from recipe_widgets.engine._results import CheckFailed, Finding, Report
-    from recipe_widgets.engine._seed import seed_everything
+    from recipe_widgets.engine.results import CheckFailed, Finding, Report
+    from recipe_widgets.engine.seed import seed_everything
     from recipe_widgets.engine.audit import audit
     from recipe_widgets.engine.check import (
         Evaluation,
@@ -32,10 +32,10 @@ if TYPE_CHECKING:
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _EXPORTS: dict[str, str] = {
-    "CheckFailed": "recipe_widgets.engine._results",
-    "Finding": "recipe_widgets.engine._results",
-    "Report": "recipe_widgets.engine._results",
-    "seed_everything": "recipe_widgets.engine._seed",
+    "CheckFailed": "recipe_widgets.engine.results",
+    "Finding": "recipe_widgets.engine.results",
+    "Report": "recipe_widgets.engine.results",
+    "seed_everything": "recipe_widgets.engine.seed",
     "check": "recipe_widgets.engine.check",
     "init_final_bias": "recipe_widgets.engine.check",
     "evaluate": "recipe_widgets.engine.check",

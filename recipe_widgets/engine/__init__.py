@@ -4,7 +4,7 @@ Everything here returns frozen dataclasses; nothing here imports IPython, ipywid
 or altair (a test imports this package in a fresh interpreter to prove it).
 """
 
-from recipe_widgets.engine._results import STATUSES, CheckFailed, Finding, Report, merge
-from recipe_widgets.engine._seed import seed_everything
+from recipe_widgets.engine.results import STATUSES, CheckFailed, Finding, Report, merge
+from recipe_widgets.engine.seed import seed_everything
 
 __all__ = ["STATUSES", "CheckFailed", "Finding", "Report", "merge", "seed_everything"]

@@ -22,8 +22,8 @@ import torch
 from recipe_widgets.engine import _decode_findings as checks
 from recipe_widgets.engine._decode_images import channel_vector, decode_filters, decode_images
 from recipe_widgets.engine._decode_text import decode_labels, token_texts
-from recipe_widgets.engine._results import Finding, Report
-from recipe_widgets.engine._tensor_stats import TensorStats, tensor_stats
+from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.tensor_stats import TensorStats, tensor_stats
 
 KINDS = ("images", "tokens", "tabular", "sequences", "filters")
 

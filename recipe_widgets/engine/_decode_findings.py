@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine._tensor_stats import TensorStats
+from recipe_widgets.engine.results import Finding
+from recipe_widgets.engine.tensor_stats import TensorStats
 from recipe_widgets.engine.formatting import fmt
 
 

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine._progress import progress
-from recipe_widgets.engine._results import Finding, Report
+from recipe_widgets.engine.progress import progress
+from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.audit import _duplicates as dup
 from recipe_widgets.engine.audit._corrupt import corrupted
 from recipe_widgets.engine.audit._imbalance import _is_classes, imbalance

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.audit._items import Items
 
 WARN_RATIO = 5.0  # largest / smallest class; past this a plain loss mostly learns the big classes

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine._progress import progress
+from recipe_widgets.engine.progress import progress
 
 MAX_ITEMS = 2_000_000
 

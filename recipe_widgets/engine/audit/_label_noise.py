@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.audit._items import Items
 
 K = 10

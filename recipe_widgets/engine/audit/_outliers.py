@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.audit._items import Items
 
 WARN_Z = 6.0

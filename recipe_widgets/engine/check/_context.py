@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from recipe_widgets.engine._progress import progress
+from recipe_widgets.engine.progress import progress
 from recipe_widgets.engine.check._data import Pool, UnusableInput, call_model
 from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
 from recipe_widgets.engine.check._task import TaskInfo

@@ -21,7 +21,7 @@ import math
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.check._context import Ctx
 from recipe_widgets.engine.check._data import Pool, call_model
 

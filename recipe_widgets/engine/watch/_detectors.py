@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from recipe_widgets.engine._results import Finding
+from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.formatting import fmt
 
 
