@@ -13,10 +13,6 @@ from typing import TYPE_CHECKING, Any
 from recipe_widgets._version import __version__
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine._before_the_net import before_the_net
-    from recipe_widgets.engine._decode import DecodedBatch, decode
-    from recipe_widgets.engine.results import CheckFailed, Finding, Report
-    from recipe_widgets.engine.seed import seed_everything
     from recipe_widgets.engine.audit import audit
     from recipe_widgets.engine.check import (
         Evaluation,
@@ -26,6 +22,9 @@ if TYPE_CHECKING:
         evaluate,
         init_final_bias,
     )
+    from recipe_widgets.engine.decode import DecodedBatch, before_the_net, decode
+    from recipe_widgets.engine.results import CheckFailed, Finding, Report
+    from recipe_widgets.engine.seed import seed_everything
     from recipe_widgets.engine.watch import Watch, compare, load_run
     from recipe_widgets.widgets._explorer import explore
     from recipe_widgets.widgets._watch_panel import watch
@@ -43,9 +42,9 @@ _EXPORTS: dict[str, str] = {
     "Evaluation": "recipe_widgets.engine.check",
     "UnusableInput": "recipe_widgets.engine.check",
     "audit": "recipe_widgets.engine.audit",
-    "decode": "recipe_widgets.engine._decode",
-    "DecodedBatch": "recipe_widgets.engine._decode",
-    "before_the_net": "recipe_widgets.engine._before_the_net",
+    "decode": "recipe_widgets.engine.decode",
+    "DecodedBatch": "recipe_widgets.engine.decode",
+    "before_the_net": "recipe_widgets.engine.decode",
     "Watch": "recipe_widgets.engine.watch",
     "compare": "recipe_widgets.engine.watch",
     "load_run": "recipe_widgets.engine.watch",

@@ -19,7 +19,7 @@ from recipe_widgets.display._report import report_html, report_text
 from recipe_widgets.display._tensor_repr import num, png_data_uri
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine._decode import DecodedBatch
+    from recipe_widgets.engine.decode import DecodedBatch
 
 #: Items drawn at most (the rest are counted, not drawn).
 MAX_ITEMS = 256

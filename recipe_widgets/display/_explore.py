@@ -17,7 +17,7 @@ import pandas as pd
 if TYPE_CHECKING:
     import altair as alt
 
-    from recipe_widgets.engine._explore import Histogram
+    from recipe_widgets.engine.explore import Histogram
 
 MAX_CELL = 80
 

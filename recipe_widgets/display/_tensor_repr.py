@@ -1,7 +1,7 @@
 """The rich notebook repr of a tensor: one summary line, and a small picture when it is image-like.
 
 The line is the numbers a person checks first (shape, dtype, device, range, mean, std, NaN/Inf
-and zeros), all exact (``engine.tensor_stats``). The picture is drawn from at most
+and zeros), all exact (``engine.decode``). The picture is drawn from at most
 ``PICTURE_ITEMS`` items sliced off the tensor, so a huge CUDA tensor never travels whole.
 """
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import numpy as np
     import torch
 
-    from recipe_widgets.engine.tensor_stats import TensorStats
+    from recipe_widgets.engine.decode import TensorStats
 
 PICTURE_ITEMS = 8
 #: Longest side of a picture in the tensor repr; larger tensors are strided down to it.
@@ -105,14 +105,14 @@ def _image_like(t: torch.Tensor) -> torch.Tensor | None:
 
 def tensor_html(t: torch.Tensor, stats: TensorStats | None = None) -> str:
     """The summary line, a strip of up to ``PICTURE_ITEMS`` images, and small tensors' values."""
-    from recipe_widgets.engine.tensor_stats import tensor_stats
+    from recipe_widgets.engine.decode import tensor_stats
 
     s = stats if stats is not None else tensor_stats(t)
     head = f'<code style="white-space:pre">{escape(stats_text(s))}</code>'
     picture = ""
     few = _image_like(t) if s.count else None
     if few is not None and few.numel() and few.shape[0]:
-        from recipe_widgets.engine._decode import decode
+        from recipe_widgets.engine.decode import decode
 
         try:
             decoded = decode(few.detach(), kind="images")

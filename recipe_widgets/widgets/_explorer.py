@@ -1,7 +1,7 @@
 """``rw.explore``: browse, search, filter, sort and histogram the items of a dataset.
 
 Thin by design: traits hold what the person asked for, ``_refresh`` asks the engine which rows
-match (``engine._explore`` and the filter grammar) and the display layer how to draw them.
+match (``engine.explore`` and the filter grammar) and the display layer how to draw them.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pandas as pd
 import traitlets as T
 
 from recipe_widgets.display._explore import grid_html, histogram_chart
-from recipe_widgets.engine import _explore as ex
+from recipe_widgets.engine.explore import _queries as ex
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 
@@ -170,7 +170,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
     def _match(self) -> np.ndarray:
         mask = ex.search_mask(self.frame, self.search, regex=self.regex, cache=self._cache)
         if self.expr.strip():
-            from recipe_widgets.engine._filter_expr import filter_mask
+            from recipe_widgets.engine.explore import filter_mask
 
             mask &= filter_mask(self.frame, self.expr)
         if self.brush and self.axis:
@@ -356,7 +356,7 @@ def explore(
     ``report``: an ``rw.audit`` report; its flags become a sortable, searchable ``flags`` column
     (with ``split=`` naming the split shown when the audit ran over several).
     """
-    from recipe_widgets.engine._item_table import item_table
+    from recipe_widgets.engine.explore import item_table
 
     label_column = None
     note = ""
@@ -392,7 +392,7 @@ def explore(
 
 
 def _thumbnails(images: Any, n: int) -> np.ndarray:
-    from recipe_widgets.engine._item_table import _image_view
+    from recipe_widgets.engine.explore._item_table import _image_view
 
     arr = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
     if len(arr) != n:

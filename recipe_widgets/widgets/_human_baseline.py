@@ -15,7 +15,7 @@ import pandas as pd
 import traitlets as T
 
 from recipe_widgets.display._explore import grid_html, png_data_uri
-from recipe_widgets.engine._explore import HumanBaseline, sample_items
+from recipe_widgets.engine.explore import HumanBaseline, sample_items
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 

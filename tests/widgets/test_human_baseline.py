@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipe_widgets.engine._explore import HumanBaseline
+from recipe_widgets.engine.explore import HumanBaseline
 from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
 
 

@@ -9,14 +9,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine.progress import progress
-from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.audit import _duplicates as dup
 from recipe_widgets.engine.audit._corrupt import corrupted
 from recipe_widgets.engine.audit._imbalance import _is_classes, imbalance
 from recipe_widgets.engine.audit._items import Items, read_items
 from recipe_widgets.engine.audit._label_noise import label_noise
 from recipe_widgets.engine.audit._outliers import outliers
+from recipe_widgets.engine.progress import progress
+from recipe_widgets.engine.results import Finding, Report
 
 CHECKS = (
     "corrupted_items",

@@ -13,8 +13,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.results import Finding
 
 WARN_Z = 6.0
 INFO_Z = 3.5

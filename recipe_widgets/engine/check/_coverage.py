@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.check._context import Ctx, user_optimizers
+from recipe_widgets.engine.results import Finding
 
 
 def _last_param_module(model: nn.Module) -> str | None:

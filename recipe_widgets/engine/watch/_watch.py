@@ -18,8 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._hooks import Hooks
 

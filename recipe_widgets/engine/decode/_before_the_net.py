@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from recipe_widgets.engine._decode import DecodedBatch, decode
+from recipe_widgets.engine.decode._api import DecodedBatch, decode
 
 
 @dataclass(frozen=True)

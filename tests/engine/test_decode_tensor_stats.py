@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from recipe_widgets.engine import tensor_stats as tensor_stats_module
-from recipe_widgets.engine.tensor_stats import tensor_stats
+from recipe_widgets.engine.decode import _tensor_stats as tensor_stats_module
+from recipe_widgets.engine.decode import tensor_stats
 
 
 def _reference(x: torch.Tensor) -> dict[str, float]:

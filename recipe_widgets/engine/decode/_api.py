@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 import torch
 
-from recipe_widgets.engine import _decode_findings as checks
-from recipe_widgets.engine._decode_images import channel_vector, decode_filters, decode_images
-from recipe_widgets.engine._decode_text import decode_labels, token_texts
+from recipe_widgets.engine.decode import _findings as checks
+from recipe_widgets.engine.decode._images import channel_vector, decode_filters, decode_images
+from recipe_widgets.engine.decode._tensor_stats import TensorStats, tensor_stats
+from recipe_widgets.engine.decode._text import decode_labels, token_texts
 from recipe_widgets.engine.results import Finding, Report
-from recipe_widgets.engine.tensor_stats import TensorStats, tensor_stats
 
 KINDS = ("images", "tokens", "tabular", "sequences", "filters")
 
