@@ -7,15 +7,13 @@ and zeros), all exact (``engine.decode``). The picture is drawn from at most
 
 from __future__ import annotations
 
-import base64
-import io
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from recipe_widgets.display._images import png_data_uri
 from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
-    import numpy as np
     import torch
 
     from recipe_widgets.engine.decode import TensorStats
@@ -25,11 +23,6 @@ PICTURE_ITEMS = 8
 PICTURE_SIDE = 128
 #: Tensors up to this many elements also show torch's own repr (the values) under the summary.
 VALUES_UP_TO = 200
-
-
-def num(v: float | None) -> str:
-    """Short number formatting that reads the same on every CPU (see ``engine.formatting``)."""
-    return fmt(v)
 
 
 def stats_text(s: TensorStats) -> str:
@@ -45,7 +38,7 @@ def stats_text(s: TensorStats) -> str:
     if s.count:
         of = f"{s.of} " if s.of else ""
         parts.append(
-            f"{of}min {num(s.min)}  max {num(s.max)}  mean {num(s.mean)}  std {num(s.std)}"
+            f"{of}min {fmt(s.min)}  max {fmt(s.max)}  mean {fmt(s.mean)}  std {fmt(s.std)}"
         )
         parts.append(f"zeros {s.zeros}")
     if s.nan:
@@ -57,16 +50,6 @@ def stats_text(s: TensorStats) -> str:
             else f"{'+' if s.posinf else '-'}Inf {s.inf}"
         )
     return "  ".join(parts)
-
-
-def png_data_uri(image: np.ndarray) -> str:
-    """An (H, W, C) uint8 array as a ``data:image/png`` URI (deterministic: Pillow writes no time)."""
-    from PIL import Image
-
-    arr = image[..., 0] if image.shape[-1] == 1 else image
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _image_like(t: torch.Tensor) -> torch.Tensor | None:

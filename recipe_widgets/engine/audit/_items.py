@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recipe_widgets.engine.arrays import to_numpy
 from recipe_widgets.engine.progress import progress
 
 MAX_ITEMS = 2_000_000
@@ -44,13 +45,6 @@ class Items:
         return (
             [str(self.split[i]), int(self.index[i])] if self.split[i] != "" else int(self.index[i])
         )
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    detach = getattr(x, "detach", None)
-    if callable(detach):
-        x = detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,7 +76,7 @@ def _frame_items(frame: pd.DataFrame, labels: Any) -> tuple[pd.DataFrame, np.nda
         y = frame[labels].to_numpy(dtype=object)
         frame = frame.drop(columns=[labels])
     elif labels is not None:
-        y = _to_numpy(labels).astype(object)
+        y = to_numpy(labels).astype(object)
         if len(y) != len(frame):
             raise ValueError(f"{len(y)} labels for {len(frame)} rows; they must match one to one")
     return frame, y
@@ -113,7 +107,7 @@ def read_one(data: Any, labels: Any, split: str, quiet: bool) -> Items:
     )
     if is_dataset and not isinstance(data, (list, tuple)):
         return _read_dataset(data, split, quiet)
-    x = _to_numpy(data)
+    x = to_numpy(data)
     if x.dtype == object or x.ndim == 0:
         raise TypeError(
             f"cannot audit {type(data).__name__} with dtype {x.dtype}; pass a DataFrame, a numeric "
@@ -124,7 +118,7 @@ def read_one(data: Any, labels: Any, split: str, quiet: bool) -> Items:
         raise ValueError(f"{n} items; audit a random sample of at most {MAX_ITEMS}")
     y = None
     if labels is not None:
-        y = _to_numpy(labels)
+        y = to_numpy(labels)
         if len(y) != n:
             raise ValueError(f"{len(y)} labels for {n} items; they must match one to one")
         y = (y.argmax(axis=1) if y.ndim == 2 else y).astype(object)
@@ -147,8 +141,8 @@ def _read_dataset(dataset: Any, split: str, quiet: bool) -> Items:
                     if isinstance(item, (tuple, list)) and len(item) >= 2
                     else (item, None)
                 )
-                rows.append(_to_numpy(x))
-                yv = None if y is None else _to_numpy(y)
+                rows.append(to_numpy(x))
+                yv = None if y is None else to_numpy(y)
                 ys.append(None if yv is None else (yv.item() if yv.ndim == 0 else int(yv.argmax())))
             except Exception as err:  # noqa: BLE001 - a broken item is a finding; keep scanning
                 errors[i] = f"{type(err).__name__}: {err}"[:300]

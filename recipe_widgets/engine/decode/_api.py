@@ -19,10 +19,12 @@ import numpy as np
 import pandas as pd
 import torch
 
+from recipe_widgets.engine.arrays import robust_z
 from recipe_widgets.engine.decode import _findings as checks
 from recipe_widgets.engine.decode._images import channel_vector, decode_filters, decode_images
 from recipe_widgets.engine.decode._tensor_stats import TensorStats, tensor_stats
 from recipe_widgets.engine.decode._text import decode_labels, token_texts
+from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
 
 KINDS = ("images", "tokens", "tabular", "sequences", "filters")
@@ -341,13 +343,8 @@ def decode(
 
 def _outliers(vals: np.ndarray) -> np.ndarray:
     """(N, F) mask of cells with a robust z-score above 6 (median / MAD, not fooled by the outlier)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(vals, axis=0)
-        mad = np.nanmedian(np.abs(vals - med), axis=0) * 1.4826
-        spread = np.where(mad > 0, mad, np.nanstd(vals, axis=0))
-        z = np.abs(vals - med) / np.where(spread > 0, spread, np.inf)
-    return np.asarray(np.nan_to_num(z, nan=0.0) > 6)
+    z, _ = robust_z(vals, fallback="std")  # a feature with no spread has no outliers
+    return np.asarray(np.nan_to_num(np.abs(z), nan=0.0) > 6)
 
 
 def _scale_finding(vals: np.ndarray, names: list[str]) -> Finding:
@@ -364,8 +361,8 @@ def _scale_finding(vals: np.ndarray, names: list[str]) -> Finding:
         return Finding(
             "decode_input_range",
             "warn",
-            f"features are on very different scales: std of {hi[1]!r} is {hi[0]:.4g}, of {lo[1]!r} "
-            f"{lo[0]:.4g} ({hi[0] / lo[0]:.0f}x); the large ones dominate the first layer and the gradients",
+            f"features are on very different scales: std of {hi[1]!r} is {fmt(hi[0], 4)}, of {lo[1]!r} "
+            f"{fmt(lo[0], 4)} ({hi[0] / lo[0]:.0f}x); the large ones dominate the first layer and the gradients",
             fix="standardize each feature with the training set's mean and std (sklearn StandardScaler)",
             evidence={
                 "largest": hi[1],

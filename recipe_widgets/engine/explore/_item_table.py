@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recipe_widgets.engine.arrays import to_numpy
+
 MAX_ITEMS = 200_000  # past this, computing per-item stats in a notebook is the wrong tool
 
 
@@ -23,13 +25,6 @@ class ItemTable:
     frame: pd.DataFrame
     images: np.ndarray | None  # uint8 (N, H, W) or (N, H, W, 3), or None
     how: str  # how the items were read, said to the person
-
-
-def _to_numpy(x: Any) -> np.ndarray:
-    detach = getattr(x, "detach", None)
-    if callable(detach):
-        return detach().cpu().numpy()
-    return np.asarray(x)
 
 
 def _image_view(items: np.ndarray) -> np.ndarray | None:
@@ -73,7 +68,7 @@ def item_table(
         and not isinstance(data, (list, tuple))
     ):
         return _dataset_table(data, axes)
-    items = _to_numpy(data)
+    items = to_numpy(data)
     if items.dtype == object or items.ndim == 0:
         raise TypeError(
             f"cannot read items from {type(data).__name__} with dtype {items.dtype}; pass a numeric "
@@ -87,7 +82,7 @@ def item_table(
     flat = items.reshape(n, -1).astype(np.float64) if n else np.zeros((0, 1))
     cols: dict[str, Any] = {}
     if labels is not None:
-        y = _to_numpy(labels)
+        y = to_numpy(labels)
         if len(y) != n:
             raise ValueError(f"{len(y)} labels for {n} items; they must match one to one")
         cols["label"] = y.argmax(axis=1) if y.ndim == 2 else y  # one-hot shown as the class
@@ -125,7 +120,7 @@ def _dataset_table(dataset: Any, axes: Mapping[str, Callable[[Any], float]]) -> 
                 if isinstance(item, (tuple, list)) and len(item) >= 2
                 else (item, None)
             )
-            arr = _to_numpy(x).astype(np.float64)
+            arr = to_numpy(x).astype(np.float64)
             row.update(
                 label=_scalar(y),
                 shape=str(tuple(arr.shape)),
@@ -154,7 +149,7 @@ def _dataset_table(dataset: Any, axes: Mapping[str, Callable[[Any], float]]) -> 
 def _scalar(y: Any) -> Any:
     if y is None:
         return None
-    arr = _to_numpy(y)
+    arr = to_numpy(y)
     if arr.ndim == 0:
         return arr.item()
     if arr.ndim == 1 and arr.size > 1:
