@@ -186,29 +186,6 @@ def test_explore_refuses_what_it_cannot_read() -> None:
         explore(pd.DataFrame({"a": [1, 2]}), chart=False).human_baseline()
 
 
-def test_flags_from_an_audit_over_splits_land_on_the_right_split_only() -> None:
-    import pytest
-
-    import recipe_widgets as rw
-    from recipe_widgets.widgets._explorer import flag_column
-
-    report = rw.Report(
-        (
-            rw.Finding(
-                "exact_duplicates",
-                "warn",
-                "copies",
-                evidence={"indices": [["train", 1], ["test", 2]]},
-            ),
-            rw.Finding("label_noise", "info", "hints", evidence={"indices": [["train", 2]]}),
-        )
-    )
-    assert flag_column(4, report, "train") == ["", "exact_duplicates", "label_noise", ""]
-    assert flag_column(4, report, "test") == ["", "", "exact_duplicates", ""]
-    with pytest.raises(ValueError, match="split="):
-        flag_column(4, report)
-
-
 def test_duplicate_groups_become_a_column_and_show_side_by_side() -> None:
     import recipe_widgets as rw
     from recipe_widgets.engine.audit import planted_digits

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -12,11 +13,20 @@ import pandas as pd
 from recipe_widgets.engine.audit import _duplicates as dup
 from recipe_widgets.engine.audit._corrupt import corrupted
 from recipe_widgets.engine.audit._imbalance import _is_classes, imbalance
-from recipe_widgets.engine.audit._items import Items, read_items
 from recipe_widgets.engine.audit._label_noise import label_noise
 from recipe_widgets.engine.audit._outliers import outliers
+from recipe_widgets.engine.items import Items, read_items
 from recipe_widgets.engine.progress import progress
 from recipe_widgets.engine.results import Finding, Report
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class AuditReport(Report):
+    """The audit's ``Report``, holding the items it read: ``rw.explore(report=...)`` shows them
+    without reading the data again. Prints, compares and serialises as any ``Report``."""
+
+    items: Items | None = field(default=None, compare=False, repr=False)
+
 
 CHECKS = (
     "corrupted_items",
@@ -109,7 +119,7 @@ def _finish(findings: list[Finding], items: Items, title: str) -> Report:
                 fix="run rw.audit again to completion, or on a random subset to go faster",
             )
         )
-    return Report(tuple(findings), title=title)
+    return AuditReport(tuple(findings), title=title, items=items)
 
 
 def _step_corrupt(items: Items, state: dict[str, Any], table: pd.DataFrame) -> list[Finding]:

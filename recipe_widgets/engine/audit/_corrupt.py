@@ -9,7 +9,7 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.items import Items
 from recipe_widgets.engine.results import Finding
 
 

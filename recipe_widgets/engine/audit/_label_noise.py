@@ -13,7 +13,7 @@ from collections import Counter
 
 import numpy as np
 
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.items import Items
 from recipe_widgets.engine.results import Finding
 
 K = 10

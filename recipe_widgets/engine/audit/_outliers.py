@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from recipe_widgets.engine import arrays
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.items import Items
 from recipe_widgets.engine.results import Finding
 
 WARN_Z = 6.0

@@ -1,9 +1,9 @@
 """One row per item: what the explorer sorts, filters and plots when data is not a DataFrame.
 
-Arrays, tensors, ``(inputs, targets)`` pairs and map-style Datasets become a DataFrame of
-per-item statistics (label, shape, mean, std, min, max, NaN count), plus any user-defined axes,
-plus uint8 thumbnails when the items are images. An item whose ``__getitem__`` raises keeps its
-row, with the error in the ``error`` column: the scan goes on.
+The items come from the kit's one reader (``engine.items``, shared with ``rw.audit``) and become
+a DataFrame of per-item statistics (label, mean, std, min, max, NaN count; shape and error for
+a Dataset), plus any user-defined axes, plus uint8 thumbnails when the items are images. An
+item whose ``__getitem__`` raised keeps its row, with the error in the ``error`` column.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine.arrays import to_numpy
+from recipe_widgets.engine.items import Items, read_items
 
-MAX_ITEMS = 200_000  # past this, computing per-item stats in a notebook is the wrong tool
+Axes = Mapping[str, Callable[[Any], float]]
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class ItemTable:
     how: str  # how the items were read, said to the person
 
 
-def _image_view(items: np.ndarray) -> np.ndarray | None:
+def image_view(items: np.ndarray) -> np.ndarray | None:
     """(N, H, W), (N, 1|3, H, W) or (N, H, W, 1|3) as uint8 (N, H, W[, 3]); else None."""
     if items.ndim == 3 and min(items.shape[1:]) >= 4:
         view = items
@@ -51,41 +51,31 @@ def _image_view(items: np.ndarray) -> np.ndarray | None:
     return (scaled * 255).round().astype(np.uint8)
 
 
-def item_table(
-    data: Any,
-    labels: Any = None,
-    *,
-    axes: Mapping[str, Callable[[Any], float]] | None = None,
-) -> ItemTable:
-    """Per-item rows for arrays / tensors, ``(inputs, targets)`` pairs and map-style Datasets."""
-    axes = dict(axes or {})
-    if isinstance(data, tuple) and len(data) == 2 and labels is None:
-        data, labels = data
-    if (
-        hasattr(data, "__getitem__")
-        and hasattr(data, "__len__")
-        and not hasattr(data, "shape")
-        and not isinstance(data, (list, tuple))
-    ):
-        return _dataset_table(data, axes)
-    items = to_numpy(data)
-    if items.dtype == object or items.ndim == 0:
-        raise TypeError(
-            f"cannot read items from {type(data).__name__} with dtype {items.dtype}; pass a numeric "
-            "array or tensor (N, ...), an (inputs, targets) pair, a Dataset, or a DataFrame"
-        )
+def item_table(data: Any, labels: Any = None, *, axes: Axes | None = None) -> ItemTable:
+    """Per-item rows for arrays / tensors, ``(inputs, targets)`` pairs and map-style Datasets.
+
+    ``axes`` functions get each item as a numpy array.
+    """
+    return table_of(read_items(data, labels, None, quiet=True), axes)
+
+
+def table_of(items: Items, axes: Axes | None = None) -> ItemTable:
+    """The explorer's table of items already read (by ``rw.audit`` or by ``item_table``)."""
+    if items.array is not None:
+        return _array_table(items.array, items.labels, dict(axes or {}))
+    return _dataset_table(items, dict(axes or {}))
+
+
+def _labels(labels: np.ndarray) -> pd.Series:
+    return pd.Series(list(labels)).infer_objects()  # the reader's object array, typed again
+
+
+def _array_table(items: np.ndarray, labels: np.ndarray | None, axes: Axes) -> ItemTable:
     n = len(items)
-    if n > MAX_ITEMS:
-        raise ValueError(
-            f"{n} items; explore a sample of at most {MAX_ITEMS} (e.g. a random Subset)"
-        )
     flat = items.reshape(n, -1).astype(np.float64) if n else np.zeros((0, 1))
     cols: dict[str, Any] = {}
     if labels is not None:
-        y = to_numpy(labels)
-        if len(y) != n:
-            raise ValueError(f"{len(y)} labels for {n} items; they must match one to one")
-        cols["label"] = y.argmax(axis=1) if y.ndim == 2 else y  # one-hot shown as the class
+        cols["label"] = _labels(labels)  # one-hot already read as the class
     with np.errstate(invalid="ignore"):
         finite = np.where(np.isfinite(flat), flat, np.nan)
         cols["mean"] = np.nanmean(finite, axis=1) if flat.shape[1] else np.full(n, np.nan)
@@ -96,62 +86,56 @@ def item_table(
     for name, fn in axes.items():
         cols[name] = [float(fn(item)) for item in items]
     frame = pd.DataFrame(cols)
-    images = _image_view(items) if n else None
+    images = image_view(items) if n else None
     how = f"{n} items of shape {tuple(items.shape[1:])}, dtype {items.dtype}" + (
         "; shown as images" if images is not None else ""
     )
     return ItemTable(frame, images, how)
 
 
-def _dataset_table(dataset: Any, axes: Mapping[str, Callable[[Any], float]]) -> ItemTable:
-    n = len(dataset)
-    if n > MAX_ITEMS:
-        raise ValueError(
-            f"{n} items; explore a sample of at most {MAX_ITEMS} (e.g. a random Subset)"
-        )
+def _dataset_row(x: np.ndarray, label: Any, axes: Axes) -> dict[str, Any]:
+    arr = x.astype(np.float64)
+    row: dict[str, Any] = {
+        "label": label,
+        "shape": str(tuple(arr.shape)),
+        "mean": float(np.nanmean(arr)) if arr.size else np.nan,
+        "std": float(np.nanstd(arr)) if arr.size else np.nan,
+        "nonfinite": int((~np.isfinite(arr)).sum()),
+        "error": "",
+    }
+    for name, fn in axes.items():
+        row[name] = float(fn(x))
+    return row
+
+
+def _dataset_table(items: Items, axes: Axes) -> ItemTable:
     rows: list[dict[str, Any]] = []
-    firsts: list[np.ndarray | None] = []
-    for i in range(n):
-        row: dict[str, Any] = {}
+    pixels: list[np.ndarray | None] = []
+    for i, x in enumerate(items.rows):
+        label = None if items.labels is None else items.labels[i]
         try:
-            item = dataset[i]
-            x, y = (
-                (item[0], item[1])
-                if isinstance(item, (tuple, list)) and len(item) >= 2
-                else (item, None)
-            )
-            arr = to_numpy(x).astype(np.float64)
-            row.update(
-                label=_scalar(y),
-                shape=str(tuple(arr.shape)),
-                mean=float(np.nanmean(arr)) if arr.size else np.nan,
-                std=float(np.nanstd(arr)) if arr.size else np.nan,
-                nonfinite=int((~np.isfinite(arr)).sum()),
-                error="",
-            )
-            for name, fn in axes.items():
-                row[name] = float(fn(x))
-            firsts.append(arr)
+            if x is None:
+                raise _Unread(items.errors.get(i, "not read"))
+            rows.append(_dataset_row(x, label, axes))
+            pixels.append(x.astype(np.float64))
         except Exception as err:  # noqa: BLE001 - a broken item is a finding; keep scanning
-            row.update(error=f"{type(err).__name__}: {err}")
-            firsts.append(None)
-        rows.append(row)
+            rows.append({"error": str(err) if isinstance(err, _Unread) else _error(err)})
+            pixels.append(None)
     frame = pd.DataFrame(rows)
-    shapes = {a.shape for a in firsts if a is not None}
+    shapes = {a.shape for a in pixels if a is not None}
     images = None
-    if len(shapes) == 1 and all(a is not None for a in firsts):
-        images = _image_view(np.stack(firsts))  # type: ignore[arg-type]
+    if len(shapes) == 1 and all(a is not None for a in pixels):
+        images = image_view(np.stack(pixels))  # type: ignore[arg-type]
     broken = int((frame["error"] != "").sum()) if "error" in frame else 0
-    how = f"{n} items read from {type(dataset).__name__}" + (f"; {broken} raised" if broken else "")
+    how = f"{items.n} items read from {items.reader or 'the data'}"
+    how += f"; {broken} raised" if broken else ""
+    how += "; interrupted, showing the items read" if items.interrupted else ""
     return ItemTable(frame, images, how)
 
 
-def _scalar(y: Any) -> Any:
-    if y is None:
-        return None
-    arr = to_numpy(y)
-    if arr.ndim == 0:
-        return arr.item()
-    if arr.ndim == 1 and arr.size > 1:
-        return int(arr.argmax())  # one-hot
-    return str(arr.tolist())
+class _Unread(Exception):
+    """An item the reader could not read: its recorded error becomes the row's error."""
+
+
+def _error(err: Exception) -> str:
+    return f"{type(err).__name__}: {err}"
