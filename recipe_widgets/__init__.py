@@ -10,7 +10,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from recipe_widgets._public import PUBLIC_NAMES
 from recipe_widgets._version import __version__
+from recipe_widgets.engine import rendering as _rendering
+
+# Engine results print and show through engine.rendering; the display layer registers the
+# renderers, imported on the first render (see docs/architecture.md, "The rendering seam").
+_rendering.add_provider("recipe_widgets.display")
 
 if TYPE_CHECKING:
     from recipe_widgets.engine.audit import audit
@@ -55,31 +61,7 @@ _EXPORTS: dict[str, str] = {
 # public submodules, also imported on first use: ``rw.charts.training(w)``
 _SUBMODULES = ("charts",)
 
-__all__ = [
-    "charts",
-    "CheckFailed",
-    "DecodedBatch",
-    "Evaluation",
-    "Finding",
-    "Report",
-    "UnusableInput",
-    "Watch",
-    "__version__",
-    "assert_same",
-    "audit",
-    "before_the_net",
-    "check",
-    "compare",
-    "decode",
-    "evaluate",
-    "explore",
-    "init_final_bias",
-    "load_ipython_extension",
-    "load_run",
-    "seed_everything",
-    "unload_ipython_extension",
-    "watch",
-]
+__all__ = list(PUBLIC_NAMES)
 
 
 def __getattr__(name: str) -> Any:

@@ -20,7 +20,7 @@ from recipe_widgets.display._report import report_html, report_text
 from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine.decode import DecodedBatch
+    from recipe_widgets.engine.decode import BeforeTheNet, DecodedBatch
 
 #: Items drawn at most (the rest are counted, not drawn).
 MAX_ITEMS = 256
@@ -191,4 +191,19 @@ def decoded_html(batch: DecodedBatch, max_items: int = MAX_ITEMS) -> str:
         f'<div style="font-weight:600;margin:4px 0">{escape(repr(batch))}</div>'
         f'<div style="color:#444;margin:2px 0 6px">{escape(batch.how)}</div>'
         f"{body}{more}{report_html(batch.findings)}</div>"
+    )
+
+
+def before_the_net_text(seen: BeforeTheNet) -> str:
+    """What ``with rw.before_the_net(model) as seen`` captured, then the decoded batch."""
+    head = repr(seen)
+    return head if not seen.captured else head + "\n" + decoded_text(seen.decoded)
+
+
+def before_the_net_html(seen: BeforeTheNet) -> str:
+    head = escape(repr(seen))
+    if not seen.captured:
+        return f"<div class='rw-decode'>{head}</div>"
+    return f'<div style="font-family:monospace;color:#444">{head}</div>' + decoded_html(
+        seen.decoded
     )

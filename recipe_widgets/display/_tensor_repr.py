@@ -95,14 +95,11 @@ def tensor_html(t: torch.Tensor, stats: TensorStats | None = None) -> str:
     picture = ""
     few = _image_like(t) if s.count else None
     if few is not None and few.numel() and few.shape[0]:
-        from recipe_widgets.engine.decode import decode
+        from recipe_widgets.engine.decode import pictures
 
-        try:
-            decoded = decode(few.detach(), kind="images")
-        except (ValueError, TypeError):
-            decoded = None
-        if decoded is not None and decoded.images is not None:
-            imgs = "".join(_thumb(im) for im in decoded.images)
+        images = pictures(few)
+        if images is not None:
+            imgs = "".join(_thumb(im) for im in images)
             picture = (
                 f'<div style="display:flex;gap:3px;flex-wrap:wrap;margin-top:3px">{imgs}</div>'
             )

@@ -72,16 +72,17 @@ class LiveWatch(Watch):
         """Prediction dynamics (and the overfit view when labels were given) under the plot."""
         if not self.predictions:
             return
-        from recipe_widgets import charts
+        from recipe_widgets.display import _watch_charts as wc
+        from recipe_widgets.widgets._chart import show
 
         try:
-            chart = charts.predictions(self)
+            chart = wc.run_prediction_chart(self)
             if isinstance(self.tracked, (tuple, list)) and len(self.tracked) > 1:
-                chart = chart | charts.overfit(self)
+                chart = chart | wc.run_overfit_chart(self)
         except (ValueError, TypeError, IndexError) as err:  # odd outputs: say so, keep the run
             print(f"prediction dynamics unavailable: {err}")
             return
-        self._show(charts.show(chart))
+        self._show(show(chart))
 
 
 def watch(

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from recipe_widgets.engine import rendering
 from recipe_widgets.engine.arrays import robust_z
 from recipe_widgets.engine.decode import _findings as checks
 from recipe_widgets.engine.decode._images import channel_vector, decode_filters, decode_images
@@ -67,14 +68,10 @@ class DecodedBatch:
         return f"DecodedBatch({self.summary}; {self._verdict()})"
 
     def __str__(self) -> str:
-        from recipe_widgets.display._decode import decoded_text
-
-        return decoded_text(self)
+        return rendering.render(self) or repr(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from recipe_widgets.display._decode import decoded_html, decoded_text
-
-        return {"text/plain": decoded_text(self), "text/html": decoded_html(self)}
+        return rendering.mimebundle(self)
 
 
 # -- input handling -----------------------------------------------------------------------------
@@ -339,6 +336,20 @@ def decode(
         item_stats=item_stats,
         mapping=out.get("mapping", ""),
     )
+
+
+def pictures(x: Any) -> np.ndarray | None:
+    """Only the pictures ``decode(x, kind="images")`` would draw: uint8 ``(N, H, W, C)``, the same
+    pixel mapping, none of the findings (what a thumbnail needs); ``None`` when ``x`` is no
+    image batch."""
+    try:
+        t = _as_tensor(x)
+        if t.dim() not in (3, 4) or not t.numel():
+            return None
+        finite = bool(torch.isfinite(t).all()) if t.is_floating_point() else True
+        return decode_images(t, finite, None, None, "RGB").get("images")
+    except (ValueError, TypeError):
+        return None
 
 
 def _outliers(vals: np.ndarray) -> np.ndarray:
