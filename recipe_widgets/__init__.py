@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from recipe_widgets.engine.results import CheckFailed, Finding, Report
     from recipe_widgets.engine.seed import seed_everything
     from recipe_widgets.engine.watch import Watch, compare, load_run
-    from recipe_widgets.widgets._explorer import explore
-    from recipe_widgets.widgets._watch_panel import watch
+    from recipe_widgets.widgets._explore import explore
+    from recipe_widgets.widgets._watch import watch
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _EXPORTS: dict[str, str] = {
@@ -54,8 +54,8 @@ _EXPORTS: dict[str, str] = {
     "Watch": "recipe_widgets.engine.watch",
     "compare": "recipe_widgets.engine.watch",
     "load_run": "recipe_widgets.engine.watch",
-    "explore": "recipe_widgets.widgets._explorer",
-    "watch": "recipe_widgets.widgets._watch_panel",
+    "explore": "recipe_widgets.widgets._explore",
+    "watch": "recipe_widgets.widgets._watch",
 }
 
 # public submodules, also imported on first use: ``rw.charts.training(w)``

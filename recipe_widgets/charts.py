@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from recipe_widgets.display import _watch_charts as wc
+from recipe_widgets.display import _watch as wc
 
 if TYPE_CHECKING:
     import altair as alt

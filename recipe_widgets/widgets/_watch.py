@@ -22,7 +22,7 @@ class LiveWatch(Watch):
 
     def __init__(self, *args: Any, display: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from recipe_widgets.widgets._live_plot import LivePlot
+        from recipe_widgets.widgets._watch_plot import LivePlot
 
         self.plot = LivePlot(summary=lambda: Watch.__repr__(self))
         self._shown = 0
@@ -72,7 +72,7 @@ class LiveWatch(Watch):
         """Prediction dynamics (and the overfit view when labels were given) under the plot."""
         if not self.predictions:
             return
-        from recipe_widgets.display import _watch_charts as wc
+        from recipe_widgets.display import _watch as wc
         from recipe_widgets.widgets._chart import show
 
         try:

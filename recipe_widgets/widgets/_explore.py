@@ -130,7 +130,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
 
     def human_baseline(self, n: int = 20, seed: int = 0) -> Any:
         """Label ``n`` items yourself, with the answer hidden: the recipe's human baseline."""
-        from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
+        from recipe_widgets.widgets._explore_baseline import HumanBaselineWidget
 
         if not self.label_column:
             raise ValueError(

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from recipe_widgets.engine.explore import HumanBaseline
-from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
+from recipe_widgets.widgets._explore_baseline import HumanBaselineWidget
 
 
 @pytest.fixture
