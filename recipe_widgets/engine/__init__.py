@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from recipe_widgets.engine.results import STATUSES, CheckFailed, Finding, Report, merge
+from recipe_widgets.engine.results import STATUSES, CheckFailed, Finding, Report
 
-__all__ = ["STATUSES", "CheckFailed", "Finding", "Report", "merge", "seed_everything"]
+__all__ = ["STATUSES", "CheckFailed", "Finding", "Report", "seed_everything"]
 
 
 def __getattr__(name: str) -> Any:

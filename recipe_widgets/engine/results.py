@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -203,11 +203,3 @@ class Report:
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
         return rendering.mimebundle(self)
-
-
-def merge(reports: Iterable[Report], title: str = "Report") -> Report:
-    """One report from several, findings in order."""
-    findings: list[Finding] = []
-    for r in reports:
-        findings.extend(r.findings)
-    return Report(tuple(findings), title=title)

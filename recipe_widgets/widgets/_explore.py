@@ -23,7 +23,7 @@ from recipe_widgets.widgets._base import StaticFallbackMixin
 def _offline_chart(chart: Any) -> Any:
     import altair as alt
 
-    # Vega ships inside vl-convert: no CDN, so charts draw offline (FACTS.md). Costs a few
+    # Vega ships inside vl-convert: no CDN, so charts draw offline. Costs a few
     # seconds once per kernel, then every JupyterChart reuses the bundle.
     alt.JupyterChart.enable_offline()
     return alt.JupyterChart(chart)
