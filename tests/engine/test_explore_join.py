@@ -95,3 +95,12 @@ def test_flags_from_an_audit_over_splits_land_on_the_right_split_only() -> None:
     assert flag_column(4, report, "test") == ["", "", "exact_duplicates", ""]
     with pytest.raises(ValueError, match="split="):
         flag_column(4, report)
+
+
+def test_thumbnails_use_the_pixel_mapping_of_decode() -> None:
+    from recipe_widgets.engine.decode import decode
+
+    dim = torch.linspace(0, 0.5, 4 * 8 * 8).reshape(4, 1, 8, 8)  # [0, 1] data, all of it dark
+    table = item_table(dim)
+    assert table.images.max() == 128  # 0.5 of full brightness, not stretched to white
+    assert (table.images == decode(dim).images[..., 0]).all()

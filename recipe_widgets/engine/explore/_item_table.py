@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
+from recipe_widgets.engine.decode import to_uint8
 from recipe_widgets.engine.items import Items, read_items
 
 Axes = Mapping[str, Callable[[Any], float]]
@@ -41,14 +43,12 @@ def image_view(items: np.ndarray) -> np.ndarray | None:
         view = view[..., 0]
     if view.dtype == np.uint8:
         return view
-    v = view.astype(np.float64)
-    finite = np.isfinite(v)
-    if not finite.any():
-        return np.zeros(view.shape, dtype=np.uint8)
-    lo, hi = float(v[finite].min()), float(v[finite].max())
-    # One scale for the whole set, never per image: a dark image must look dark.
-    scaled = (np.where(finite, v, lo) - lo) / (hi - lo if hi > lo else 1.0)
-    return (scaled * 255).round().astype(np.uint8)
+    # The pixel mapping of rw.decode, over the whole set, never per image: a dark image must
+    # look dark, and the explorer shows an item as the net's batch view does.
+    exact = view.dtype in (np.float32, np.float64)  # decode maps in the batch's own precision
+    values = torch.from_numpy(np.ascontiguousarray(view if exact else view.astype(np.float64)))
+    finite = bool(torch.isfinite(values).all())
+    return to_uint8(values, integer=view.dtype.kind in "biu", all_finite=finite)[0]
 
 
 def item_table(data: Any, labels: Any = None, *, axes: Axes | None = None) -> ItemTable:
