@@ -47,7 +47,7 @@ class WatchConfig:
     plateau_window: int = 200  # logged losses without a 1% improvement
     no_grad_samples: int = 2  # sampled steps in a row a trainable parameter had no .grad
     overfit_evals: int = 4  # held-out evaluations without improvement (patience 3 stops before)
-    overfit_rise: float = 0.1  # ... the last one this much above its best, while the training
+    overfit_rise: float = 0.15  # ... the last one this much above its best, while the training
     # loss fell this much since the best (a held-out loss drifting a few % is noise)
 
     def __post_init__(self) -> None:
