@@ -11,7 +11,15 @@ from torch import nn
 
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, Ctx
-from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
+from recipe_widgets.engine.check._data import (
+    NotExampleAligned,
+    UnusableInput,
+    call_model,
+    default_batch_fn,
+    default_output_fn,
+    make_pool,
+    to_device,
+)
 from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
 from recipe_widgets.engine.check._task import TaskInfo, infer_task
 from recipe_widgets.engine.results import Finding, Report
@@ -64,6 +72,12 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
     except UnusableInput:
         raise
     except Exception as exc:
+        if _runs_whole(ctx):
+            raise NotExampleAligned(
+                "the model runs on a whole batch of the loader but not on a slice of its"
+                " examples (a graph given whole, with its adjacency indexed by node?): the"
+                f" checks take examples apart along dim 0 ({type(exc).__name__}: {exc})"
+            ) from exc
         shapes = ", ".join(str(tuple(t.shape)) for t in batch.tensors())
         raise UnusableInput(
             f"the model raised {type(exc).__name__}: {exc} on a batch with input"
@@ -89,6 +103,23 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
             " Use reduction='mean' (or .mean() the result)."
         )
     return _detached(out), float(loss)
+
+
+def _runs_whole(ctx: Ctx) -> bool:
+    """Does the model run on the loader's first batch as it comes (the user's own call)?"""
+    loader = ctx.raw_data
+    if not isinstance(loader, torch.utils.data.DataLoader):
+        return False
+    try:
+        batch = next(iter(loader))
+        inputs, _ = (ctx.batch_fn or default_batch_fn)(batch)
+        with torch.no_grad():
+            if isinstance(inputs, list):
+                inputs = tuple(inputs)
+            call_model(ctx.fresh(), inputs if isinstance(inputs, (tuple, dict)) else (inputs,))
+    except Exception:  # noqa: BLE001 - it does not run either: the usual error is raised
+        return False
+    return True
 
 
 def _detached(out: Any) -> Any:
@@ -171,17 +202,15 @@ def check(
     th = _thresholds(thresholds)
     snapshot = Snapshot(model, optimizer, data=(data, val))
     try:
-        pool = to_device(
-            make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data"), model
-        )
-        val_pool = None
-        if val is not None:
-            val_pool = make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val")
-            val_pool = to_device(val_pool, model)
+        try:
+            pool = make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data")
+        except NotExampleAligned as exc:
+            return _all_skipped(str(exc), chosen)
+        pool = to_device(pool, model)
         ctx = Ctx(
             model=model,
             pool=pool,
-            val=val_pool,
+            val=_val_pool(val, batch_fn, th, model),
             loss_fn=loss_fn,
             output_fn=output_fn or default_output_fn,
             optimizer=optimizer,
@@ -197,12 +226,15 @@ def check(
             copyable=try_deepcopy(model) is not None,
             raw_data=data,
             raw_val=val,
+            batch_fn=batch_fn,
             clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
         )
         try:
             out, loss = _probe(ctx)
         except LabelsRefused as exc:
             return _labels_refused(exc, chosen)
+        except NotExampleAligned as exc:
+            return _all_skipped(str(exc), chosen)
         if isinstance(out, torch.Tensor):
             ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
         findings = _run_checks(ctx, chosen, out, loss)
@@ -210,6 +242,13 @@ def check(
         return Report(tuple(findings), title="Recipe check")
     finally:
         snapshot.restore()
+
+
+def _val_pool(val: Any, batch_fn: Any, th: dict[str, float], model: nn.Module) -> Any:
+    if val is None:
+        return None
+    pool = make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val")
+    return to_device(pool, model)
 
 
 def _validate(
@@ -329,6 +368,20 @@ def _setup_finding(ctx: Ctx) -> Finding:
         f" {ctx.pool.n} examples read{val}{copied}.",
         evidence=evidence,
     )
+
+
+def _all_skipped(why: str, chosen: list[str]) -> Report:
+    """Batches the checks cannot take apart into examples: every check says so and how to
+    give them per-example tensors."""
+    fix = (
+        "Pass batch_fn= returning inputs with the examples along dim 0 (e.g. padded token ids"
+        " and lengths instead of a flat tensor with offsets)."
+    )
+    findings = [Finding("setup", "skip", f"the checks cannot run on these batches: {why}", fix=fix)]
+    findings += [
+        Finding(c, "skip", "the batches are not example-aligned (see setup).") for c in chosen
+    ]
+    return Report(tuple(findings), title="Recipe check")
 
 
 def _labels_refused(exc: LabelsRefused, chosen: list[str]) -> Report:

@@ -31,6 +31,8 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "init_mean_fail": 3.0,
     "init_bias_steps_warn": 1000,  # ... and only if the optimizer needs this many steps to get
     # the output bias to the target mean (a shorter hockey stick is reported as info)
+    "retry_clip": 0.25,  # a short run that diverges is retried with gradients clipped to this
+    # norm (tutorials' loops clip at 0.1-1: torchtext 0.1, the transformer LM 0.5, nanoGPT 1)
     "lr_scale": 10.0,  # the checks' short runs first try the user's lr times this (then 1x)
     "overfit_examples": 10,
     "overfit_steps": 300,
@@ -152,6 +154,7 @@ class Ctx:
     copyable: bool = True
     raw_data: Any = None
     raw_val: Any = None
+    batch_fn: Any = None
     clip_grad_norm: float | None = None  # the user's loop clips gradients to this norm
     cache: dict[str, Any] = field(default_factory=dict)
 

@@ -23,6 +23,12 @@ class UnusableInput(ValueError):
     """The setup cannot be checked as given (wrong data type, a model that raises, ...)."""
 
 
+class NotExampleAligned(UnusableInput):
+    """A loader whose batches do not hold the examples along dim 0 (a flat token tensor with
+    offsets, as ``nn.EmbeddingBag`` takes): the user's pipeline is fine, the checks cannot
+    index its examples. ``rw.check`` reports this instead of raising."""
+
+
 @dataclass(frozen=True)
 class Pool:
     """``n`` examples in memory: ``inputs`` (tuple or dict of tensors) and ``targets``."""
@@ -189,7 +195,8 @@ def make_pool(
         )
     sizes = {int(t.shape[0]) for t in pool.tensors() if t.dim()} | {pool.n}
     if len(sizes) != 1 or pool.targets.dim() == 0:
-        raise UnusableInput(
+        aligned = NotExampleAligned if isinstance(data, (DataLoader, Dataset)) else UnusableInput
+        raise aligned(
             f"{name}: inputs and targets must have the examples along dim 0 with the same count;"
             f" saw sizes {sorted(sizes)}. Check the order of (inputs, targets)."
         )

@@ -44,8 +44,20 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
     fails: list[str] = []
     warns: list[str] = []
     label_warns: list[str] = []
-    ev: dict = {"inputs": []}
+    ev: dict = {"inputs": _input_stats(ctx, fails, warns)}
+    y = ctx.pool.targets
+    _target_problems(ctx, y, fails, label_warns)
+    batch_y = probe_pool(ctx, out.shape[0]).targets if out.dim() else y
+    _loss_problems(ctx, out, batch_y, fails, label_warns)
+    ev["targets"] = {"shape": list(y.shape), "dtype": str(y.dtype)}
+    ev["output_shape"] = list(out.shape)
+    return _sanity_finding(ctx, fails, warns, label_warns, ev)
+
+
+def _input_stats(ctx: Ctx, fails: list[str], warns: list[str]) -> list[dict]:
+    """Per input tensor: NaN/Inf (fail) and scale (warn when far from normalized)."""
     thr = ctx.th("input_std_warn")
+    rows = []
     for i, t in enumerate(ctx.pool.tensors()):
         stats: dict = {"index": i, "shape": list(t.shape), "dtype": str(t.dtype)}
         if t.is_floating_point():
@@ -66,8 +78,12 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
                         f"input {i} is far from normalized (mean {fmt(mean)}, std"
                         f" {fmt(spread)}, range {fmt(stats['min'])}..{fmt(stats['max'])})"
                     )
-        ev["inputs"].append(stats)
-    y = ctx.pool.targets
+        rows.append(stats)
+    return rows
+
+
+def _target_problems(ctx: Ctx, y: torch.Tensor, fails: list[str], label_warns: list[str]) -> None:
+    """NaN targets, labels outside 0..C-1 or numbered from 1, binary targets outside [0, 1]."""
     if y.is_floating_point():
         bad = int((~torch.isfinite(y)).sum())
         if bad:
@@ -80,7 +96,11 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
                 f"labels range {int(valid.min())}..{int(valid.max())} but the output has"
                 f" {task.n_classes} classes (valid labels 0..{task.n_classes - 1})"
             )
-        elif _labels_from_one(valid, task.n_classes):
+        elif (
+            task.task == "classification"
+            and y.dim() == 1
+            and _labels_from_one(valid, task.n_classes)
+        ):
             label_warns.append(
                 f"the labels run 1..{task.n_classes - 1} and class 0 never occurs in"
                 f" {valid.numel()} labels: labels numbered from 1 with the final layer"
@@ -94,7 +114,14 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
                 f"binary targets range {fmt(float(yf.min()))}..{fmt(float(yf.max()))};"
                 " binary cross-entropy needs targets in [0, 1]"
             )
-    batch_y = probe_pool(ctx, out.shape[0]).targets if out.dim() else y
+
+
+def _loss_problems(
+    ctx: Ctx, out: torch.Tensor, batch_y: torch.Tensor, fails: list[str], label_warns: list[str]
+) -> None:
+    """What the user's loss does with this batch's own targets: padding counted, examples
+    compared with each other's targets."""
+    task = ctx.task
     pad = counted_padding(ctx, out, batch_y)
     if pad is not None:
         label_warns.append(
@@ -112,8 +139,11 @@ def input_sanity(ctx: Ctx, out: torch.Tensor) -> Finding:
                 f" {mixed} (changing example 0's target changed the loss's gradient for the"
                 " other examples' outputs)"
             )
-    ev["targets"] = {"shape": list(y.shape), "dtype": str(y.dtype)}
-    ev["output_shape"] = list(out.shape)
+
+
+def _sanity_finding(
+    ctx: Ctx, fails: list[str], warns: list[str], label_warns: list[str], ev: dict
+) -> Finding:
     if fails:
         return Finding(
             "input_sanity",
@@ -312,6 +342,31 @@ def _past_shape_ops(node: Any) -> Any:
     return node
 
 
+def _below(node: Any) -> Any:
+    return _past_shape_ops(next((n for n, _ in node.next_functions if n), None))
+
+
+def _logs_softmax(head: Any, loss_node: Any) -> bool:
+    """Is the model's output a log of a softmax, or a softmax whose log the loss takes? Only the
+    output itself counts: a softmax of a teacher's logits inside a distillation loss is a target,
+    not the prediction."""
+    if _op(head) == "Log":
+        below = _below(head)
+        return below is not None and _op(below) == "Softmax"
+    if _op(head) != "Softmax":
+        return False
+    seen, todo = set(), [loss_node]
+    while todo and len(seen) < 200:
+        node = todo.pop()
+        if node is None or node in seen or node is head:
+            continue
+        seen.add(node)
+        if _op(node) == "Log" and _below(node) is head:
+            return True
+        todo.extend(n for n, _ in node.next_functions if n is not None)
+    return False
+
+
 def graph_mistakes(ctx: Ctx) -> list[tuple[str, str]]:
     """Mistakes read from the autograd graph of the user's model and loss on two examples:
     a sigmoid right before a loss that applies its own (BCEWithLogits), and ``log`` of a
@@ -338,25 +393,15 @@ def graph_mistakes(ctx: Ctx) -> list[tuple[str, str]]:
                 " report probabilities, or use nn.BCELoss on the sigmoid's output.",
             )
         )
-    seen, todo = set(), [getattr(loss, "grad_fn", None)]
-    while todo and len(seen) < 200:
-        node = todo.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        if _op(node) == "Log":
-            below = _past_shape_ops(next((n for n, _ in node.next_functions if n), None))
-            if below is not None and _op(below) == "Softmax":
-                found.append(
-                    (
-                        "the loss takes log(softmax(x)): once a probability underflows to 0"
-                        " the log gives -inf and the loss and gradients become NaN",
-                        "Use F.log_softmax(x, dim=-1) (with nll_loss), or return logits and"
-                        " use cross_entropy, which does it stably.",
-                    )
-                )
-                break
-        todo.extend(n for n, _ in node.next_functions if n is not None)
+    if head is not None and _logs_softmax(head, getattr(loss, "grad_fn", None)):
+        found.append(
+            (
+                "the loss takes log(softmax(x)) of the model's output: once a probability"
+                " underflows to 0 the log gives -inf and the loss and gradients become NaN",
+                "Use F.log_softmax(x, dim=-1) (with nll_loss), or return logits and"
+                " use cross_entropy, which does it stably.",
+            )
+        )
     return found
 
 
@@ -364,6 +409,16 @@ def loss_at_init(ctx: Ctx, out: torch.Tensor, loss: float) -> Finding:
     task = ctx.task
     y = ctx.pool.targets[: out.shape[0]]
     ev: dict = {"loss": loss, "task": task.task, "loss_kind": task.loss_kind}
+    wrong = _wrong_outputs(ctx, out, loss, ev)
+    if wrong is not None:
+        return wrong
+    return _against_expected(ctx, out, y, loss, ev)
+
+
+def _wrong_outputs(ctx: Ctx, out: torch.Tensor, loss: float, ev: dict) -> Finding | None:
+    """A loss that is not finite, or outputs of the wrong kind for the loss: read from the
+    autograd graph, or from their values."""
+    task = ctx.task
     mistakes = graph_mistakes(ctx)
     if mistakes:
         return Finding(
@@ -409,6 +464,14 @@ def loss_at_init(ctx: Ctx, out: torch.Tensor, loss: float) -> Finding:
                     fix="Apply log_softmax in the model, or use cross_entropy on logits.",
                     evidence=ev,
                 )
+    return None
+
+
+def _against_expected(
+    ctx: Ctx, out: torch.Tensor, y: torch.Tensor, loss: float, ev: dict
+) -> Finding:
+    """The loss at init against what an uninformed net of this task starts at."""
+    task = ctx.task
     rng = _expected_range(ctx, out, y)
     if rng is None:
         return Finding(
@@ -633,6 +696,22 @@ def _init_well_regression(ctx: Ctx, out: torch.Tensor, y: torch.Tensor, fix: str
 
 
 def health_at_init(ctx: Ctx) -> Finding:
+    stats, loss, grads = _forward_backward_stats(ctx)
+    ev = {"layers": stats, "grad_norms": grads}
+    if not math.isfinite(loss) or not all(math.isfinite(g) for g in grads.values()):
+        return Finding(
+            "health_at_init",
+            "fail",
+            "the loss or the gradients at init are not finite.",
+            fix="Look for log(0), division by zero or overflow; lower the init scale.",
+            evidence=ev,
+        )
+    return _health_verdict(ctx, stats, grads, ev)
+
+
+def _forward_backward_stats(ctx: Ctx) -> tuple[list[dict], float, dict[str, float]]:
+    """One forward and backward of a fresh copy: each leaf layer's output std (and dead
+    fraction after a ReLU), the loss, and each weight's gradient norm."""
     model = ctx.fresh()
     model.train()
     batch = probe_pool(ctx)
@@ -672,15 +751,10 @@ def health_at_init(ctx: Ctx) -> Finding:
         for n, p in model.named_parameters()
         if p.grad is not None and p.dim() > 1 and bool(p.grad.any())
     }
-    ev = {"layers": stats, "grad_norms": grads}
-    if not math.isfinite(float(loss.detach())) or not all(math.isfinite(g) for g in grads.values()):
-        return Finding(
-            "health_at_init",
-            "fail",
-            "the loss or the gradients at init are not finite.",
-            fix="Look for log(0), division by zero or overflow; lower the init scale.",
-            evidence=ev,
-        )
+    return stats, float(loss.detach()), grads
+
+
+def _health_verdict(ctx: Ctx, stats: list[dict], grads: dict[str, float], ev: dict) -> Finding:
     problems: list[str] = []
     status = "pass"
     big = [s for s in stats if s["std"] > ctx.th("activation_std_fail")]

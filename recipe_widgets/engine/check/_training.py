@@ -245,8 +245,7 @@ def _stalled(budget: int):
 
 def overfit_one_batch(ctx: Ctx) -> Finding:
     n_main = min(int(ctx.th("overfit_examples")), ctx.pool.n)
-    steps = int(ctx.th("overfit_steps"))
-    ladder = []
+    ladder: list[dict] = []
     final_out = None
     batch = ctx.pool.take(slice(0, n_main))
     # The ladder: 1 example, then the batch, then (once the batch is memorized) 4x more, which
@@ -256,86 +255,116 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
     for n in rungs:
         if n == n_more and n > n_main and not ladder[-1]["reached"]:
             break  # the batch was not memorized: more examples cannot tell us anything new
-        rung = ctx.pool.take(slice(0, n))
-        # A short budget: first the user's lr times lr_scale, then the user's own lr.
-        for scale, clip in _attempts(ctx):
-            model = ctx.fresh()
-            model.train()
-            dropout_off(model)
-            for m in model.modules():  # statistics of 1-10 examples are noise (BN1d refuses 1)
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
-            with torch.no_grad():
-                init = float(ctx.loss(model, rung))
-            target = (
-                max(_floor(ctx, model, rung), _contradiction_floor(ctx, rung))
-                + ctx.th("overfit_ce_target")
-                if ctx.task.loss_kind in _CE_KINDS
-                else ctx.th("overfit_rel_target") * init
-            )
-            losses = ctx.train(
-                model,
-                rung,
-                3 * steps,
-                desc=f"overfit {n}",
-                stop_below=target,
-                full_batch=True,
-                lr_scale=scale,
-                stop_fn=_stalled(steps),
-                clip=clip,
-            )
-            finite = [v for v in losses if math.isfinite(v)]
-            best = min(finite) if finite else math.inf
-            if best <= target or (clip and len(finite) == len(losses)):
-                break
-            if clip is None and len(finite) == len(losses) and scale == 1.0:
-                break  # it stayed finite without clipping: clipping would not change the verdict
-        ladder.append(
-            {
-                "examples": n,
-                "init": init,
-                "floor": best,
-                "target": target,
-                "lr_scale": scale,
-                "clip": clip,
-                "steps": len(losses),
-                "reached": best <= target,
-                "losses": _thin(losses),
-            }
-        )
+        record, model = _overfit_rung(ctx, ctx.pool.take(slice(0, n)))
+        ladder.append(record)
         if n == n_main:
             with torch.no_grad():
                 model.eval()
                 final_out = ctx.out(model, batch).detach()
     main = next(r for r in ladder if r["examples"] == n_main)
-    more = ladder[-1] if ladder[-1]["examples"] > n_main else None
     ev = {
         "ladder": ladder,
         "labels": batch.targets.tolist(),
         "predictions": _predictions(ctx, final_out) if final_out is not None else [],
     }
     if main["reached"]:
+        more = ladder[-1] if ladder[-1]["examples"] > n_main else None
+        nxt = (
+            f" Next rung: {more['examples']} examples"
+            f" {'reach' if more['reached'] else 'stop at'} {fmt(more['floor'])}"
+            f" in {more['steps']} steps."
+            if more
+            else ""
+        )
         return Finding(
             "overfit_one_batch",
             "pass",
-            f"{n_main} examples overfit to loss"
-            f" {fmt(main['floor'])} (< {fmt(main['target'])}) in {main['steps']} steps"
-            f" (from {fmt(main['init'])})."
-            + (
-                f" Next rung: {more['examples']} examples"
-                f" {'reach' if more['reached'] else 'stop at'} {fmt(more['floor'])}"
-                f" in {more['steps']} steps."
-                if more
-                else ""
-            ),
+            f"{n_main} examples overfit to loss {fmt(main['floor'])} (< {fmt(main['target'])})"
+            f" in {main['steps']} steps (from {fmt(main['init'])}).{nxt}",
             evidence=ev,
         )
-    causes = []
+    seen = _seen_causes(ctx, final_out, batch)
+    rung1 = ladder[0]
+    if rung1["reached"] and rung1["examples"] < n_main and not seen:
+        # The plumbing works (one example is memorized) and nothing specific is wrong: a slow
+        # architecture (sigmoid LeNet), a budget or a target this loss does not reach in
+        # the steps given. Worth a look, not a verdict on the setup.
+        return Finding(
+            "overfit_one_batch",
+            "info",
+            f"1 example overfits (loss {fmt(rung1['floor'])}), {n_main} examples reached"
+            f" {fmt(main['floor'])} from {fmt(main['init'])} in {main['steps']} steps (target"
+            f" < {fmt(main['target'])}): the plumbing works; the model, its learning rate or"
+            " this step budget do not memorize the batch yet.",
+            fix="If training stalls too, widen the model or raise the learning rate; a slow"
+            " start can also be the architecture (saturating activations).",
+            evidence=ev,
+        )
+    return _not_overfit(ctx, ladder, main, seen, ev)
+
+
+def _overfit_rung(ctx: Ctx, rung: Any) -> tuple[dict, nn.Module]:
+    """Train a fresh copy on ``rung`` until its loss is below the target: first at the user's
+    lr times ``lr_scale``, then their own lr, then (if it diverged) clipped."""
+    steps = int(ctx.th("overfit_steps"))
+    for scale, clip in _attempts(ctx):
+        model = ctx.fresh()
+        model.train()
+        dropout_off(model)
+        for m in model.modules():  # statistics of 1-10 examples are noise (BN1d refuses 1)
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        with torch.no_grad():
+            init = float(ctx.loss(model, rung))
+        target = (
+            max(_floor(ctx, model, rung), _contradiction_floor(ctx, rung))
+            + ctx.th("overfit_ce_target")
+            if ctx.task.loss_kind in _CE_KINDS
+            else ctx.th("overfit_rel_target") * init
+        )
+        losses = ctx.train(
+            model,
+            rung,
+            3 * steps,
+            desc=f"overfit {rung.n}",
+            stop_below=target,
+            full_batch=True,
+            lr_scale=scale,
+            stop_fn=_stalled(steps),
+            clip=clip,
+        )
+        finite = [v for v in losses if math.isfinite(v)]
+        best = min(finite) if finite else math.inf
+        if best <= target or (clip and len(finite) == len(losses)):
+            break
+        if clip is None and scale == 1.0 and len(finite) == len(losses) and best < init:
+            break  # it fell, unclipped: clipping would not change the verdict
+    record = {
+        "examples": rung.n,
+        "init": init,
+        "floor": best,
+        "target": target,
+        "lr_scale": scale,
+        "clip": clip,
+        "steps": len(losses),
+        "reached": best <= target,
+        "losses": _thin(losses),
+    }
+    return record, model
+
+
+def _seen_causes(ctx: Ctx, final_out: Any, batch: Any) -> list[tuple[str, str]]:
+    """Causes seen in the trained copy's outputs (not guessed), each with its fix."""
+    seen = []
     if ctx.task.loss_kind in ("ce", "bce_logits") and final_out is not None:
         o = final_out.float()
         if bool(((o >= 0) & (o <= 1)).all()):
-            causes.append(
-                "the outputs stay in [0, 1]: a softmax/sigmoid before a loss that expects logits"
+            seen.append(
+                (
+                    "the outputs stay in [0, 1]: a softmax/sigmoid before a loss that expects"
+                    " logits",
+                    "return raw logits for cross_entropy / BCEWithLogits",
+                )
             )
     if (
         final_out is not None
@@ -343,19 +372,22 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
         and final_out.shape != batch.targets.shape
         and loss_mixes_examples(ctx, final_out, batch.targets) is not None
     ):
-        causes.append(
-            f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
-            " broadcasting in the loss"
+        seen.append(
+            (
+                f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
+                " broadcasting in the loss",
+                "give the loss targets of the output's shape",
+            )
         )
-    specific = bool(causes)  # seen in the outputs, not guessed
-    fixes = [
-        (
-            "return raw logits for cross_entropy / BCEWithLogits"
-            if "softmax" in c
-            else "give the loss targets of the output's shape"
-        )
-        for c in causes
-    ]
+    return seen
+
+
+def _not_overfit(
+    ctx: Ctx, ladder: list[dict], main: dict, seen: list[tuple[str, str]], ev: dict
+) -> Finding:
+    n_main = main["examples"]
+    causes = [c for c, _ in seen]
+    fixes = [f for _, f in seen]
     if not math.isfinite(main["floor"]) or main["floor"] >= main["init"]:
         causes.append(
             "the loss never fell below its start: a learning rate too high for this"
@@ -374,21 +406,6 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
         )
         fixes.append("if the loss has a known floor, set thresholds={'overfit_rel_target': ...}")
     rung1 = ladder[0]
-    if rung1["reached"] and rung1["examples"] < n_main and not specific:
-        # The plumbing works (one example is memorized) and nothing specific is wrong: a slow
-        # architecture (sigmoid LeNet), a budget or a target this loss does not reach in
-        # the steps given. Worth a look, not a verdict on the setup.
-        return Finding(
-            "overfit_one_batch",
-            "info",
-            f"1 example overfits (loss {fmt(rung1['floor'])}), {n_main} examples reached"
-            f" {fmt(main['floor'])} from {fmt(main['init'])} in {main['steps']} steps (target"
-            f" < {fmt(main['target'])}): the plumbing works; the model, its learning rate or"
-            " this step budget do not memorize the batch yet.",
-            fix="If training stalls too, widen the model or raise the learning rate; a slow"
-            " start can also be the architecture (saturating activations).",
-            evidence=ev,
-        )
     if rung1["examples"] == n_main:
         one = ""
     elif rung1["reached"]:
@@ -417,13 +434,13 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
 def _attempts(ctx: Ctx) -> list[tuple[float, float | None]]:
     """(lr scale, gradient clip) for a short run, tried in turn until one stays finite: the
     user's LR times ``lr_scale``, their own LR, and their own LR with gradients clipped to
-    norm 1 (the LR many RNN and transformer recipes use only works with clipping, which their
-    loops do and ``rw.check`` cannot see unless given ``clip_grad_norm=``)."""
+    ``retry_clip`` (the LR many RNN and transformer recipes use only works with clipping, which
+    their loops do and ``rw.check`` cannot see unless given ``clip_grad_norm=``)."""
     tries: list[tuple[float, float | None]] = [
         (scale, None) for scale in dict.fromkeys((ctx.th("lr_scale"), 1.0))
     ]
     if not ctx.clip_grad_norm:
-        tries.append((1.0, 1.0))
+        tries.append((1.0, ctx.th("retry_clip")))
     return tries
 
 
@@ -480,7 +497,7 @@ def decreasing_loss(ctx: Ctx) -> Finding:
                 "decreasing_loss",
                 "info",
                 f"the training loss fell from {fmt(before)} to {fmt(after)} in {steps} steps"
-                " with gradients clipped to norm 1; without clipping it diverged at this"
+                f" with gradients clipped to norm {fmt(run['clip'])}; without clipping it diverged at this"
                 " learning rate.",
                 fix="If your loop clips gradients, say so with clip_grad_norm=; if it does"
                 " not, clip (nn.utils.clip_grad_norm_) or lower the learning rate.",

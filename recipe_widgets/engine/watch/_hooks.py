@@ -74,6 +74,7 @@ class Hooks:
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
         self._frozen_norms: list[tuple[str, nn.Module]] = []
+        self._stale: dict[int, str] = {}  # parameters a backward added to stale gradients
         self._patched: list[torch.optim.Optimizer] = []  # zero_grad wrapped until next call
         self._eval_forward_at = -1  # the step count when a forward with grad ran in eval mode
         self._relu_tops: dict[str, list[torch.Tensor]] = {}  # layer -> per-unit maxima this window
@@ -200,6 +201,13 @@ class Hooks:
 
     def _after_step(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
         """The post-step work of a sampled step, a step whose LR changed, or a periodic LR look."""
+        if self._stale:
+            owned = {id(q) for q in self._params_of[index]}
+            for pid, name in self._stale.items():
+                if pid in owned:
+                    self.samples.zero_grad_forgotten(name, step - 1)
+                    break
+            self._stale.clear()
         self._look_at_lr(index, opt, step)
         sampled = index in self._pre
         coming = self.light(step)
@@ -333,7 +341,13 @@ class Hooks:
                 return
             if not bool(old.any()):
                 return
-            self.samples.zero_grad_forgotten(self._names.get(id(p), "?"), self.steps)
+            if len(self.optimizers) == 1:
+                self.samples.zero_grad_forgotten(self._names.get(id(p), "?"), self.steps)
+            else:
+                # With several optimizers, another one's backward may run through these
+                # parameters (a GAN's generator loss through the discriminator) and their
+                # owner zero them before its own step: a bug only if the owner steps next.
+                self._stale[id(p)] = self._names.get(id(p), "?")
 
         return probe
 

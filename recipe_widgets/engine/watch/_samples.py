@@ -116,6 +116,14 @@ class Samples:
                     evidence={"step": step, "norm": total, "first": first},
                 ),
             )
+        self._vanishing(params, g, w, step)
+
+    def _vanishing(
+        self, params: list[nn.Parameter], g: list[float], w: list[float], step: int
+    ) -> None:
+        """Weight matrices whose gradient, relative to the weight, is a vanishing fraction of
+        the largest relative gradient."""
+        n = len(params)
         rel = [gi / wi if wi > 0 else gi for gi, wi in zip(g, w)]  # gradient relative to weight
         top = max(rel, default=0.0)
         if n > 1 and top > 0:
