@@ -88,9 +88,18 @@ def _median(values: Any) -> float:
 class LossDetector:
     """NaN/Inf (every loss-like key), divergence and plateau (the ``loss`` key)."""
 
-    def __init__(self, config: WatchConfig, out: Findings) -> None:
+    def __init__(self, config: WatchConfig, out: Findings, players: bool = False) -> None:
         self.config = config
         self.out = out
+        # Several optimizers over disjoint parameters (a GAN's generator and discriminator):
+        # the logged loss may be one player's, which rises when the other one improves.
+        self._status = "info" if players else "warn"
+        self._players = (
+            " With several optimizers (e.g. a GAN's), one player's loss rising or flat is not"
+            " by itself a problem."
+            if players
+            else ""
+        )
         self.losses: list[float] = []
         self._window: deque[float] = deque(maxlen=10)
         self._best_window = math.inf
@@ -149,10 +158,10 @@ class LossDetector:
                 "loss_plateau",
                 Finding(
                     "loss_plateau",
-                    "warn",
+                    self._status,
                     f"The loss has not improved by 1% in {n - self._best_at} logged steps and "
                     f"is still {fmt(self._best_loss)}, over half of where it started "
-                    f"({fmt(first)}): the model is not learning.",
+                    f"({fmt(first)}): the model is not learning.{self._players}",
                     fix="Overfit one batch first; if that fails, check the LR (try 3e-4 with "
                     "Adam), the labels and the loss; then check that the data changes.",
                     evidence={"step": step, "best": self._best_loss, "start": first},
@@ -200,9 +209,9 @@ class LossDetector:
             "loss_diverging",
             Finding(
                 "loss_diverging",
-                "warn",
+                self._status,
                 f"The loss is diverging: {fmt(current)} at step {step}, "
-                f"{current / best:.1f}x its best ({fmt(best)}).",
+                f"{current / best:.1f}x its best ({fmt(best)}).{self._players}",
                 fix="Lower the learning rate (by 3-10x), add warm-up or gradient "
                 "clipping, and check for a bad batch at that step.",
                 evidence={"step": step, "loss": current, "best": best},

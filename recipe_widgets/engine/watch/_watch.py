@@ -187,7 +187,7 @@ class Watch(_RunData):
         self.name = name
         self._rows = []
         self._findings = Findings()
-        self._loss = LossDetector(self.config, self._findings)
+        self._loss = LossDetector(self.config, self._findings, players=_players(optimizers))
         self._hooks = Hooks(model, optimizers, self.config, self._findings)
         self._tracked: Any = None
         self.predictions: list[tuple[int, Any]] = []
@@ -416,3 +416,11 @@ def compare(*runs: _RunData, names: Iterable[str] | None = None) -> pd.DataFrame
         long.insert(0, "run", label)
         frames.append(long.dropna(subset=["value"]))
     return pd.concat(frames, ignore_index=True)
+
+
+def _players(optimizers: list[torch.optim.Optimizer]) -> bool:
+    """Several optimizers over disjoint parameter sets, as a GAN's two players are."""
+    if len(optimizers) < 2:
+        return False
+    sets = [{id(p) for g in o.param_groups for p in g["params"]} for o in optimizers]
+    return all(not (a & b) for i, a in enumerate(sets) for b in sets[i + 1 :])
