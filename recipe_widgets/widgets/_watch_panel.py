@@ -77,7 +77,7 @@ class LiveWatch(Watch):
         try:
             chart = charts.predictions(self)
             if isinstance(self.tracked, (tuple, list)) and len(self.tracked) > 1:
-                chart = chart | charts.overfit(self)
+                chart = chart & charts.overfit(self)  # stacked: side by side overflows a notebook
         except (ValueError, TypeError, IndexError) as err:  # odd outputs: say so, keep the run
             print(f"prediction dynamics unavailable: {err}")
             return

@@ -95,12 +95,17 @@ def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(
             opt.step()
             w.log(loss=loss)
     w.panel.log_y = True  # as the front end's checkbox sets it
-    assert w.plot.spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
+    assert w.plot.spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log", "nice": False}
     w.panel.last_n = 3
     assert w.plot.last_n == 3
     w.panel.last_n = 0
     assert w.plot.last_n is None
     assert shown[0] is w.plot
+    # stacked, not side by side: two 520 px charts in a row overflowed the output (scrollbar,
+    # legend cut off); the overfit view keeps its legend on top
+    tracked = shown[1].chart.to_dict()
+    assert len(tracked["vconcat"]) == 2 and "hconcat" not in tracked
+    assert tracked["vconcat"][1]["encoding"]["color"]["legend"] == {"orient": "top"}
     shown = shown[1]._repr_mimebundle_()[0]
     assert shown["text/plain"].startswith("Chart(prediction dynamics")
 
