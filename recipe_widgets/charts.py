@@ -11,13 +11,16 @@ anywhere Altair renders (JupyterLab, Notebook 7, VS Code, ``chart.save("run.html
     charts.learning_rate(report)          # rw.check(..., scheduler=, steps=)'s dry run
     charts.compare(w1, w2, metric="val_loss")   # complexify one thing at a time
 
-End a cell with ``charts.show(chart)`` to draw any of them (or any Altair chart) offline, with
-a PNG snapshot kept in the saved notebook.
+Each returned chart also draws offline when a cell ends with it bare (``charts.compare(w1,
+w2)``): its display goes through the same offline widget as ``charts.show`` instead of Altair's
+default renderer, which loads Vega from a CDN and shows only "Error loading script" without a
+network. ``charts.show(chart)`` does the same for any Altair chart of your own.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sys
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from recipe_widgets.display import _watch_charts as wc
 
@@ -25,6 +28,43 @@ if TYPE_CHECKING:
     import altair as alt
 
 __all__ = ["compare", "learning_rate", "overfit", "predictions", "show", "training"]
+
+C = TypeVar("C")
+_OFFLINE: dict[type, type] = {}
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (a front end that can draw widgets)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def _offline_bundle(self: Any, include: Any = None, exclude: Any = None, **kwargs: Any) -> Any:
+    """Display without a CDN: in a kernel, the offline widget (with its PNG snapshot); elsewhere
+    (a terminal IPython, a converter), an SVG drawn by vl-convert."""
+    if _in_kernel():
+        return show(self)._repr_mimebundle_(include=include, exclude=exclude)
+    import vl_convert
+
+    from recipe_widgets.widgets._chart import _title
+
+    svg = vl_convert.vegalite_to_svg(self.to_dict())
+    return {"image/svg+xml": svg, "text/plain": f"Chart({_title(self)})"}
+
+
+def _offline(chart: C) -> C:
+    """The same chart, re-classed so that its bare display is offline. Altair's copies
+    (``.properties()``, ``.encode()``) keep the class; combining charts with ``|`` or ``&``
+    builds a plain Altair chart, which ``charts.show`` draws offline."""
+    cls = type(chart)
+    sub = _OFFLINE.get(cls)
+    if sub is None:
+        sub = _OFFLINE[cls] = type(
+            cls.__name__, (cls,), {"_repr_mimebundle_": _offline_bundle, "__module__": __name__}
+        )
+    object.__setattr__(chart, "__class__", sub)  # Altair's __setattr__ would store it as a field
+    return chart
 
 
 def show(chart: alt.TopLevelMixin) -> Any:
@@ -43,7 +83,7 @@ def training(
 ) -> alt.Chart:
     """The live panel's chart, drawn from a run's whole history."""
     long = wc.decimate(wc.history_long(run.history, metrics))
-    return wc.training_chart(long, log_y=log_y, last_n=last_n)
+    return _offline(wc.training_chart(long, log_y=log_y, last_n=last_n))
 
 
 def _tracked(run: Any) -> tuple[list[tuple[int, Any]], Any]:
@@ -60,7 +100,7 @@ def _tracked(run: Any) -> tuple[list[tuple[int, Any]], Any]:
 def predictions(run: Any) -> alt.Chart:
     """Each tracked example's prediction over training (p(label) for classification)."""
     preds, labels = _tracked(run)
-    return wc.prediction_chart(wc.predictions_long(preds, labels))
+    return _offline(wc.prediction_chart(wc.predictions_long(preds, labels)))
 
 
 def overfit(run: Any) -> alt.Chart:
@@ -68,7 +108,7 @@ def overfit(run: Any) -> alt.Chart:
     preds, labels = _tracked(run)
     if labels is None:
         raise ValueError("the overfit view needs labels: w.track((x, y)) with the targets")
-    return wc.overfit_chart(wc.predictions_long(preds, labels))
+    return _offline(wc.overfit_chart(wc.predictions_long(preds, labels)))
 
 
 def learning_rate(run: Any, *, log_y: bool = False) -> alt.Chart:
@@ -93,13 +133,13 @@ def learning_rate(run: Any, *, log_y: bool = False) -> alt.Chart:
             )
         steps = ev.get("lr_steps") or list(range(0, ev["steps"], -(-ev["steps"] // len(ev["lrs"]))))
         chart = wc.lr_chart(pd.DataFrame({"step": steps, "lr": ev["lrs"]}), log_y=log_y)
-        return chart.properties(title=f"learning rate: dry run of {ev['steps']} steps")
+        return _offline(chart.properties(title=f"learning rate: dry run of {ev['steps']} steps"))
     lrs = getattr(run, "lrs", None)
     if lrs is None or len(lrs) == 0:
         raise ValueError(
             "no learning rates recorded: watch the loop with its optimizer, rw.watch(model, opt)"
         )
-    return wc.lr_chart(lrs, log_y=log_y)
+    return _offline(wc.lr_chart(lrs, log_y=log_y))
 
 
 def compare(
@@ -108,4 +148,4 @@ def compare(
     """Several runs (live watches or ``rw.load_run`` results) overlaid for one metric."""
     from recipe_widgets.engine.watch import compare as compare_runs
 
-    return wc.compare_chart(compare_runs(*runs, names=names), metric=metric, log_y=log_y)
+    return _offline(wc.compare_chart(compare_runs(*runs, names=names), metric=metric, log_y=log_y))

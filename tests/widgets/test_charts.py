@@ -136,3 +136,29 @@ def test_learning_rate_preview_from_the_check_dry_run() -> None:
     )
     with pytest.raises(ValueError, match="holds no dry-run learning rates"):
         charts.learning_rate(skipped)
+
+
+def test_every_chart_displayed_bare_draws_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `rw.charts.compare(w1, w2)` at the end of a cell: Altair's default renderer would emit a
+    # script that loads Vega from cdn.jsdelivr.net ("Error loading script" offline).
+    import altair as alt
+
+    w = _run()
+    made = [
+        charts.compare(w, w),
+        charts.training(w),
+        charts.predictions(w),
+        charts.overfit(w),
+        charts.learning_rate(w),
+    ]
+    made.append(made[0].properties(width=300))  # Altair's copies keep the offline display
+    default = alt.Chart(made[0].data).mark_line()._repr_mimebundle_()
+    assert "cdn.jsdelivr" in str(default) or "vega@" in str(default)  # the guarded failure
+    for chart in made:
+        assert isinstance(chart, alt.TopLevelMixin)
+        outside = chart._repr_mimebundle_()  # no kernel: an SVG drawn here, no script
+        assert outside["image/svg+xml"].startswith("<svg") and "jsdelivr" not in str(outside)
+    monkeypatch.setattr(charts, "_in_kernel", lambda: True)  # as inside a Jupyter kernel
+    data, _meta = made[0]._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data  # the offline widget
+    assert "jsdelivr" not in str(data) and data["text/plain"] == "Chart(loss)"
