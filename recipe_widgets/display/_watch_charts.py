@@ -113,18 +113,21 @@ def training_chart(
     hover = alt.selection_point(
         name="hover", fields=["step"], nearest=True, on="pointerover", empty=False
     )
+    # The tooltip is an expression, not a tooltip encoding: Vega-Lite copies an encoding's
+    # tooltip onto the nearest-point (voronoi) layer reading nominal fields from the wrong
+    # object, and the tooltip read "metric undefined". `datum.datum` is the point under a
+    # voronoi cell; on the point itself it is absent.
+    tip = (
+        "{'metric': (datum.datum || datum).metric, 'step': (datum.datum || datum).step, "
+        "'value': format((datum.datum || datum).value, '.4g')}"
+    )
     points = (
-        base.mark_point(size=30, filled=True)
+        base.mark_point(size=30, filled=True, tooltip=alt.ExprRef(expr=tip))
         .encode(
             x=x,
             y=y,
             color=color,
             opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
-            tooltip=[
-                alt.Tooltip("metric:N", title="metric"),
-                alt.Tooltip("step:Q", title="step"),
-                alt.Tooltip("value:Q", format=".4g", title="value (raw)"),
-            ],
         )
         .add_params(hover)
     )
@@ -133,7 +136,9 @@ def training_chart(
         raw, smooth, points, rule, sparse, data=alt.InlineData(values=values, name=DATASET)
     ).properties(
         title=alt.Title(
-            "",
+            "training",
+            anchor="start",
+            fontSize=12,
             subtitle=f"faint: raw; bold: trailing mean of {smoothing} points "
             "(sparse series raw, with points)",
             subtitleFontSize=10,
