@@ -42,7 +42,15 @@ def finding_text(finding: Finding, width: int = WIDTH) -> str:
     lines = _wrap(head + finding.message, "", _PAD, width)
     if finding.fix:
         lines += _wrap("fix: " + finding.fix, _PAD, _PAD, width)
+    for warning in _warnings(finding):
+        lines += _wrap("raised " + warning, _PAD, _PAD, width)
     return "\n".join(lines)
+
+
+def _warnings(finding: Finding) -> list[str]:
+    """Warnings the check caught while it ran (``evidence["warnings"]``), each once."""
+    raised = finding.evidence.get("warnings") if isinstance(finding.evidence, dict) else None
+    return [str(w) for w in raised] if isinstance(raised, (list, tuple)) else []
 
 
 def summary_line(report: Report) -> str:
@@ -84,6 +92,11 @@ def finding_html(finding: Finding) -> str:
         if finding.fix
         else ""
     )
+    raised = "".join(
+        f'<div class="rw-raised" style="margin-top:2px;color:{colour("muted")};'
+        f'font-family:monospace;font-size:11px">raised {escape(w)}</div>'
+        for w in _warnings(finding)
+    )
     return (
         f'<tr class="rw-finding rw-{finding.status}" data-check="{escape(finding.check)}">'
         f'<td style="padding:3px 8px;vertical-align:top;white-space:nowrap">'
@@ -91,7 +104,7 @@ def finding_html(finding: Finding) -> str:
         f'padding:0 5px;font-weight:600;font-family:monospace">{_LABEL[finding.status]}</span></td>'
         f'<td style="padding:3px 8px;vertical-align:top;font-family:monospace">{escape(finding.check)}</td>'
         f'<td style="padding:3px 8px;vertical-align:top;text-align:left">{escape(finding.message)}{fix}'
-        f"{figure_html(finding)}</td>"
+        f"{raised}{figure_html(finding)}</td>"
         "</tr>"
     )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -100,6 +103,33 @@ def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
     )
 
 
+def _catching_warnings(run: Callable[[], Finding], seen: set[str]) -> Finding:
+    """Run one check with the warnings raised inside it (PyTorch's broadcast ``UserWarning``
+    from the user's loss, once per training step of a copy) caught: each distinct warning is
+    kept once, with its count, as evidence of the first finding it came with."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finding = run()
+    new = _distinct(caught, seen)
+    if not new:
+        return finding
+    return dataclasses.replace(finding, evidence={**finding.evidence, "warnings": new})
+
+
+def _distinct(caught: list[warnings.WarningMessage], seen: set[str]) -> list[str]:
+    """``"UserWarning: ... (x7)"`` per warning not ``seen`` before (then marked seen). One
+    warning is one place in the code: its text varies with the batch size between rungs."""
+    where = Counter(f"{w.category.__name__}@{w.filename}:{w.lineno}" for w in caught)
+    first = {f"{w.category.__name__}@{w.filename}:{w.lineno}": w for w in reversed(caught)}
+    new = []
+    for key, n in where.items():
+        if key not in seen:
+            text = f"{first[key].category.__name__}: {first[key].message}"
+            new.append(f"{text} (x{n})" if n > 1 else text)
+    seen.update(where)
+    return new
+
+
 def check(
     model: nn.Module,
     data: Any,
@@ -189,8 +219,12 @@ def check(
             copyable=try_deepcopy(model) is not None,
             raw_data=data,
         )
-        out, loss = _probe(ctx)
-        ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
+        with warnings.catch_warnings(record=True) as probed:  # kept as the setup's evidence
+            warnings.simplefilter("always")
+            out, loss = _probe(ctx)
+            ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
+        seen: set[str] = set()
+        probe_warnings = _distinct(probed, seen)
         runners: dict[str, Callable[[], Finding]] = {
             "input_sanity": lambda: _static.input_sanity(ctx, out),
             "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
@@ -209,7 +243,7 @@ def check(
         findings = []
         for cid in chosen:
             try:
-                findings.append(runners[cid]())
+                findings.append(_catching_warnings(runners[cid], seen))
             except UnusableInput:
                 raise
             except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
@@ -230,6 +264,7 @@ def check(
             "loss_kind": ctx.task.loss_kind,
             "n_classes": ctx.task.n_classes,
             "examples": pool.n,
+            **({"warnings": probe_warnings} if probe_warnings else {}),
         }
         findings.insert(
             0,
