@@ -10,6 +10,7 @@ anywhere Altair renders (JupyterLab, Notebook 7, VS Code, ``chart.save("run.html
     charts.learning_rate(w)               # the LR the optimizer actually used, per step
     charts.learning_rate(report)          # rw.check(..., scheduler=, steps=)'s dry run
     charts.compare(w1, w2, metric="val_loss")   # complexify one thing at a time
+    charts.save(chart_or_report, "run.png")     # .png, .svg or .html (a report: .html, .txt)
 
 Each returned chart also draws offline when a cell ends with it bare (``charts.compare(w1,
 w2)``): its display goes through the same offline widget as ``charts.show`` instead of Altair's
@@ -27,7 +28,7 @@ from recipe_widgets.display import _watch_charts as wc
 if TYPE_CHECKING:
     import altair as alt
 
-__all__ = ["compare", "learning_rate", "overfit", "predictions", "show", "training"]
+__all__ = ["compare", "learning_rate", "overfit", "predictions", "save", "show", "training"]
 
 C = TypeVar("C")
 _OFFLINE: dict[type, type] = {}
@@ -149,3 +150,71 @@ def compare(
     from recipe_widgets.engine.watch import compare as compare_runs
 
     return _offline(wc.compare_chart(compare_runs(*runs, names=names), metric=metric, log_y=log_y))
+
+
+def save(obj: Any, path: Any, *, scale: float = 2.0) -> Any:
+    """Write a chart or a report to ``path`` in one call; the suffix picks the format.
+
+    Charts (any Altair chart, a watch or saved run: its training chart, ``charts.show``'s
+    widget): ``.png`` (``scale`` x pixels), ``.svg``, or ``.html`` with Vega inlined, so the file
+    opens offline. Reports (``rw.check``, ``rw.audit``, a finding): ``.html`` (self-contained,
+    with its figures) or ``.txt``. Returns the path written.
+    """
+    from pathlib import Path
+
+    from recipe_widgets.engine import Finding, Report
+
+    out = Path(path)
+    kind = out.suffix.lower().lstrip(".")
+    if isinstance(obj, Finding):
+        obj = Report((obj,), title=obj.check)
+    if isinstance(obj, Report):
+        _save_report(obj, out, kind)
+        return out
+    spec = _spec_of(obj)
+    import vl_convert
+
+    writers = {
+        "png": lambda: out.write_bytes(vl_convert.vegalite_to_png(spec, scale=scale)),
+        "svg": lambda: out.write_text(vl_convert.vegalite_to_svg(spec), encoding="utf-8"),
+        "html": lambda: out.write_text(
+            vl_convert.vegalite_to_html(spec, bundle=True), encoding="utf-8"
+        ),
+    }
+    if kind not in writers:
+        raise ValueError(f"a chart saves as .png, .svg or .html; got {out.name!r}")
+    writers[kind]()
+    return out
+
+
+def _spec_of(obj: Any) -> dict[str, Any]:
+    """The Vega-Lite spec of a chart, a ``charts.show`` widget, or a run (its training chart)."""
+    chart = getattr(obj, "chart", None)  # charts.show's widget holds the Altair chart
+    if chart is not None and hasattr(chart, "to_dict"):
+        obj = chart
+    import altair as alt
+
+    if isinstance(obj, alt.TopLevelMixin):
+        return obj.to_dict()
+    if hasattr(obj, "history"):
+        return training(obj).to_dict()
+    raise TypeError(
+        f"cannot save a {type(obj).__name__}: pass an Altair chart, a watch or run, or a report"
+    )
+
+
+def _save_report(report: Any, out: Any, kind: str) -> None:
+    from html import escape
+
+    from recipe_widgets.display._report import report_html, report_text
+
+    if kind == "txt":
+        out.write_text(report_text(report) + "\n", encoding="utf-8")
+    elif kind == "html":
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(report.title)}"
+            f"</title></head><body style='font:13px sans-serif'>{report_html(report)}</body></html>"
+        )
+        out.write_text(page, encoding="utf-8")
+    else:
+        raise ValueError(f"a report saves as .html (with its figures) or .txt; got {out.name!r}")

@@ -162,3 +162,23 @@ def test_every_chart_displayed_bare_draws_offline(monkeypatch: pytest.MonkeyPatc
     data, _meta = made[0]._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data  # the offline widget
     assert "jsdelivr" not in str(data) and data["text/plain"] == "Chart(loss)"
+
+
+def test_save_writes_charts_and_reports_in_one_call(tmp_path) -> None:
+    w = _run()
+    png = charts.save(charts.compare(w, w), tmp_path / "compare.png")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    svg = charts.save(w, tmp_path / "run.svg")  # a run: its training chart
+    assert svg.read_text().startswith("<svg") and "training" in svg.read_text()
+    html = charts.save(charts.show(charts.training(w)), tmp_path / "run.html").read_text()
+    assert "cdn.jsdelivr" not in html and "vegaEmbed" in html  # Vega inlined: opens offline
+    report = rw.Report((rw.Finding("outliers", "warn", "item 3 <b>", "look"),), title="Data audit")
+    page = charts.save(report, tmp_path / "audit.html").read_text()
+    assert "Data audit: 1 warning" in page and "item 3 &lt;b&gt;" in page
+    assert charts.save(report, tmp_path / "audit.txt").read_text().startswith("Data audit: 1 warn")
+    with pytest.raises(ValueError, match=r"\.html \(with its figures\) or \.txt"):
+        charts.save(report, tmp_path / "audit.png")
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.html"):
+        charts.save(charts.training(w), tmp_path / "x.pdf")
+    with pytest.raises(TypeError, match="cannot save a int"):
+        charts.save(3, tmp_path / "x.png")
