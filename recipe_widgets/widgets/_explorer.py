@@ -132,6 +132,9 @@ class Explorer(StaticFallbackMixin, W.VBox):
             W.Button(description="\u25b6", layout=W.Layout(width="40px")),
         )
         self._status = W.HTML()
+        self._code_button = W.Button(description="as code", layout=W.Layout(width="80px"))
+        self._code = W.Textarea(layout=W.Layout(width="100%", height="90px", display="none"))
+        self._code_button.on_click(lambda _: self._toggle_code())
         self._grid = W.HTML()
         self._chart = None
         self._want_chart = chart and len(axes) > 0
@@ -163,11 +166,15 @@ class Explorer(StaticFallbackMixin, W.VBox):
         controls = W.VBox(
             [
                 W.HBox([self._search, self._regex, self._expr]),
-                W.HBox([self._sort, self._desc, self._axis, self._prev, self._next]),
+                W.HBox(
+                    [self._sort, self._desc, self._axis, self._prev, self._next, self._code_button]
+                ),
             ]
         )
         self.children = [
-            c for c in (controls, self._chart, self._status, self._grid) if c is not None
+            c
+            for c in (controls, self._chart, self._status, self._code, self._grid)
+            if c is not None
         ]
 
     label_column: str | None = None  # set by explore(); the human baseline hides this column
@@ -201,6 +208,24 @@ class Explorer(StaticFallbackMixin, W.VBox):
     def selection(self) -> np.ndarray:
         """Positions (0..N-1) of the items that match, in the shown order."""
         return self._rows.copy()
+
+    def to_code(self, name: str = "explorer") -> str:
+        """What is selected now, as Python a script can run: the same query set on an explorer
+        (our filter grammar, never ``DataFrame.query``) and the matching positions themselves."""
+        query = [
+            ("search", self.search, ""),
+            ("regex", self.regex, False),
+            ("expr", self.expr, ""),
+            ("axis", self.axis, self.axis if not (self.brush or self.picked) else None),
+            ("brush", tuple(self.brush), ()),
+            ("picked", tuple(self.picked), ()),
+            ("sort_by", self.sort_by, ""),
+            ("descending", self.descending, False),
+        ]
+        lines = [f"# {self._status_text().split(';')[0]}"]
+        lines += [f"{name}.{key} = {value!r}" for key, value, default in query if value != default]
+        lines.append(f"indices = {[int(i) for i in self._rows]!r}  # positions, in the shown order")
+        return "\n".join(lines)
 
     def selected_frame(self) -> pd.DataFrame:
         return self.frame.iloc[self._rows]
@@ -335,6 +360,12 @@ class Explorer(StaticFallbackMixin, W.VBox):
                 return c
         return name
 
+    def _toggle_code(self) -> None:
+        """Show (or hide) the current selection as code, to paste into a script."""
+        shown = self._code.layout.display != "none"
+        self._code.layout.display = "none" if shown else ""
+        self._code.value = "" if shown else self.to_code()
+
     def _turn(self, step: int) -> None:
         last = max(0, (len(self._rows) - 1) // self.page_size)
         self.page = min(max(0, self.page + step), last)
@@ -369,6 +400,8 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._grid.value = grid_html(
             self.frame, self._shown(), images=self.images, reasons=self.reasons
         )
+        if getattr(self, "_code", None) is not None and self._code.layout.display != "none":
+            self._code.value = self.to_code()
 
     def _static_text(self) -> str:
         query = ", ".join(

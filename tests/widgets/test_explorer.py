@@ -357,3 +357,22 @@ def test_filter_placeholder_is_built_from_the_real_columns(frame) -> None:
     from recipe_widgets.engine._filter_expr import filter_mask
 
     assert filter_mask(frame, hint.removesuffix("  (Enter)")).any()  # the hint parses and matches
+
+
+def test_the_current_selection_exports_as_code_that_reproduces_it(frame) -> None:
+    e = Explorer(frame)
+    e.axis = "brightness"
+    e.expr = "label == 1"
+    e.brush = (0.2, 0.8)
+    e.sort_by, e.descending = "brightness", True
+    code = e.to_code("e2")
+    assert "query(" not in code and "e2.expr = 'label == 1'" in code
+    again = Explorer(frame)
+    namespace: dict = {"e2": again}
+    exec(code, namespace)  # a script pastes it under its own explorer
+    assert again.selection.tolist() == e.selection.tolist()
+    assert namespace["indices"] == e.selection.tolist()
+    e._code_button.click()  # the button shows the same code in the widget
+    assert e._code.layout.display == "" and e._code.value == e.to_code()
+    e.expr = "label == 2"
+    assert "label == 2" in e._code.value  # and keeps it current
