@@ -15,6 +15,7 @@ from recipe_widgets._version import __version__
 if TYPE_CHECKING:
     from recipe_widgets.engine._before_the_net import before_the_net
     from recipe_widgets.engine._decode import DecodedBatch, decode
+    from recipe_widgets.engine._lr_find import lr_find
     from recipe_widgets.engine._results import CheckFailed, Finding, Report
     from recipe_widgets.engine._seed import seed_everything
     from recipe_widgets.engine.audit import audit
@@ -49,6 +50,7 @@ _EXPORTS: dict[str, str] = {
     "Watch": "recipe_widgets.engine.watch",
     "compare": "recipe_widgets.engine.watch",
     "load_run": "recipe_widgets.engine.watch",
+    "lr_find": "recipe_widgets.engine._lr_find",
     "explore": "recipe_widgets.widgets._explorer",
     "watch": "recipe_widgets.widgets._watch_panel",
 }
@@ -77,6 +79,7 @@ __all__ = [
     "init_final_bias",
     "load_ipython_extension",
     "load_run",
+    "lr_find",
     "seed_everything",
     "unload_ipython_extension",
     "watch",
