@@ -202,7 +202,12 @@ def histogram_chart(
         )
         click = alt.selection_point(name="bin", fields=["start", "end"], on="click")
         extra = {"x2": "end:Q"}
-        tooltip = ["start:Q", "end:Q", "matching:Q", "count:Q"]
+        tooltip = [
+            alt.Tooltip("start:Q", format=".3g"),
+            alt.Tooltip("end:Q", format=".3g"),
+            "matching:Q",
+            "count:Q",
+        ]
         params = [drag, click]
     else:
         data["category"] = [c if c != "" else NONE for c in data["category"]]

@@ -319,3 +319,53 @@ def test_report_and_explorer_read_in_light_and_dark_theme(browser: Any, theme: s
 def _rgb(hex_colour: str) -> str:
     h = hex_colour.lstrip("#")
     return "rgb({}, {}, {})".format(*(int(h[i : i + 2], 16) for i in (0, 2, 4)))
+
+
+# -- the explorer's histogram ----------------------------------------------------------------
+
+
+def test_histogram_click_on_a_numeric_bar_selects_its_bin(browser: Any) -> None:
+    # The explorer's own chart spec, drawn by the same Vega bundle: a click on a bar must fill
+    # the "bin" selection (which the widget turns into a range), and must not leave a brush.
+    from recipe_widgets.display._explore import histogram_chart, matched_counts
+    from recipe_widgets.engine import _explore as ex
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"brightness": rng.random(300), "label": np.arange(300) % 3})
+    hist = ex.histogram(frame, "brightness", bins=10)
+    matching = matched_counts(hist, np.flatnonzero(frame["label"] == 0), len(frame))
+    spec = histogram_chart(hist, matched=matching.tolist()).to_dict()
+    html = _page_html(
+        "light",
+        "<div id='out'></div><script type='module'>"
+        "const code = await (await fetch('/vega.js')).text();"
+        "const mod = await import(URL.createObjectURL(new Blob([code], {type: 'text/javascript'})));"
+        f"const result = await mod.vegaEmbed('#out', {json.dumps(spec)}, "
+        "{actions: false, renderer: 'svg'});"
+        "window.rwView = result.view;</script>",
+    )
+    page, errors = _open(
+        browser, {"/": ("text/html", html), "/vega.js": ("text/plain", vega_bundle())}
+    )
+    try:
+        page.goto(f"{ORIGIN}/")
+        page.wait_for_function("() => window.rwView !== undefined", timeout=30_000)
+        bars = page.locator("#out .mark-rect path")
+        assert bars.count() >= 10
+        target = bars.nth(4).bounding_box()
+        page.mouse.click(target["x"] + target["width"] / 2, target["y"] + target["height"] - 2)
+        page.wait_for_timeout(300)
+        picked = page.evaluate("() => window.rwView.data('bin_store')")
+        assert len(picked) == 1, picked
+        lo, hi = picked[0]["values"]
+        assert hi > lo and any(
+            abs(lo - a) < 1e-9 and abs(hi - b) < 1e-9
+            for a, b in zip(hist.edges[:-1], hist.edges[1:])
+        ), (lo, hi, hist.edges)
+        brush = page.evaluate("() => window.rwView.data('brush_store')")
+        widths = [abs(v[1] - v[0]) for b in brush for v in b.get("values", [])]
+        assert all(w == 0 for w in widths), brush  # a click draws no brush to filter by
+        _shot(page, "explorer-histogram-click")
+        assert errors == [], errors
+    finally:
+        page.close()
