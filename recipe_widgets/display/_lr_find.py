@@ -11,7 +11,7 @@ from recipe_widgets.display._theme import colour
 from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine._lr_find import LRFind
+    from recipe_widgets.engine.lr_find import LRFind
 
 _W, _H, _LEFT, _BOTTOM = 420, 150, 46, 124
 

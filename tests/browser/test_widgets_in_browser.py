@@ -23,7 +23,7 @@ import pytest
 from recipe_widgets.display._explore import grid_html
 from recipe_widgets.display._report import report_html
 from recipe_widgets.engine import Finding, Report
-from recipe_widgets.widgets._live_plot import LivePlot, vega_bundle
+from recipe_widgets.widgets._watch_plot import LivePlot, vega_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -328,7 +328,7 @@ def test_histogram_click_on_a_numeric_bar_selects_its_bin(browser: Any) -> None:
     # The explorer's own chart spec, drawn by the same Vega bundle: a click on a bar must fill
     # the "bin" selection (which the widget turns into a range), and must not leave a brush.
     from recipe_widgets.display._explore import histogram_chart, matched_counts
-    from recipe_widgets.engine import _explore as ex
+    from recipe_widgets.engine.explore import _queries as ex
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"brightness": rng.random(300), "label": np.arange(300) % 3})

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import recipe_widgets as rw
-from recipe_widgets.engine._lr_find import valley
+from recipe_widgets.engine.lr_find import valley
 
 
 def _setup() -> tuple[nn.Module, tuple[torch.Tensor, torch.Tensor]]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from recipe_widgets.engine import seed_everything
-from recipe_widgets.engine._progress import progress, progress_enabled
+from recipe_widgets.engine.progress import progress, progress_enabled
 
 
 def test_progress_off_when_quiet_or_env_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -55,7 +55,7 @@ def test_a_bar_stopped_early_closes_as_finished_not_as_an_error(leave: bool) -> 
     # red ("danger") at 30%, which a reader takes for a crash.
     from tqdm.notebook import tqdm as notebook_tqdm
 
-    from recipe_widgets.engine._progress import finish
+    from recipe_widgets.engine.progress import finish
 
     bar = notebook_tqdm(total=10, leave=leave, display=False)
     bar.update(3)

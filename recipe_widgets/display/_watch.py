@@ -80,6 +80,33 @@ def training_chart(
     x = alt.X("step:Q", title="optimizer step")
     y = alt.Y("value:Q", scale=y_scale, title="value")
     color = alt.Color("metric:N", title=None)
+    raw, smooth, sparse = _series_layers(base, x, y_scale, color, smoothing)
+    points, rule = _hover_layers(base, x, y, color)
+    return alt.layer(
+        raw, smooth, points, rule, sparse, data=alt.InlineData(values=values, name=DATASET)
+    ).properties(
+        title=alt.Title(
+            "training",
+            anchor="start",
+            fontSize=12,
+            subtitle=f"faint: raw; bold: trailing mean of {smoothing} points "
+            "(sparse series raw, with points)",
+            subtitleFontSize=10,
+        ),
+        width=width,
+        height=height,
+        # resize: lay out again as rows arrive, or axis labels sized for "no data" get clipped
+        autosize=alt.AutoSizeParams(type="pad", resize=True),
+    )
+
+
+def _series_layers(
+    base: alt.Chart, x: alt.X, y_scale: alt.Scale, color: alt.Color, smoothing: int
+) -> tuple[alt.Chart, alt.Chart, alt.Chart]:
+    """The raw lines, the smoothed lines of dense series, and the points of sparse ones."""
+    import altair as alt
+
+    y = alt.Y("value:Q", scale=y_scale, title="value")
     # A series is smoothed only when it is dense: at least 2 windows of points and at least a
     # quarter as many as the densest series. A trailing mean over 20 evaluations of a val loss
     # logged every 100 steps lags it by 2000 steps (2.225 drawn for 2.19); such a series is
@@ -110,6 +137,15 @@ def training_chart(
         .mark_line(strokeWidth=2)
         .encode(x=x, y=alt.Y("smoothed:Q", scale=y_scale, title="value"), color=color)
     )
+    return raw, smooth, sparse
+
+
+def _hover_layers(
+    base: alt.Chart, x: alt.X, y: alt.Y, color: alt.Color
+) -> tuple[alt.Chart, alt.Chart]:
+    """The point nearest the pointer, with its values as a tooltip, and a rule at its step."""
+    import altair as alt
+
     hover = alt.selection_point(
         name="hover", fields=["step"], nearest=True, on="pointerover", empty=False
     )
@@ -132,22 +168,7 @@ def training_chart(
         .add_params(hover)
     )
     rule = base.mark_rule(color="gray", opacity=0.5).encode(x=x).transform_filter(hover)
-    return alt.layer(
-        raw, smooth, points, rule, sparse, data=alt.InlineData(values=values, name=DATASET)
-    ).properties(
-        title=alt.Title(
-            "training",
-            anchor="start",
-            fontSize=12,
-            subtitle=f"faint: raw; bold: trailing mean of {smoothing} points "
-            "(sparse series raw, with points)",
-            subtitleFontSize=10,
-        ),
-        width=width,
-        height=height,
-        # resize: lay out again as rows arrive, or axis labels sized for "no data" get clipped
-        autosize=alt.AutoSizeParams(type="pad", resize=True),
-    )
+    return points, rule
 
 
 def lr_chart(
@@ -268,3 +289,28 @@ def compare_chart(long: pd.DataFrame, *, metric: str = "loss", log_y: bool = Fal
         )
         .properties(width=520, height=260)
     )
+
+
+def _tracked(run: Any) -> tuple[list[tuple[int, Any]], Any]:
+    preds = getattr(run, "predictions", None)
+    if not preds:
+        raise ValueError(
+            "no predictions recorded: call w.track(batch) (or w.track((x, y))) inside the watch"
+        )
+    batch = getattr(run, "tracked", None)
+    labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
+    return preds, labels
+
+
+def run_prediction_chart(run: Any) -> alt.Chart:
+    """A watched run's tracked predictions over training (``charts.predictions``)."""
+    preds, labels = _tracked(run)
+    return prediction_chart(predictions_long(preds, labels))
+
+
+def run_overfit_chart(run: Any) -> alt.Chart:
+    """A watched run's labels against its latest predictions (``charts.overfit``)."""
+    preds, labels = _tracked(run)
+    if labels is None:
+        raise ValueError("the overfit view needs labels: w.track((x, y)) with the targets")
+    return overfit_chart(predictions_long(preds, labels))

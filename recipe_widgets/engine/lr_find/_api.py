@@ -22,6 +22,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from recipe_widgets.engine import rendering
+
 VALLEY = (
     "valley rule (fastai's default): the middle of the longest stretch over which the smoothed"
     " loss keeps falling"
@@ -40,18 +42,14 @@ class LRFind:
     stopped: str  # why the sweep ended early, "" when it ran every step
 
     def __str__(self) -> str:
-        from recipe_widgets.display._lr_find import lr_find_text
-
-        return lr_find_text(self)
+        return rendering.render(self) or repr(self)
 
     def __repr__(self) -> str:
         lr = "none" if self.suggestion is None else f"{self.suggestion:.3g}"
         return f"LRFind(steps={len(self.lrs)}, suggestion={lr})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from recipe_widgets.display._lr_find import lr_find_html, lr_find_text
-
-        return {"text/plain": lr_find_text(self), "text/html": lr_find_html(self)}
+        return rendering.mimebundle(self)
 
 
 def valley(losses: list[float]) -> int | None:

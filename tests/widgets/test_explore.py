@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import recipe_widgets as rw
-from recipe_widgets.widgets._explorer import Explorer
+from recipe_widgets.widgets._explore import Explorer
 
 HOSTILE = '<img src=x onerror="window.__rw_pwned=1">'
 
@@ -125,7 +125,7 @@ def test_explore_tensors_as_items_with_thumbnails_and_flags() -> None:
     import torch
 
     from recipe_widgets.engine import Finding, Report
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     x = torch.zeros(10, 1, 8, 8)
     x[3] = 5.0  # one bright item
@@ -157,7 +157,7 @@ def test_explore_a_dataset_whose_items_raise() -> None:
     import torch
     from torch.utils.data import Dataset
 
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     class Flaky(Dataset):
         def __len__(self) -> int:
@@ -176,7 +176,7 @@ def test_explore_a_dataset_whose_items_raise() -> None:
 
 
 def test_explore_refuses_what_it_cannot_read() -> None:
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     with pytest.raises(TypeError, match="cannot read items"):
         explore(np.array([{"a": 1}], dtype=object))
@@ -186,33 +186,10 @@ def test_explore_refuses_what_it_cannot_read() -> None:
         explore(pd.DataFrame({"a": [1, 2]}), chart=False).human_baseline()
 
 
-def test_flags_from_an_audit_over_splits_land_on_the_right_split_only() -> None:
-    import pytest
-
-    import recipe_widgets as rw
-    from recipe_widgets.widgets._explorer import flag_column
-
-    report = rw.Report(
-        (
-            rw.Finding(
-                "exact_duplicates",
-                "warn",
-                "copies",
-                evidence={"indices": [["train", 1], ["test", 2]]},
-            ),
-            rw.Finding("label_noise", "info", "hints", evidence={"indices": [["train", 2]]}),
-        )
-    )
-    assert flag_column(4, report, "train") == ["", "exact_duplicates", "label_noise", ""]
-    assert flag_column(4, report, "test") == ["", "", "exact_duplicates", ""]
-    with pytest.raises(ValueError, match="split="):
-        flag_column(4, report)
-
-
 def test_duplicate_groups_become_a_column_and_show_side_by_side() -> None:
     import recipe_widgets as rw
     from recipe_widgets.engine.audit import planted_digits
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     splits, truth = planted_digits(seed=0, n_each=4)
     report = rw.audit(splits=splits, quiet=True)
@@ -249,7 +226,7 @@ def test_a_frame_with_its_pictures() -> None:
 
 def _flagged_explorer(**kwargs):
     from recipe_widgets.engine import Finding, Report
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     x = torch.zeros(12, 1, 8, 8)
     x[3] = 5.0
@@ -327,8 +304,9 @@ def test_flags_histogram_labels_unflagged_items_none_and_picking_it_works() -> N
 
 def test_search_runs_as_you_type_once_typing_pauses(frame) -> None:
     import asyncio
+    import concurrent.futures
 
-    from recipe_widgets.widgets import _explorer
+    from recipe_widgets.widgets import _explore as _explorer
 
     e = Explorer(frame, chart=False)
 
@@ -339,7 +317,10 @@ def test_search_runs_as_you_type_once_typing_pauses(frame) -> None:
         await asyncio.sleep(_explorer.SEARCH_DELAY + 0.2)
         return during[0], during[1], len(e.selection)
 
-    search_during, status_during, n_after = asyncio.run(type_keys())
+    # A fresh event loop in its own thread, as a kernel's: the test session may hold one already
+    # (Playwright's, when the browser tests run in the same session).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        search_during, status_during, n_after = pool.submit(asyncio.run, type_keys()).result()
     assert search_during == "" and "searching" in status_during  # no stale results shown as final
     assert e.search == "item 1" and n_after == 11  # item 1, item 10..19 (item 7 is HOSTILE)
     e.search = "item 2"  # set from code: applies at once and shows in the box
@@ -347,14 +328,14 @@ def test_search_runs_as_you_type_once_typing_pauses(frame) -> None:
 
 
 def test_filter_placeholder_is_built_from_the_real_columns(frame) -> None:
-    from recipe_widgets.widgets._explorer import example_filter
+    from recipe_widgets.widgets._explore import example_filter
 
     e = Explorer(frame, chart=False)
     hint = e._expr.placeholder
     assert hint.startswith("label == 0 and brightness > ")
     only = pd.DataFrame({"petal_len": [1.0, 2.0, 3.0], "species": ["a", "b", "c"]})
     assert example_filter(only) == "petal_len > 2"
-    from recipe_widgets.engine._filter_expr import filter_mask
+    from recipe_widgets.engine.explore import filter_mask
 
     assert filter_mask(frame, hint.removesuffix("  (Enter)")).any()  # the hint parses and matches
 
