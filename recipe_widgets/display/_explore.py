@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from recipe_widgets.display._images import png_data_uri
-from recipe_widgets.display._theme import colour
+from recipe_widgets.display._theme import colour, neutral_chart
 from recipe_widgets.display._theme import fallback as colour_fallback
 from recipe_widgets.engine.formatting import fmt
 
@@ -223,4 +223,5 @@ def histogram_chart(
             **extra,
         )
     )
-    return alt.layer(every, matching, data=data, title=title).properties(width=width, height=height)
+    layered = alt.layer(every, matching, data=data, title=title)
+    return neutral_chart(layered.properties(width=width, height=height))

@@ -357,3 +357,11 @@ def test_the_current_selection_exports_as_code_that_reproduces_it(frame) -> None
     assert e._code.layout.display == "" and e._code.value == e.to_code()
     e.expr = "label == 2"
     assert "label == 2" in e._code.value  # and keeps it current
+
+
+def test_histogram_reads_on_a_light_and_a_dark_page(frame) -> None:
+    # The widget cannot know the page's theme: no white canvas, mid-grey text and rules.
+    e = Explorer(frame)
+    config = e._chart.chart.to_dict()["config"]
+    assert config["background"] == "transparent"
+    assert config["axis"]["labelColor"] == config["title"]["color"] == "#6e7781"
