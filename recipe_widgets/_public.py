@@ -22,6 +22,7 @@ PUBLIC_NAMES: tuple[str, ...] = (
     "init_final_bias",
     "load_ipython_extension",
     "load_run",
+    "lr_find",
     "seed_everything",
     "unload_ipython_extension",
     "watch",

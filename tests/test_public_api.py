@@ -28,6 +28,7 @@ EXPECTED_ALL = {
     "init_final_bias",
     "load_ipython_extension",
     "load_run",
+    "lr_find",
     "seed_everything",
     "unload_ipython_extension",
     "watch",

@@ -9,6 +9,7 @@ history, no widget.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from html import escape
 from typing import Any
 
 import torch
@@ -41,11 +42,19 @@ class LiveWatch(Watch):
             self._shown = n
             self._render_findings()
 
-    def _render_findings(self) -> None:
-        from recipe_widgets.display._report import report_html
+    def _render_findings(self, done: bool = False) -> None:
+        """The findings under the chart: in full while the loop runs; once it ends, folded
+        under their headline. A cell that ends with ``w.report`` then prints them once, and
+        the panel still opens them with one click."""
+        from recipe_widgets.display._report import report_html, summary_line
 
         report = self.report
         html = report_html(report) if report.findings else ""
+        if done and html:
+            html = (
+                "<details class='rw-findings-folded'><summary style='cursor:pointer'>"
+                f"{escape(summary_line(report))} (w.report shows them)</summary>{html}</details>"
+            )
         if html != self.plot.findings:
             self.plot.findings = html
 
@@ -65,7 +74,7 @@ class LiveWatch(Watch):
             return super().__exit__(exc_type, exc, tb)
         finally:
             self.plot.flush()
-            self._render_findings()
+            self._render_findings(done=True)
             self._show_tracked()
 
     def _show_tracked(self) -> None:
@@ -78,7 +87,7 @@ class LiveWatch(Watch):
         try:
             chart = wc.run_prediction_chart(self)
             if isinstance(self.tracked, (tuple, list)) and len(self.tracked) > 1:
-                chart = chart | wc.run_overfit_chart(self)
+                chart = chart & wc.run_overfit_chart(self)  # stacked: side by side overflows
         except (ValueError, TypeError, IndexError) as err:  # odd outputs: say so, keep the run
             print(f"prediction dynamics unavailable: {err}")
             return

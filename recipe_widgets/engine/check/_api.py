@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -161,6 +164,33 @@ def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
     )
 
 
+def _catching_warnings(run: Callable[[], Finding], seen: set[str]) -> Finding:
+    """Run one check with the warnings raised inside it (PyTorch's broadcast ``UserWarning``
+    from the user's loss, once per training step of a copy) caught: each distinct warning is
+    kept once, with its count, as evidence of the first finding it came with."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finding = run()
+    new = _distinct(caught, seen)
+    if not new:
+        return finding
+    return dataclasses.replace(finding, evidence={**finding.evidence, "warnings": new})
+
+
+def _distinct(caught: list[warnings.WarningMessage], seen: set[str]) -> list[str]:
+    """``"UserWarning: ... (x7)"`` per warning not ``seen`` before (then marked seen). One
+    warning is one place in the code: its text varies with the batch size between rungs."""
+    where = Counter(f"{w.category.__name__}@{w.filename}:{w.lineno}" for w in caught)
+    first = {f"{w.category.__name__}@{w.filename}:{w.lineno}": w for w in reversed(caught)}
+    new = []
+    for key, n in where.items():
+        if key not in seen:
+            text = f"{first[key].category.__name__}: {first[key].message}"
+            new.append(f"{text} (x{n})" if n > 1 else text)
+    seen.update(where)
+    return new
+
+
 def check(
     model: nn.Module,
     data: Any,
@@ -230,15 +260,19 @@ def check(
             clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
         )
         try:
-            out, loss = _probe(ctx)
+            with warnings.catch_warnings(record=True) as probed:  # the setup's evidence
+                warnings.simplefilter("always")
+                out, loss = _probe(ctx)
         except LabelsRefused as exc:
             return _labels_refused(exc, chosen)
         except NotExampleAligned as exc:
             return _all_skipped(str(exc), chosen)
         if isinstance(out, torch.Tensor):
             ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
-        findings = _run_checks(ctx, chosen, out, loss)
-        findings.insert(0, _setup_finding(ctx))
+        seen: set[str] = set()
+        probe_warnings = _distinct(probed, seen)
+        findings = _run_checks(ctx, chosen, out, loss, seen)
+        findings.insert(0, _setup_finding(ctx, probe_warnings))
         return Report(tuple(findings), title="Recipe check")
     finally:
         snapshot.restore()
@@ -308,7 +342,9 @@ def _runners(ctx: Ctx, out: Any, loss: float) -> dict[str, Callable[[], Finding]
     }
 
 
-def _run_checks(ctx: Ctx, chosen: list[str], out: Any, loss: float) -> list[Finding]:
+def _run_checks(
+    ctx: Ctx, chosen: list[str], out: Any, loss: float, seen: set[str]
+) -> list[Finding]:
     runners = _runners(ctx, out, loss)
     findings = []
     for cid in chosen:
@@ -325,7 +361,7 @@ def _run_checks(ctx: Ctx, chosen: list[str], out: Any, loss: float) -> list[Find
             )
             continue
         try:
-            findings.append(runners[cid]())
+            findings.append(_catching_warnings(runners[cid], seen))
         except UnusableInput:
             raise
         except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
@@ -347,12 +383,13 @@ def _run_checks(ctx: Ctx, chosen: list[str], out: Any, loss: float) -> list[Find
     return findings
 
 
-def _setup_finding(ctx: Ctx) -> Finding:
+def _setup_finding(ctx: Ctx, probe_warnings: list[str]) -> Finding:
     evidence = {
         "task": ctx.task.task,
         "loss_kind": ctx.task.loss_kind,
         "n_classes": ctx.task.n_classes,
         "examples": ctx.pool.n,
+        **({"warnings": probe_warnings} if probe_warnings else {}),
     }
     classes = f", {ctx.task.n_classes} classes" if ctx.task.n_classes else ""
     val = "" if ctx.val is None else f", {ctx.val.n} validation examples"
