@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from recipe_widgets.engine.watch import Watch, compare, load_run
     from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._run_view import view
     from recipe_widgets.widgets._watch_panel import watch
 
 # public name -> module that defines it (imported lazily by __getattr__)
@@ -51,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "load_run": "recipe_widgets.engine.watch",
     "explore": "recipe_widgets.widgets._explorer",
     "watch": "recipe_widgets.widgets._watch_panel",
+    "view": "recipe_widgets.widgets._run_view",
 }
 
 # public submodules, also imported on first use: ``rw.charts.training(w)``
@@ -79,6 +81,7 @@ __all__ = [
     "load_run",
     "seed_everything",
     "unload_ipython_extension",
+    "view",
     "watch",
 ]
 
