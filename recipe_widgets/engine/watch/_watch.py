@@ -467,9 +467,10 @@ def run_from_state(state: RunState) -> Run:
     findings = []
     for r in state.findings:
         evidence = dict(r.get("evidence") or {})
+        fields = {k: r.get(k, "") for k in ("check", "status", "message", "fix")}
         if several:  # a merged view: which process saw it
             evidence["rank"] = int(r.get("rank", 0))
-        fields = {k: r.get(k, "") for k in ("check", "status", "message", "fix")}
+            fields["message"] = f"Rank {evidence['rank']}: {fields['message']}"
         findings.append(Finding(**fields, evidence=evidence))
     last = int(state.rows[-1]["step"]) if state.rows else 0
     return Run(
