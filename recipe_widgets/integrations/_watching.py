@@ -42,12 +42,11 @@ def start_watch(
     display: bool | None,
     stats_every: int,
 ) -> Any:
-    """``rw.watch`` on the framework's model and (unwrapped) optimizers, entered."""
+    """``rw.watch`` on the framework's model and (unwrapped) optimizers, not yet entered."""
     from recipe_widgets.widgets._watch_panel import watch
 
     opts = [unwrap(o) for o in optimizers]
-    w = watch(model, opts, name=name, logdir=logdir, display=display, stats_every=stats_every)
-    return w
+    return watch(model, opts, name=name, logdir=logdir, display=display, stats_every=stats_every)
 
 
 def numbers(metrics: dict[str, Any]) -> dict[str, float]:

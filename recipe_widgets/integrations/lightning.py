@@ -23,7 +23,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from recipe_widgets.integrations._watching import numbers, require, start_watch
+from recipe_widgets.integrations._watching import numbers, require, start_watch, unwrap
 
 _pl = require("lightning.pytorch", "lightning")
 
@@ -53,13 +53,12 @@ class RecipeCallback(_pl.Callback):
     # -- the watch's lifetime -----------------------------------------------------------------
 
     def on_train_start(self, trainer: Any, pl_module: Any) -> None:
-        logdir = self.logdir
         rank = trainer.global_rank
         self.watch = start_watch(
             pl_module,
             list(trainer.optimizers),
             name=self.name,
-            logdir=logdir,
+            logdir=self.logdir,
             # One panel for the run: the other ranks write their files (logdir) and keep quiet.
             display=self.display if rank == 0 else False,
             stats_every=self.stats_every,
@@ -85,8 +84,6 @@ class RecipeCallback(_pl.Callback):
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
         if self._open:
-            from recipe_widgets.integrations._watching import unwrap
-
             self.watch._hooks.before_step(unwrap(optimizer))
 
     def on_train_batch_end(
