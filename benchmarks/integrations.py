@@ -19,6 +19,8 @@ Figures are ratios measured in one run; absolute times depend on the machine. Th
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import logging
 import os
 import statistics
@@ -34,8 +36,6 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("RW_PROGRESS", "0")
 warnings.filterwarnings("ignore")
-logging.getLogger("lightning").setLevel(logging.ERROR)
-logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
 
 BAR = 1.05
 
@@ -57,6 +57,8 @@ def lightning_fit(steps: int, watched: bool) -> float:
     import lightning.pytorch as pl
 
     from recipe_widgets.integrations.lightning import RecipeCallback
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)  # set to INFO on import
 
     class Module(pl.LightningModule):
         def __init__(self) -> None:
@@ -122,7 +124,8 @@ def trainer_train(steps: int, watched: bool) -> float:
         callbacks = [RecipeCallback(display=False)] if watched else []
         trainer = tf.Trainer(model=Model(), args=args, train_dataset=Rows(), callbacks=callbacks)
         start = time.perf_counter()
-        trainer.train()
+        with contextlib.redirect_stdout(io.StringIO()):  # the Trainer prints a summary
+            trainer.train()
         return time.perf_counter() - start
 
 
