@@ -51,6 +51,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def not_finite_at(run: object) -> list[tuple[int, int]]:
+    """(rank, step) of each loss_not_finite finding of a merged run."""
+    return [
+        (f.evidence["rank"], f.evidence["step"])
+        for f in run.report.findings  # type: ignore[attr-defined]
+        if f.check == "loss_not_finite"
+    ]
+
+
 def test_nan_on_rank_1_is_reported_for_rank_1_and_both_ranks_end(tmp_path: Path) -> None:
     script = tmp_path / "ddp.py"
     script.write_text(textwrap.dedent(SCRIPT))
@@ -70,11 +79,7 @@ def test_nan_on_rank_1_is_reported_for_rank_1_and_both_ranks_end(tmp_path: Path)
     assert "rank 0 done 40" in proc.stdout and "rank 1 done 40" in proc.stdout
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["rank0.jsonl", "rank1.jsonl"]
     run = load_run(tmp_path / "run")
-    nan = [
-        (f.evidence["rank"], f.evidence["step"])
-        for f in run.report.findings
-        if f.check == "loss_not_finite"
-    ]
+    nan = not_finite_at(run)
     # Rank 1's own loss at step 30; rank 0's loss only after the all-reduced NaN gradient.
     assert (1, 30) in nan and (0, 30) not in nan
     assert run.history["step"].tolist() == list(range(1, 41))  # rank 0's history

@@ -13,7 +13,7 @@ import pytest
 pytest.importorskip("lightning.pytorch")
 
 from recipe_widgets.engine.watch import load_run
-from tests.integrations.test_ddp import free_port
+from tests.integrations.test_ddp import free_port, not_finite_at
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,9 +72,5 @@ def test_lightning_ddp_reports_rank_1_nan_and_ends_on_both_ranks(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "rank 0 steps 40" in proc.stdout and "rank 1 steps 40" in proc.stdout
     run = load_run(tmp_path / "run")
-    nan = [
-        (f.evidence["rank"], f.evidence["step"])
-        for f in run.report.findings
-        if f.check == "loss_not_finite"
-    ]
+    nan = not_finite_at(run)
     assert (1, 30) in nan and (0, 30) not in nan
