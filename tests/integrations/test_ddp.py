@@ -40,7 +40,8 @@ with watch(model, opt, logdir=sys.argv[1], name="ddp") as w:
         loss.backward()
         opt.step()
         w.log(loss=loss)
-print("rank", rank, "done", w.steps, flush=True)
+sys.stdout.write(f"rank {rank} done {w.steps}\\n")  # one write: the ranks share the pipe
+sys.stdout.flush()
 dist.destroy_process_group()
 """
 

@@ -48,7 +48,8 @@ if __name__ == "__main__":
         callbacks=[RecipeCallback(logdir=sys.argv[1], display=False)],
     )
     trainer.fit(Module(), data)
-    print("rank", trainer.global_rank, "steps", trainer.global_step, flush=True)
+    sys.stdout.write(f"rank {trainer.global_rank} steps {trainer.global_step}\\n")  # one write
+    sys.stdout.flush()
 """
 
 
