@@ -148,7 +148,7 @@ def whole_fits(fit: object, steps: int, repeats: int) -> tuple[float, float]:
 
 def script_loop(steps: int, repeats: int) -> float:
     """Median ratio of a logdir-watched loop over its bare twin, steps interleaved."""
-    from recipe_widgets.engine.watch import watch
+    from recipe_widgets.engine.watch import watch_loop
 
     ratios = []
     x = torch.randn(64, 32)
@@ -157,7 +157,7 @@ def script_loop(steps: int, repeats: int) -> float:
         opts = [torch.optim.Adam(m.parameters(), lr=1e-3) for m in (bare, watched)]
         with tempfile.TemporaryDirectory() as logdir:
             t0 = time.perf_counter()
-            w = watch(watched, opts[1], logdir=logdir)
+            w = watch_loop(watched, opts[1], logdir=logdir)
             w.__enter__()
             totals = [0.0, time.perf_counter() - t0]
             for step in range(steps):

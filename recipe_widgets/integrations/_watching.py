@@ -43,7 +43,7 @@ def start_watch(
     stats_every: int,
 ) -> Any:
     """``rw.watch`` on the framework's model and (unwrapped) optimizers, not yet entered."""
-    from recipe_widgets.widgets._watch_panel import watch
+    from recipe_widgets.widgets._watch import watch
 
     opts = [unwrap(o) for o in optimizers]
     return watch(model, opts, name=name, logdir=logdir, display=display, stats_every=stats_every)

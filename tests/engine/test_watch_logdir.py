@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from recipe_widgets.engine.watch import load_run, watch
+from recipe_widgets.engine.watch import load_run, watch_loop
 from recipe_widgets.engine.watch._logdir import FileFollower, RunWriter, read_run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ def train(
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=5, gamma=0.5)
     x, y = torch.randn(16, 4), torch.randn(16, 1)
-    with watch(model, opt, logdir=logdir, name=name) as w:
+    with watch_loop(model, opt, logdir=logdir, name=name) as w:
         for step in range(steps):
             loss = (model(x) - y).pow(2).mean()
             opt.zero_grad()
@@ -116,11 +116,11 @@ def test_ranks_are_merged_and_findings_carry_their_rank(tmp_path: Path) -> None:
 WRITER = """
 import sys, time, torch
 from torch import nn
-from recipe_widgets.engine.watch import watch
+from recipe_widgets.engine.watch import watch_loop
 model = nn.Linear(4, 1)
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 x = torch.randn(8, 4)
-with watch(model, opt, logdir=sys.argv[1]) as w:
+with watch_loop(model, opt, logdir=sys.argv[1]) as w:
     step = 0
     while True:
         loss = model(x).pow(2).mean()

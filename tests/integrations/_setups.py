@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from recipe_widgets.engine.watch import watch
+from recipe_widgets.engine.watch import watch_loop
 
 BATCH = 8
 STEPS = 12
@@ -59,7 +59,7 @@ def raw_findings(bug: Bug) -> list[tuple[str, int | None]]:
     """The hand-written loop under rw.watch: what every framework must also report."""
     model = net(bug)
     opt = torch.optim.SGD(model.parameters(), lr=bug.lr)
-    with watch(model, opt, name="raw") as w:
+    with watch_loop(model, opt, name="raw") as w:
         for x, y in loader(bug):
             loss = nn.functional.mse_loss(model(x), y)
             opt.zero_grad()

@@ -22,7 +22,7 @@ import math, sys, torch
 import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel as DDP
-from recipe_widgets.engine.watch import watch
+from recipe_widgets.engine.watch import watch_loop
 
 dist.init_process_group("gloo")
 rank = dist.get_rank()
@@ -30,7 +30,7 @@ torch.manual_seed(0)
 model = DDP(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 g = torch.Generator().manual_seed(rank)
-with watch(model, opt, logdir=sys.argv[1], name="ddp") as w:
+with watch_loop(model, opt, logdir=sys.argv[1], name="ddp") as w:
     for step in range(40):
         x = torch.randn(8, 4, generator=g)
         if rank == 1 and step == 29:  # the batch of optimizer step 30

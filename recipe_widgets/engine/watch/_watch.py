@@ -18,8 +18,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding, Report
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._hooks import Hooks
 from recipe_widgets.engine.watch._logdir import (
@@ -444,7 +444,7 @@ class Watch(_RunData):
         return Report(tuple(findings), title=f"Watch {self.name}")
 
 
-def watch(
+def watch_loop(
     model: nn.Module,
     optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
     *,
@@ -452,7 +452,8 @@ def watch(
     stats_every: int = 25,
     logdir: str | Path | None = None,
 ) -> Watch:
-    """Watch the user's own loop (engine side, no display): ``with watch(model, opt) as w:``."""
+    """Watch the user's own loop, engine side (no display; ``rw.watch`` adds the live panel):
+    ``with watch_loop(model, opt) as w:``; ``logdir=`` also writes the run there."""
     config = WatchConfig(stats_every=stats_every)
     return Watch(model, optimizer, config=config, name=name, logdir=logdir)
 

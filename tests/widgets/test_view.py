@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 import recipe_widgets as rw
-from recipe_widgets.engine.watch import watch
-from recipe_widgets.widgets._run_view import RunView, view
+from recipe_widgets.engine.watch import watch_loop
+from recipe_widgets.widgets._view import RunView, view
 from tests.engine.test_watch_logdir import train
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,12 +50,12 @@ class TimedComm:
 WRITER = """
 import sys, time, torch
 from torch import nn
-from recipe_widgets.engine.watch import watch
+from recipe_widgets.engine.watch import watch_loop
 torch.manual_seed(0)
 model = nn.Linear(4, 1)
 opt = torch.optim.SGD(model.parameters(), lr=0.01)
 x = torch.randn(8, 4)
-with watch(model, opt, logdir=sys.argv[1], name="script") as w:
+with watch_loop(model, opt, logdir=sys.argv[1], name="script") as w:
     for step in range(120):
         loss = model(x).pow(2).mean()
         opt.zero_grad(); loss.backward(); opt.step()
@@ -114,7 +114,7 @@ def test_nan_loss_is_left_out_of_the_chart_but_reported(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = nn.Linear(2, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
-    with watch(model, opt, logdir=tmp_path) as w:
+    with watch_loop(model, opt, logdir=tmp_path) as w:
         w.log(loss=1.0, step=1)
         w.log(loss=math.nan, step=2)
     v = view(tmp_path, follow=False)

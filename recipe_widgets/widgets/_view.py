@@ -20,7 +20,7 @@ class RunView:
     """Follows one run directory or a folder of them; ``panel`` is the widget."""
 
     def __init__(self, path: str | Path, *, poll_seconds: float = 0.5) -> None:
-        from recipe_widgets.widgets._live_plot import LivePlot
+        from recipe_widgets.widgets._watch_plot import LivePlot
 
         self.path = Path(path)
         if not self.path.exists():
