@@ -63,7 +63,7 @@ class RecipeCallback(_pl.Callback):
             display=self.display if rank == 0 else False,
             stats_every=self.stats_every,
         )
-        self.watch._hooks.external_pre = True  # see on_before_optimizer_step
+        self.watch.steps_with_closure()  # see on_before_optimizer_step
         self.watch.__enter__()
         self._open = True
 
@@ -84,7 +84,7 @@ class RecipeCallback(_pl.Callback):
 
     def on_before_optimizer_step(self, trainer: Any, pl_module: Any, optimizer: Any) -> None:
         if self._open:
-            self.watch._hooks.before_step(unwrap(optimizer))
+            self.watch.gradients_ready(unwrap(optimizer))
 
     def on_train_batch_end(
         self, trainer: Any, pl_module: Any, outputs: Any, batch: Any, batch_idx: int

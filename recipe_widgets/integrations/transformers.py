@@ -100,8 +100,8 @@ class RecipeCallback(_tf.TrainerCallback):
             self.watch.log(**extra)
 
     def on_train_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if self._handle is not None:
-            self._handle.remove()
-            self._handle = None
-        if self.watch is not None and self.watch._active:
-            self.watch.__exit__(None, None, None)
+        if self._handle is None:  # not started, or ended already
+            return
+        self._handle.remove()
+        self._handle = None
+        self.watch.__exit__(None, None, None)

@@ -364,6 +364,17 @@ class Watch(_RunData):
             self._writer.close()
             self._writer = None
 
+    def steps_with_closure(self) -> None:
+        """For a framework that runs forward and backward inside ``optimizer.step(closure)``
+        (Lightning): the pre-step sampling waits for :meth:`gradients_ready` instead of torch's
+        pre-step hook, which runs before the closure. Call before entering the watch."""
+        self._hooks.external_pre = True
+
+    def gradients_ready(self, optimizer: torch.optim.Optimizer) -> None:
+        """The gradients ``optimizer`` is about to use are in place (see
+        :meth:`steps_with_closure`)."""
+        self._hooks.before_step(optimizer)
+
     @property
     def logdir(self) -> Path | None:
         """The run directory this watch writes to (``logdir=``), or None."""

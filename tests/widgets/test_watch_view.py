@@ -15,7 +15,7 @@ from torch import nn
 
 import recipe_widgets as rw
 from recipe_widgets.engine.watch import watch_loop
-from recipe_widgets.widgets._view import RunView, view
+from recipe_widgets.widgets._watch_view import RunView, view
 from tests.engine.test_watch_logdir import train
 
 ROOT = Path(__file__).resolve().parents[2]

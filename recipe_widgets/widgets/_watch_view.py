@@ -12,8 +12,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from recipe_widgets.engine.watch._logdir import RunFollower, runs_in
-from recipe_widgets.engine.watch._watch import Run, run_from_state
+from recipe_widgets.engine.watch import Run, RunFollower, run_from_state, runs_in
 
 
 class RunView:
