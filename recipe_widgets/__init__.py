@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from recipe_widgets.engine.watch import Watch, compare, load_run
     from recipe_widgets.widgets._explore import explore
     from recipe_widgets.widgets._watch import watch
+    from recipe_widgets.widgets._watch_view import view
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _EXPORTS: dict[str, str] = {
@@ -58,6 +59,7 @@ _EXPORTS: dict[str, str] = {
     "lr_find": "recipe_widgets.engine.lr_find",
     "explore": "recipe_widgets.widgets._explore",
     "watch": "recipe_widgets.widgets._watch",
+    "view": "recipe_widgets.widgets._watch_view",
 }
 
 # public submodules, also imported on first use: ``rw.charts.training(w)``

@@ -25,5 +25,6 @@ PUBLIC_NAMES: tuple[str, ...] = (
     "lr_find",
     "seed_everything",
     "unload_ipython_extension",
+    "view",
     "watch",
 )

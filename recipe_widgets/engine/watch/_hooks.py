@@ -48,6 +48,10 @@ class Hooks:
         self.out = out
         self.steps = 0
         self.suspended = False  # True while the watch itself runs the model (w.track)
+        # A framework that calls optimizer.step(closure) runs forward and backward inside the
+        # step, after torch's pre-step hook: there the integration calls before_step() from its
+        # own "gradients are ready" hook instead (Lightning's on_before_optimizer_step).
+        self.external_pre = False
         self.lr = LRDetector(config, out)
         self._lr_points: list[
             tuple[int, float]
@@ -141,7 +145,18 @@ class Hooks:
 
     def _arm_pre(self, index: int) -> None:
         if index not in self._pre:
-            self._pre[index] = self.optimizers[index].register_step_pre_hook(self._make_pre(index))
+            if self.external_pre:
+                self._pre[index] = _Unhooked()  # armed: before_step() does the work
+            else:
+                hook = self._make_pre(index)
+                self._pre[index] = self.optimizers[index].register_step_pre_hook(hook)
+
+    def before_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """The pre-step work, called by an integration once the gradients of the coming step
+        are ready (see ``external_pre``)."""
+        for index, opt in enumerate(self.optimizers):
+            if opt is optimizer and index in self._pre:
+                self._pre_step(index)
 
     def _disarm(self) -> None:
         for h in self._transient:
@@ -172,14 +187,17 @@ class Hooks:
 
     def _make_pre(self, index: int) -> Any:
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            # Armed for sampled steps only (see _arm): gradients as the step will use them.
-            k = self.steps
-            with_grad = self.samples.with_gradients(self._params_of[index], k + 1)
-            if with_grad and self.heavy(k):
-                with torch.no_grad():  # the weights before the update, for the update norms
-                    self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
+            self._pre_step(index)
 
         return pre
+
+    def _pre_step(self, index: int) -> None:
+        # Armed for sampled steps only (see _arm): gradients as the step will use them.
+        k = self.steps
+        with_grad = self.samples.with_gradients(self._params_of[index], k + 1)
+        if with_grad and self.heavy(k):
+            with torch.no_grad():  # the weights before the update, for the update norms
+                self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
 
     def _make_post(self, index: int) -> Any:
         single = len(self.optimizers) == 1
@@ -375,6 +393,13 @@ class Hooks:
                 self._relu_tops.setdefault(name, []).append(top)
 
         return hook
+
+
+class _Unhooked:
+    """Stands for a pre-step hook the integration calls itself (nothing to remove)."""
+
+    def remove(self) -> None:
+        pass
 
 
 def _accumulator(p: nn.Parameter) -> Any:
