@@ -448,3 +448,30 @@ def test_vanishing_gradients_at_init_fade_towards_the_input() -> None:
     assert r["health_at_init"].status == "warn", r["health_at_init"].message
     assert "vanishing gradients" in r["health_at_init"].message
     assert r["health_at_init"].message.startswith("the gradient of 0.weight")
+
+
+class AlwaysDropout(nn.Module):
+    """F.dropout with training=True hard-coded: random in eval mode too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(nn.functional.dropout(x, 0.5, training=True))
+
+
+def test_randomness_in_eval_is_not_blamed_on_mixing() -> None:
+    x, y = torch.randn(64, 6), torch.randint(0, 3, (64,))
+    r = check(
+        AlwaysDropout(),
+        (x, y),
+        nn.CrossEntropyLoss(),
+        checks=["eval_mode", "batch_independence", "causality"],
+        causal=True,
+        quiet=True,
+    )
+    assert r["eval_mode"].status == "fail"
+    assert r["batch_independence"].status == "skip"
+    assert "randomness" in r["batch_independence"].message
+    assert r["causality"].status == "skip"
