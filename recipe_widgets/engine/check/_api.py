@@ -15,6 +15,7 @@ from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, Ctx
 from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
 from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
 from recipe_widgets.engine.check._task import infer_task
+from recipe_widgets.engine.threads import small_work
 
 #: Stable check ids, in the order they run (cheap ones first).
 CHECKS: tuple[str, ...] = (
@@ -100,6 +101,7 @@ def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
     )
 
 
+@small_work()  # tiny-model training: one intra-op thread, the user's count restored after
 def check(
     model: nn.Module,
     data: Any,
@@ -127,7 +129,9 @@ def check(
     it, its class and hyper-parameters are reused on copies), a list of optimizers stepped
     together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``: check ids (see ``CHECKS``); ``thresholds``:
     overrides of ``DEFAULT_THRESHOLDS``. Your model, optimizer, data and every global RNG are
-    bit-identical afterwards, also when a check fails or raises.
+    bit-identical afterwards, also when a check fails or raises. The checks train small copies
+    on one intra-op thread (many tiny ops: several threads make them several times slower when
+    other processes share the cores); ``torch.get_num_threads()`` is yours again afterwards.
 
     Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all.
     """
