@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _load import CONDITIONS, load  # noqa: E402 - the benchmarks' standard busy machine
 
-from recipe_widgets.widgets._watch_panel import LiveWatch  # noqa: E402 - after sys.path
+from recipe_widgets.widgets._watch import LiveWatch  # noqa: E402 - after sys.path
 
 BLOCK = 1000  # steps per timed block
 

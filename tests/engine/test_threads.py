@@ -9,11 +9,11 @@ import pytest
 import torch
 from torch import nn
 
-from recipe_widgets.engine._tensor_stats import tensor_stats
 from recipe_widgets.engine.check import check
 from recipe_widgets.engine.check._data import UnusableInput
+from recipe_widgets.engine.decode import tensor_stats
 from recipe_widgets.engine.threads import small_work
-from recipe_widgets.engine.watch import watch
+from recipe_widgets.engine.watch import watch_loop
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +161,7 @@ def test_watch_windows_run_on_one_thread_and_restore() -> None:
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
     opt = torch.optim.SGD(model.parameters(), lr=SpyLR(0.1))
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for _ in range(30):
             model(torch.ones(3, 4)).pow(2).mean().backward()
             opt.step()

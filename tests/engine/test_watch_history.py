@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from recipe_widgets.engine.watch import load_run, watch
+from recipe_widgets.engine.watch import load_run, watch_loop
 from recipe_widgets.engine.watch._history import FOLD_ROWS, Folded
 
 
@@ -62,7 +62,7 @@ def test_a_long_watch_keeps_recent_rows_and_buckets(tmp_path) -> None:
     model = nn.Linear(2, 1)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
     n = 5 * FOLD_ROWS + 123
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for i in range(n):
             w.log(step=i, loss=50.0 if i == 777 else 1.0, acc=i / n)
     assert len(w._rows) < 2 * FOLD_ROWS  # bounded: the rest is folded
@@ -83,7 +83,7 @@ def test_a_long_watch_keeps_recent_rows_and_buckets(tmp_path) -> None:
 
 def test_a_short_run_is_not_downsampled() -> None:
     model = nn.Linear(2, 1)
-    with watch(model) as w:
+    with watch_loop(model) as w:
         for i in range(100):
             w.log(step=i, loss=1.0)
     assert w.downsampled.empty and len(w.history) == 100

@@ -9,12 +9,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding, Report
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, Ctx
 from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
 from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
 from recipe_widgets.engine.check._task import infer_task
+from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.threads import small_work
 
 #: Stable check ids, in the order they run (cheap ones first).

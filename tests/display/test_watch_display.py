@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipe_widgets.display._watch_charts import (
+from recipe_widgets.display._watch import (
     DATASET,
     compare_chart,
     decimate,
