@@ -26,6 +26,7 @@ from recipe_widgets.engine.check._data import (
 from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
 from recipe_widgets.engine.check._task import TaskInfo, infer_task
 from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.threads import small_work
 
 #: Checks that read the values of the model's output (not only the loss).
 _READS_OUTPUT = frozenset(
@@ -191,6 +192,7 @@ def _distinct(caught: list[warnings.WarningMessage], seen: set[str]) -> list[str
     return new
 
 
+@small_work()  # tiny-model training: one intra-op thread, the user's count restored after
 def check(
     model: nn.Module,
     data: Any,
@@ -223,6 +225,9 @@ def check(
     the same way; without it a run that diverges is retried once with clipping at norm 1, and
     the finding says so). Your model, optimizer, data and every global RNG are bit-identical
     afterwards, also when a check fails or raises.
+    The checks train small copies on one intra-op thread (many tiny ops: several threads
+    make them several times slower when other processes share the cores);
+    ``torch.get_num_threads()`` is yours again afterwards.
 
     Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all; labels the
     loss refuses (1..C for C outputs) are a failed ``input_sanity`` finding instead.
