@@ -1,7 +1,8 @@
 """Label-noise hints: items whose nearest neighbours almost all carry one other label.
 
 A hint, not a verdict: the k = 10 nearest neighbours (Euclidean, in the same codes the
-near-duplicate search uses) vote; an item is flagged when at least 8 of them agree on a label
+near-duplicate search uses; exact up to 5,000 items, from a random-projection forest above, see
+``_neighbours``) vote; an item is flagged when at least 8 of them agree on a label
 other than its own and at most one shares its label. Even clean data has a few such items
 (sklearn's digits: 6 of 1,797, genuinely ambiguous strokes), so the finding warns only when more
 than ``max(10, 1%)`` of the items are flagged, and is ``info`` below that.
@@ -9,10 +10,9 @@ than ``max(10, 1%)`` of the items are flagged, and is ``info`` below that.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import numpy as np
 
+from recipe_widgets.engine.audit._neighbours import knn
 from recipe_widgets.engine.items import Items
 from recipe_widgets.engine.results import Finding
 
@@ -26,8 +26,6 @@ def label_noise(
     score = np.full(items.n, np.nan)
     if items.labels is None or codes is None or not is_classes:
         return [Finding("label_noise", "skip", "needs class labels and numeric items")], score
-    from sklearn.neighbors import NearestNeighbors
-
     ok = np.flatnonzero(usable & np.isfinite(codes).all(axis=1) & ~_missing(items.labels))
     if len(ok) <= 3 * K:
         return [
@@ -37,18 +35,18 @@ def label_noise(
                 f"only {len(ok)} usable labelled items; too few to compare neighbours",
             )
         ], score
-    y = np.asarray([repr(v) for v in items.labels[ok]])
-    label_of = {key: _plain(v) for key, v in zip(y, items.labels[ok])}
-    nn = NearestNeighbors(n_neighbors=K + 1).fit(codes[ok])
-    _, idx = nn.kneighbors(codes[ok])
-    flagged, suggested = [], []
-    for row, (own, neigh) in enumerate(zip(y, idx)):
-        votes = Counter(y[[j for j in neigh if j != row][:K]])
-        score[ok[row]] = 1 - votes.get(own, 0) / K
-        other, count = next(((lab, c) for lab, c in votes.most_common() if lab != own), (None, 0))
-        if count >= AGREE and votes.get(own, 0) <= 1:
-            flagged.append(int(ok[row]))
-            suggested.append(label_of[other])
+    text = [repr(v) for v in items.labels[ok]]
+    keys, y = np.unique(text, return_inverse=True)
+    label_of = {key: _plain(v) for key, v in zip(text, items.labels[ok])}
+    near = y[knn(codes[ok], K)]  # (n, K): the neighbours' labels, the item itself excluded
+    own = (near == y[:, None]).sum(axis=1)
+    score[ok] = 1 - own / K
+    # a label held by >= AGREE of K sorted votes sits in the middle of them
+    other = np.sort(near, axis=1)[:, K // 2 - 1]
+    count = (near == other[:, None]).sum(axis=1)
+    hit = np.flatnonzero((other != y) & (count >= AGREE) & (own <= 1))
+    flagged = [int(ok[r]) for r in hit]
+    suggested = [label_of[keys[other[r]]] for r in hit]
     evidence = {
         "method": f"{K} nearest neighbours, flagged when >= {AGREE} agree on another label",
         "k": K,
