@@ -70,6 +70,14 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._cache = ex.ColumnCache(
             frame
         )  # per-column factorizations and sort keys, built on first use
+        columns = [str(c) for c in frame.columns]
+        axes = ex.numeric_columns(frame) + [
+            c for c in frame.columns if c not in ex.numeric_columns(frame)
+        ]
+        self._build(columns, [str(a) for a in axes], chart=chart, page_size=page_size)
+
+    def _build(self, columns: list[str], axes: list[str], *, chart: bool, page_size: int) -> None:
+        """The controls, their links to the traits, and a first refresh (any table's explorer)."""
         self._search = W.Text(
             placeholder="search text columns", description="search", continuous_update=False
         )
@@ -79,13 +87,9 @@ class Explorer(StaticFallbackMixin, W.VBox):
             description="filter",
             continuous_update=False,
         )
-        columns = [str(c) for c in frame.columns]
         self._sort = W.Dropdown(options=["", *columns], description="sort")
         self._desc = W.Checkbox(description="largest first", indent=False)
-        axes = ex.numeric_columns(frame) + [
-            c for c in frame.columns if c not in ex.numeric_columns(frame)
-        ]
-        self._axis = W.Dropdown(options=[str(a) for a in axes], description="axis")
+        self._axis = W.Dropdown(options=axes, description="axis")
         self._prev, self._next = (
             W.Button(description="\u25c0", layout=W.Layout(width="40px")),
             W.Button(description="\u25b6", layout=W.Layout(width="40px")),
@@ -113,7 +117,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         )
         self.observe(self._on_axis, names=["axis"])
         self.observe(lambda _: self._draw_grid(), names=["page", "page_size"])
-        self.axis = str(axes[0]) if axes else ""
+        self.axis = axes[0] if axes else ""
         self._on_axis(None)  # the link above already set `axis`, so no change event fired
         self._refresh()
         controls = W.VBox(
@@ -201,7 +205,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self.brush, self.picked = (), ()
         if not self._want_chart or not self.axis:
             return
-        chart = histogram_chart(ex.histogram(self.frame, self._column(self.axis)))
+        chart = histogram_chart(self._axis_histogram())
         if self._chart is None:
             self._chart = _offline_chart(chart)
         else:
@@ -211,6 +215,9 @@ class Explorer(StaticFallbackMixin, W.VBox):
             selections.observe(self._on_brush, names="brush")
         if "pick" in selections.trait_names():  # categorical axes: click bars
             selections.observe(self._on_pick, names="pick")
+
+    def _axis_histogram(self) -> ex.Histogram:
+        return ex.histogram(self.frame, self._column(self.axis))
 
     def _on_brush(self, change: dict[str, Any]) -> None:
         # IntervalSelection.value maps the brushed field to [lo, hi]; the bars' field is "start".
@@ -257,7 +264,10 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._status.value = (
             f"{note}<div class='rw-status'>{escape(self._status_text())}</div>{err}"
         )
-        self._grid.value = grid_html(self.frame, self._shown(), images=self.images)
+        self._grid.value = self._grid_html()
+
+    def _grid_html(self) -> str:
+        return grid_html(self.frame, self._shown(), images=self.images)
 
     def _static_text(self) -> str:
         query = ", ".join(
@@ -270,7 +280,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
     def _static_html(self) -> str:
         return (
             f"<div class='rw-explorer'><b>{escape(self.title)}</b>: {escape(self._status_text())}"
-            f"{grid_html(self.frame, self._shown(), images=self.images)}</div>"
+            f"{self._grid_html()}</div>"
         )
 
 
@@ -348,6 +358,7 @@ def explore(
     page_size: int = 24,
     chart: bool = True,
     title: str = "Explorer",
+    **table: Any,
 ) -> Explorer:
     """Browse a dataset: a DataFrame as it is, or arrays / tensors / a Dataset as one row per item.
 
@@ -355,9 +366,24 @@ def explore(
     baseline. ``axes``: extra per-item numbers, ``{"brightness": lambda x: x.mean()}``.
     ``report``: an ``rw.audit`` report; its flags become a sortable, searchable ``flags`` column
     (with ``split=`` naming the split shown when the audit ran over several).
+
+    A Parquet file / glob / folder, a CSV path, a DuckDB relation, a pyarrow Table or Dataset,
+    or a polars DataFrame / LazyFrame is queried in place through DuckDB (``pip install
+    recipe_widgets[data]``), never loaded whole: ``con=`` names the connection a relation was
+    made on, ``memory_limit="1GB"`` caps DuckDB's memory (it spills to disk past it).
     """
     from recipe_widgets.engine._item_table import item_table
+    from recipe_widgets.engine._table_source import is_table
 
+    if is_table(data):  # Parquet, CSV, DuckDB, Arrow, Polars, or a TableSource: queried in place
+        from recipe_widgets.widgets._explorer_table import explore_table
+
+        if axes or report is not None or images is not None or split is not None:
+            raise ValueError(
+                "axes=, report=, split= and images= go with data in memory; a table is explored "
+                "as its columns are"
+            )
+        return explore_table(data, labels, page_size=page_size, chart=chart, title=title, **table)
     label_column = None
     note = ""
     if isinstance(data, pd.DataFrame):
