@@ -15,6 +15,7 @@ from recipe_widgets.engine._table_source import FrameSource, Query, table_source
 
 duckdb = pytest.importorskip("duckdb")
 pa = pytest.importorskip("pyarrow")
+pytest.importorskip("pyarrow.parquet")
 pl = pytest.importorskip("polars")
 
 
@@ -166,3 +167,17 @@ def test_frame_source_is_the_in_memory_explorer(frame) -> None:
     query = Query(expr="count > 40", sort_by="value")
     rows = np.flatnonzero(frame["count"].to_numpy() > 40)
     assert mem.row_ids(query, 1000).tolist() == ex.order(frame, rows, "value").tolist()
+
+
+def test_an_unsorted_page_is_in_row_order_across_row_groups_and_threads(tmp_path) -> None:
+    # A page without a sort has no ORDER BY (the scan stops at its end): DuckDB must still hand
+    # the rows back in file order when many threads read many row groups.
+    n = 300_000
+    pa.parquet.write_table(
+        pa.table({"v": np.arange(n) * 2}), tmp_path / "t.parquet", row_group_size=7_000
+    )
+    duck = table_source(str(tmp_path / "t.parquet"))
+    duck.con.execute("SET threads = 4")
+    page = duck.page(Query(expr="v >= 10"), 250_000, 24)
+    assert page.index.tolist() == list(range(250_005, 250_029))
+    assert page["v"].tolist() == [2 * i for i in range(250_005, 250_029)]

@@ -17,7 +17,7 @@ import numpy as np
 from recipe_widgets.engine._results import Finding, Report
 from recipe_widgets.engine.audit._imbalance import WARN_RATIO
 from recipe_widgets.engine.audit._outliers import INFO_Z, WARN_Z
-from recipe_widgets.engine.explore_duckdb._open import ROW
+from recipe_widgets.engine.explore_duckdb._open import ROW, _fresh
 from recipe_widgets.engine.explore_duckdb._source import DuckSource
 
 MAX_IDS = 1_000  # row ids kept per finding; the message gives the full count
@@ -43,6 +43,7 @@ class _Audit:
         self.numbers = [c for c in self.features if c.kind in ("float", "number")]
         self.near_sample = near_sample
         self.v = source.view
+        self._repeats: str | None = None
 
     def rows(self, where: str, params: tuple[Any, ...] = ()) -> list[int]:
         sql = f"SELECT {ROW} FROM {self.v} WHERE {where} ORDER BY {ROW} LIMIT {MAX_IDS}"
@@ -87,19 +88,27 @@ class _Audit:
         split = f", {self.split.sql} AS split" if self.split else ", NULL AS split"
         return f"SELECT {ROW} AS r, hash({cols}) AS k{split} FROM {self.v}"
 
+    def _repeated(self) -> str:
+        """A temporary table of the rows whose hash occurs more than once (two scans, once):
+        duplicates and leakage are then grouped on it, not on the whole table."""
+        if self._repeats is None:
+            self._repeats = _fresh("repeats")
+            self.s._run(
+                f"CREATE TEMP TABLE {self._repeats} AS WITH h AS ({self._hashed()}) "
+                "SELECT r, k, split FROM h WHERE k IN "
+                "(SELECT k FROM h GROUP BY k HAVING count(*) > 1)"
+            )
+        return self._repeats
+
     def _groups(self, having: str, within_split: bool) -> tuple[int, int, list[list[int]]]:
         keys = "k, split" if within_split else "k"
         counted = (
-            f"WITH h AS ({self._hashed()}), g AS (SELECT {keys}, count(*) AS n, min(r) AS first "
-            f"FROM h GROUP BY {keys} HAVING {having})"
+            f"WITH g AS (SELECT {keys}, count(*) AS n, min(r) AS first, list(r ORDER BY r) AS rows "
+            f"FROM {self._repeated()} GROUP BY {keys} HAVING {having})"
         )
         n_groups, n_rows = self.s._one(f"{counted} SELECT count(*), coalesce(sum(n), 0) FROM g")
-        on = "h.k = t.k AND h.split IS NOT DISTINCT FROM t.split" if within_split else "h.k = t.k"
-        listed = self.s._run(
-            f"{counted}, t AS (SELECT * FROM g ORDER BY first LIMIT {MAX_GROUPS}) "
-            f"SELECT list(h.r ORDER BY h.r) FROM h JOIN t ON {on} GROUP BY t.first ORDER BY t.first"
-        ).fetchall()
-        return int(n_groups), int(n_rows), [[int(r) for r in g[0]] for g in listed]
+        listed = self.s._run(f"{counted} SELECT rows FROM g ORDER BY first LIMIT {MAX_GROUPS}")
+        return int(n_groups), int(n_rows), [[int(r) for r in g[0]] for g in listed.fetchall()]
 
     def duplicates(self) -> list[Finding]:
         n_groups, n_rows, groups = self._groups("count(*) > 1", within_split=True)
@@ -144,11 +153,12 @@ class _Audit:
         )
 
     # -- outliers ---------------------------------------------------------------------------------
-    def _quantiles(self, of: list[str], q: float) -> list[float | None]:
+    def _quantiles(self, of: list[str], qs: list[float]) -> list[list[float | None]]:
+        """Approximate quantiles ``qs`` of each expression in ``of``, in one scan."""
         got = self.s._one(
-            "SELECT " + ", ".join(f"approx_quantile({e}, {q})" for e in of) + f" FROM {self.v}"
+            "SELECT " + ", ".join(f"approx_quantile({e}, {qs!r})" for e in of) + f" FROM {self.v}"
         )
-        return [None if g is None else float(g) for g in got]
+        return [[None if v is None else float(v) for v in g or [None] * len(qs)] for g in got]
 
     def outliers(self) -> Finding:
         cols = self.numbers
@@ -158,9 +168,9 @@ class _Audit:
             c.name: f"(CASE WHEN isfinite(CAST({c.sql} AS DOUBLE)) THEN CAST({c.sql} AS DOUBLE) END)"
             for c in cols
         }
-        med = self._quantiles(list(x.values()), 0.5)
-        mad = self._quantiles([f"abs({x[c.name]} - {m or 0.0!r})" for c, m in zip(cols, med)], 0.5)
-        q1, q3 = self._quantiles(list(x.values()), 0.25), self._quantiles(list(x.values()), 0.75)
+        q1, med, q3 = zip(*self._quantiles(list(x.values()), [0.25, 0.5, 0.75]))
+        spread = [f"abs({x[c.name]} - {m or 0.0!r})" for c, m in zip(cols, med)]
+        mad = [g[0] for g in self._quantiles(spread, [0.5])]
         z: dict[str, str] = {}
         scales: dict[str, dict[str, float]] = {}
         for c, m, d, lo, hi in zip(cols, med, mad, q1, q3):
@@ -267,9 +277,11 @@ class _Audit:
                 m = float(mean) if np.isfinite(mean) else 0.0
                 parts.append(f"round((CAST({c.sql} AS DOUBLE) - {m!r}) / {float(sd)!r}, 1)")
         for c in self.features:
-            if c.kind not in ("float", "number"):
-                low = f"regexp_replace(lower(CAST({c.sql} AS VARCHAR)), '[^\\w\\s]', '', 'g')"
+            if c.kind == "text":
+                low = f"regexp_replace(lower({c.sql}), '[^\\w\\s]', '', 'g')"
                 parts.append(f"trim(regexp_replace({low}, '\\s+', ' ', 'g'))")
+            elif c.kind not in ("float", "number"):
+                parts.append(c.sql)  # times, flags: as they are (a cast to text costs a scan)
         return f"hash({', '.join(parts)})"
 
     def near(self) -> Finding:
@@ -285,9 +297,13 @@ class _Audit:
             if whole
             else (f"on a random sample of {self.near_sample} of {self.s.n_rows} rows")
         )
+        keys = _fresh("near")  # the sample's keys, kept: counted, then listed
+        self.s._run(
+            f"CREATE TEMP TABLE {keys} AS SELECT {ROW} AS r, hash({feats}) AS exact, "
+            f"{self._near_key()} AS k FROM {self.v}{sample}"
+        )
         keyed = (
-            f"WITH s AS (SELECT {ROW} AS r, hash({feats}) AS exact, {self._near_key()} AS k "
-            f"FROM {self.v}{sample}), g AS (SELECT k, min(r) AS first FROM s GROUP BY k "
+            f"WITH g AS (SELECT k, min(r) AS first FROM {keys} GROUP BY k "
             "HAVING count(DISTINCT exact) > 1)"  # one exact group is reported as exact
         )
         n_groups = int(self.s._one(f"{keyed} SELECT count(*) FROM g")[0])
@@ -306,7 +322,7 @@ class _Audit:
             [int(r) for r in g[0]]
             for g in self.s._run(
                 f"{keyed}, t AS (SELECT * FROM g ORDER BY first LIMIT {MAX_GROUPS}) "
-                "SELECT list(s.r ORDER BY s.r) FROM s JOIN t ON s.k = t.k "
+                f"SELECT list(s.r ORDER BY s.r) FROM {keys} s JOIN t ON s.k = t.k "
                 "GROUP BY t.first ORDER BY t.first"
             ).fetchall()
         ]

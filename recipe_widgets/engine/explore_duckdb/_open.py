@@ -32,24 +32,19 @@ def parquet_files(con: Any, path: str) -> list[str]:
 
 def open_parquet(con: Any, path: str) -> tuple[str, str]:
     files = parquet_files(con, path)
-    rel = con.read_parquet(files, file_row_number=True, filename=len(files) > 1)
-    if len(files) == 1:
-        rel = rel.project(f"* EXCLUDE (file_row_number), file_row_number AS {ROW}")
-    else:  # a row's number is its file's first row (files in sorted order) plus its row there
-        sizes = con.execute(
-            "SELECT file_name, num_rows FROM parquet_file_metadata(?)", [files]
-        ).fetchall()
-        size = dict(sizes)
-        starts, start = [], 0
-        for f in files:
-            starts.append((f, start))
-            start += int(size[f])
-        table = _fresh("starts")
-        con.execute(f"CREATE TEMP TABLE {table} (filename VARCHAR, start BIGINT)")
-        con.executemany(f"INSERT INTO {table} VALUES (?, ?)", starts)
-        rel = rel.join(con.table(table), "filename").project(
-            f"* EXCLUDE (filename, file_row_number, start), start + file_row_number AS {ROW}"
+    rel = con.read_parquet(files, file_row_number=True)
+    # A row's number is its file's first row (files in sorted order) plus its row in the file.
+    starts = [0]
+    if len(files) > 1:
+        sizes = dict(
+            con.execute(
+                "SELECT file_name, num_rows FROM parquet_file_metadata(?)", [files]
+            ).fetchall()
         )
+        for f in files[:-1]:
+            starts.append(starts[-1] + int(sizes[f]))
+    first = f"{starts}[CAST(file_index AS BIGINT) + 1] + " if len(files) > 1 else ""  # ours
+    rel = rel.project(f"* EXCLUDE (file_row_number), {first}file_row_number AS {ROW}")
     view = _fresh("parquet")
     rel.create_view(view)
     return (
@@ -112,27 +107,29 @@ def open_relation(con: Any, rel: Any) -> tuple[str, str]:
     return view, "a DuckDB relation"
 
 
-def open_any(con: Any, data: Any) -> tuple[str, str]:
-    """A view over ``data``, and a sentence saying how it is read."""
+def open_any(con: Any, data: Any) -> tuple[str, str, bool]:
+    """A view over ``data``, a sentence saying how it is read, and whether a scan of the view
+    yields rows in row-id order (then a page needs no sort: DuckDB stops at the page's end)."""
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
         lower = path.lower()
         if lower.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
             if not Path(path).exists():
                 raise FileNotFoundError(f"no CSV file at {path!r}")
-            return open_csv(con, path)
-        return open_parquet(con, path)
+            return (*open_csv(con, path), True)
+        return (*open_parquet(con, path), True)
     kind = f"{type(data).__module__.split('.')[0]}.{type(data).__name__}"
     if kind in ("duckdb.DuckDBPyRelation", "_duckdb.DuckDBPyRelation"):
-        return open_relation(con, data)
+        return (*open_relation(con, data), False)
     if kind == "pyarrow.Table":
-        return open_arrow_table(con, data)
+        return (*open_arrow_table(con, data), True)
     if kind in ("polars.DataFrame", "polars.LazyFrame"):
-        return open_polars(con, data)
+        return (*open_polars(con, data), True)
     if kind.startswith("pyarrow.") and "Dataset" in kind:
-        return open_scan(con, data, "an Arrow Dataset, scanned in place")
+        return (*open_scan(con, data, "an Arrow Dataset, scanned in place"), False)
     if kind == "pandas.DataFrame":
-        return open_scan(con, data, f"a pandas frame of {len(data)} rows, scanned by DuckDB")
+        how = f"a pandas frame of {len(data)} rows, scanned by DuckDB"
+        return (*open_scan(con, data, how), False)
     raise TypeError(
         f"cannot read a table from {type(data).__name__}: pass a Parquet file, glob or folder, a "
         "CSV path, a DuckDB relation, a pyarrow Table or Dataset, or a polars (Lazy)Frame"

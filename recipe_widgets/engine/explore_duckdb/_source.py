@@ -32,7 +32,9 @@ def connect(memory_limit: str | None = None) -> Any:
     """A private in-memory DuckDB that spills to a temporary folder past ``memory_limit``."""
     import duckdb
 
+    # No progress bar: DuckDB would draw it into the notebook's output on every long query.
     con = duckdb.connect(config={"preserve_insertion_order": True})
+    con.execute("SET enable_progress_bar = false")
     if memory_limit:
         con.execute("SET memory_limit = ?", [memory_limit])
     return con
@@ -41,8 +43,9 @@ def connect(memory_limit: str | None = None) -> Any:
 class DuckSource:
     """A table read in place by DuckDB, answering the explorer's :class:`Query`."""
 
-    def __init__(self, con: Any, view: str, how: str) -> None:
+    def __init__(self, con: Any, view: str, how: str, ordered: bool = False) -> None:
         self.con = con
+        self.ordered = ordered  # a scan yields rows in row-id order
         self.view = view
         described = con.execute(f"DESCRIBE {view}").fetchall()
         self.kinds = {str(r[0]): kind_of(str(r[1])) for r in described if r[0] != ROW}
@@ -61,8 +64,7 @@ class DuckSource:
 
             relation = type(data).__name__ == "DuckDBPyRelation"
             con = duckdb.default_connection() if relation else connect(memory_limit)
-        view, how = open_any(con, data)
-        return cls(con, view, how)
+        return cls(con, *open_any(con, data))
 
     # -- running SQL -------------------------------------------------------------------------
     def _run(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
@@ -124,10 +126,11 @@ class DuckSource:
 
     def _order(self, query: Query) -> str:
         if not query.sort_by:
-            return ROW
+            # In row order already: no ORDER BY, so LIMIT stops the scan at the page's end.
+            return "" if self.ordered else f"ORDER BY {ROW}"
         c = self.col(query.sort_by)
         # Missing values last either way, ties in item order (as the in-memory sort).
-        return f"{c.missing()}, {c.sql} {'DESC' if query.descending else 'ASC'}, {ROW}"
+        return f"ORDER BY {c.missing()}, {c.sql} {'DESC' if query.descending else 'ASC'}, {ROW}"
 
     # -- the answers -------------------------------------------------------------------------
     def count(self, query: Query) -> int:
@@ -139,16 +142,13 @@ class DuckSource:
 
     def page(self, query: Query, offset: int, limit: int) -> pd.DataFrame:
         where = self.where(query)
-        sql = (
-            f"SELECT * FROM {self.view} WHERE {where.text} "
-            f"ORDER BY {self._order(query)} LIMIT ? OFFSET ?"
-        )
+        sql = f"SELECT * FROM {self.view} WHERE {where.text} {self._order(query)} LIMIT ? OFFSET ?"
         frame = self._run(sql, (*where.params, int(limit), int(offset))).df()
         return frame.set_index(ROW).rename_axis("row")
 
     def row_ids(self, query: Query, limit: int) -> np.ndarray:
         where = self.where(query)
-        sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} ORDER BY {self._order(query)}"
+        sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} {self._order(query)}"
         rows = self._run(f"{sql} LIMIT ?", (*where.params, int(limit))).fetchnumpy()[ROW]
         return np.asarray(rows, dtype=np.int64)
 
