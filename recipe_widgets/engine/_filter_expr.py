@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recipe_widgets.engine._regex import search_each
+
 MAX_LENGTH = 2_000  # a filter longer than this is not typed by a person
 
 _TOKEN = re.compile(
@@ -218,7 +220,8 @@ class _Parser:
             rx = re.compile(pat, re.IGNORECASE)
         except re.error as err:
             raise self.error(f"bad regular expression {pat!r}: {err}", tok) from err
-        return np.asarray([rx.search(s) is not None for s in text], dtype=bool)
+        codes, distinct = pd.factorize(text)  # each distinct value searched once
+        return search_each(rx.pattern, list(distinct))[codes]
 
     def compare(self, col: pd.Series, op: _Tok, value: Any, start: _Tok) -> np.ndarray:
         if value is None:
