@@ -384,6 +384,8 @@ def explore(
                 "as its columns are"
             )
         return explore_table(data, labels, page_size=page_size, chart=chart, title=title, **table)
+    if table:
+        raise TypeError(f"unexpected arguments {sorted(table)}: they go with a table read in place")
     label_column = None
     note = ""
     if isinstance(data, pd.DataFrame):

@@ -59,3 +59,5 @@ def test_explore_refuses_what_a_table_cannot_take(path: str) -> None:
         rw.explore(path, report=object())
     with pytest.raises(ValueError, match="labels= names a column"):
         rw.explore(path, labels="klass")
+    with pytest.raises(TypeError, match="memory_limit"):
+        rw.explore(pd.DataFrame({"a": [1]}), memory_limit="1GB")
