@@ -31,6 +31,7 @@ class Query:
     picked: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (column, values as shown)
     sort_by: str = ""
     descending: bool = False
+    rows: tuple[int, ...] | None = None  # only these row ids (a finding's), or every row
 
 
 class TableSource(Protocol):
@@ -82,6 +83,9 @@ class FrameSource:
         for col, values in query.picked:
             codes, shown = self._cache.text(col)
             mask &= np.asarray([v in values for v in shown] + [False], dtype=bool)[codes]
+        if query.rows is not None:
+            ids = np.asarray(query.rows, dtype=np.int64)
+            mask &= np.isin(np.arange(len(f)), ids)
         return mask
 
     def _rows(self, query: Query) -> np.ndarray:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import traitlets as T
 
 from recipe_widgets.display._explore import grid_html
 from recipe_widgets.engine import _explore as ex
@@ -23,6 +24,10 @@ MAX_SELECTION = 1_000_000  # row ids handed back to Python at once; past this, n
 
 class TableExplorer(Explorer):
     """Search, filter, sort, histogram and page a table queried in place (e.g. by DuckDB)."""
+
+    only = T.Tuple(
+        (), help="row ids to show, e.g. a finding's evidence['indices']; () shows every row"
+    )
 
     def __init__(
         self,
@@ -42,6 +47,17 @@ class TableExplorer(Explorer):
         self._page_frame = pd.DataFrame(columns=source.columns)
         self._hist: ex.Histogram | None = None
         self._build(list(source.columns), source.axes(), chart=chart, page_size=page_size)
+        self.observe(self._on_query, names=["only"])
+
+    def show(self, finding: Any) -> None:
+        """Show only the rows a finding names (``rw.audit(path)``'s ``evidence["indices"]``),
+        or a list of row ids; ``show(())`` shows every row again."""
+        ids = (
+            getattr(finding, "evidence", {}).get("indices")
+            if hasattr(finding, "evidence")
+            else finding
+        )
+        self.only = tuple(int(i) for i in ids or ())
 
     # -- what matches ------------------------------------------------------------------------
     def query(self) -> Query:
@@ -56,6 +72,7 @@ class TableExplorer(Explorer):
             picked=picked,
             sort_by=self.sort_by,
             descending=self.descending,
+            rows=tuple(int(r) for r in self.only) if self.only else None,
         )
 
     def _refresh(self) -> None:

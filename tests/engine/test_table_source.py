@@ -85,6 +85,8 @@ QUERIES = [
     Query(expr="value == null or caption matches 'tab+y$'", sort_by="kind"),
     Query(expr="kind != 'cat' and caption contains 'plain'", sort_by="caption", descending=True),
     Query(ranges=(("value", -0.5, 0.25),), picked=(("kind", ("bird",)),)),
+    Query(rows=(499, 3, 40, 41, 7, 120), sort_by="value", descending=True),
+    Query(rows=(), search="tabby"),
 ]
 
 

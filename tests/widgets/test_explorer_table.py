@@ -61,3 +61,18 @@ def test_explore_refuses_what_a_table_cannot_take(path: str) -> None:
         rw.explore(path, labels="klass")
     with pytest.raises(TypeError, match="memory_limit"):
         rw.explore(pd.DataFrame({"a": [1]}), memory_limit="1GB")
+
+
+def test_a_finding_shows_its_rows(frame: pd.DataFrame, tmp_path) -> None:
+    frame = frame.assign(brightness=frame["brightness"].where(frame.index % 20 != 3))
+    frame.to_parquet(tmp_path / "holes.parquet")
+    path = str(tmp_path / "holes.parquet")
+    report = rw.audit(path, labels="label")
+    missing = next(f for f in report.findings if f.check == "missing_values")
+    e = rw.explore(path, chart=False)
+    e.show(missing)
+    assert e.selection.tolist() == missing.evidence["indices"] == [3, 23, 43]
+    e.sort_by = "label"
+    assert e.selection.tolist() == [3, 43, 23]  # labels 0, 1, 2... of those rows only
+    e.show(())
+    assert e._count == 60

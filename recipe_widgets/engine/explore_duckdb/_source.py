@@ -122,6 +122,8 @@ class DuckSource:
             c = self.col(name)
             shown = [Sql(f"CAST({c.sql} AS VARCHAR) = ?", (v,)) for v in values]
             parts.append(definite(any_of(shown)))
+        if query.rows is not None:  # one list parameter, however many rows
+            parts.append(Sql(f"list_contains(?::BIGINT[], {ROW})", ([int(r) for r in query.rows],)))
         return all_of([p for p in parts if p is not TRUE])
 
     def _order(self, query: Query) -> str:
