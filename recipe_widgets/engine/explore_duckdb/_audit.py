@@ -4,8 +4,7 @@ Missing and non-finite cells per column; exact duplicate rows and rows shared ac
 (a 64-bit hash of the feature columns, grouped); outliers per numeric column (robust z from
 approximate quantiles); label counts per split; near duplicates on a stated random sample.
 Every finding names its rows by row id (0..N-1 in the table's order), at most ``MAX_IDS`` of
-them, with the full count in the message, so the explorer can show them
-(``row_id in (...)``-style filters, or ``TableExplorer.selection``).
+them, with the full count in the message: ``rw.explore(path).show(finding)`` shows them.
 """
 
 from __future__ import annotations
