@@ -275,8 +275,14 @@ def main() -> int:
     ap.add_argument("--no-competitors", action="store_true")
     args = ap.parse_args()
     n = args.n or (1_000_000 if args.smoke else 100_000_000)
-    folder = Path(args.dir or tempfile.mkdtemp(prefix="rw-scale-"))
-    folder.mkdir(parents=True, exist_ok=True)
+    if args.dir is None:  # a file of our own: removed afterwards (the full one is ~2.5 GB)
+        with tempfile.TemporaryDirectory(prefix="rw-scale-") as folder:
+            return run(args, n, Path(folder))
+    Path(args.dir).mkdir(parents=True, exist_ok=True)
+    return run(args, n, Path(args.dir))
+
+
+def run(args: argparse.Namespace, n: int, folder: Path) -> int:
     path = folder / f"scale_{n}.parquet"
     gen_s = generate(path, n) if not path.exists() else 0.0
     print(
