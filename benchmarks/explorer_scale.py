@@ -148,8 +148,8 @@ def frame_paths(path: Path, n: int, max_rows: int) -> str:
     import pandas as pd
 
     import recipe_widgets as rw
-    from recipe_widgets.engine.explore_duckdb import DuckSource
-    from recipe_widgets.widgets._explorer_table import TableExplorer
+    from recipe_widgets.engine.explore import DuckSource
+    from recipe_widgets.widgets._explore import TableExplorer
 
     frame = pd.read_parquet(path) if n <= max_rows else pd.read_parquet(path).head(max_rows)
     memory = run_steps(rw.explore(frame, chart=False))
@@ -232,7 +232,7 @@ def polars_side(path: Path, n: int) -> tuple[str, float, int]:
 
 
 def ours_same_three(path: Path, n: int) -> tuple[str, float, int]:
-    from recipe_widgets.engine._table_source import Query, table_source
+    from recipe_widgets.engine.explore import Query, table_source
 
     t0 = time.perf_counter()
     source = table_source(str(path), memory_limit=MEMORY_LIMIT)

@@ -92,7 +92,10 @@ STAGES: tuple[Stage, ...] = (
         "tune",
         "Tune",
         "Search the hyper-parameters that matter, randomly rather than on a grid.",
-        (Step("Random search over learning rate, weight decay, width", ("compare",)),),
+        (
+            Step("Find the learning-rate range with an LR range test", ("lr_find",)),
+            Step("Random search over learning rate, weight decay, width", ("compare",)),
+        ),
         "05_tune.ipynb",
     ),
     Stage(
@@ -121,7 +124,7 @@ def stage(key: str) -> Stage:
 class Checklist:
     """What ``%recipe`` shows: the stages (all, or one), with the tools available in this install.
 
-    ``available`` is computed once, from ``recipe_widgets.__all__``, so a stage never points at
+    ``available`` is computed once, from ``recipe_widgets.__all__`` (``_public.PUBLIC_NAMES``), so a stage never points at
     a tool that this version does not have.
     """
 
@@ -141,7 +144,7 @@ class Checklist:
 
 def checklist(key: str | None = None) -> Checklist:
     """The whole recipe, or the stage named by ``key``."""
-    import recipe_widgets
+    from recipe_widgets._public import PUBLIC_NAMES
 
     chosen = STAGES if not key else (stage(key),)
-    return Checklist(chosen, frozenset(recipe_widgets.__all__))
+    return Checklist(chosen, frozenset(PUBLIC_NAMES))

@@ -2,23 +2,40 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding, Report
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, Ctx
-from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
+from recipe_widgets.engine.check._data import (
+    NotExampleAligned,
+    UnusableInput,
+    call_model,
+    default_batch_fn,
+    default_output_fn,
+    make_pool,
+    to_device,
+)
 from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
-from recipe_widgets.engine.check._task import infer_task
+from recipe_widgets.engine.check._task import TaskInfo, infer_task
+from recipe_widgets.engine.results import Finding, Report
+
+#: Checks that read the values of the model's output (not only the loss).
+_READS_OUTPUT = frozenset(
+    {"input_sanity", "loss_at_init", "init_well", "batch_independence", "causality"}
+)
 
 #: Stable check ids, in the order they run (cheap ones first).
 CHECKS: tuple[str, ...] = (
     "input_sanity",
+    "data_order",
     "loss_at_init",
     "init_well",
     "health_at_init",
@@ -58,6 +75,12 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
     except UnusableInput:
         raise
     except Exception as exc:
+        if _runs_whole(ctx):
+            raise NotExampleAligned(
+                "the model runs on a whole batch of the loader but not on a slice of its"
+                " examples (a graph given whole, with its adjacency indexed by node?): the"
+                f" checks take examples apart along dim 0 ({type(exc).__name__}: {exc})"
+            ) from exc
         shapes = ", ".join(str(tuple(t.shape)) for t in batch.tensors())
         raise UnusableInput(
             f"the model raised {type(exc).__name__}: {exc} on a batch with input"
@@ -68,10 +91,13 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
         with torch.no_grad():
             loss = ctx.loss_fn(out, batch.targets)
     except Exception as exc:
+        hint = _label_hint(out, ctx.pool.targets) if isinstance(out, torch.Tensor) else ""
+        if hint:
+            raise LabelsRefused(hint.strip(), f"{type(exc).__name__}: {exc}") from exc
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise UnusableInput(
             f"loss_fn raised {type(exc).__name__}: {exc} on output"
-            f" {tuple(out.shape)} and targets {tuple(batch.targets.shape)}."
-            f"{_label_hint(out, ctx.pool.targets)}"
+            f" {shape} and targets {tuple(batch.targets.shape)}."
         ) from exc
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise UnusableInput(
@@ -79,7 +105,45 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
             f"{'' if not isinstance(loss, torch.Tensor) else ' of shape ' + str(tuple(loss.shape))}."
             " Use reduction='mean' (or .mean() the result)."
         )
-    return out.detach(), float(loss)
+    return _detached(out), float(loss)
+
+
+def _runs_whole(ctx: Ctx) -> bool:
+    """Does the model run on the loader's first batch as it comes (the user's own call)?"""
+    loader = ctx.raw_data
+    if not isinstance(loader, torch.utils.data.DataLoader):
+        return False
+    try:
+        batch = next(iter(loader))
+        inputs, _ = (ctx.batch_fn or default_batch_fn)(batch)
+        with torch.no_grad():
+            if isinstance(inputs, list):
+                inputs = tuple(inputs)
+            call_model(ctx.fresh(), inputs if isinstance(inputs, (tuple, dict)) else (inputs,))
+    except Exception:  # noqa: BLE001 - it does not run either: the usual error is raised
+        return False
+    return True
+
+
+def _detached(out: Any) -> Any:
+    """The probe's output without its graph: a tensor, or a tuple / list / dict of them (a VAE's
+    ``(reconstruction, mu, logvar)`` given to a loss that takes all three)."""
+    if isinstance(out, torch.Tensor):
+        return out.detach()
+    if isinstance(out, (tuple, list)):
+        return type(out)(_detached(o) for o in out) if type(out) in (tuple, list) else out
+    if isinstance(out, dict):
+        return {k: _detached(v) for k, v in out.items()}
+    return out
+
+
+class LabelsRefused(UnusableInput):
+    """The loss raised on labels outside 0..C-1: reported as a finding, not raised."""
+
+    def __init__(self, labels: str, error: str) -> None:
+        super().__init__(f"{labels} ({error})")
+        self.labels = labels.rstrip(".")
+        self.error = error
 
 
 def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
@@ -100,6 +164,33 @@ def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
     )
 
 
+def _catching_warnings(run: Callable[[], Finding], seen: set[str]) -> Finding:
+    """Run one check with the warnings raised inside it (PyTorch's broadcast ``UserWarning``
+    from the user's loss, once per training step of a copy) caught: each distinct warning is
+    kept once, with its count, as evidence of the first finding it came with."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finding = run()
+    new = _distinct(caught, seen)
+    if not new:
+        return finding
+    return dataclasses.replace(finding, evidence={**finding.evidence, "warnings": new})
+
+
+def _distinct(caught: list[warnings.WarningMessage], seen: set[str]) -> list[str]:
+    """``"UserWarning: ... (x7)"`` per warning not ``seen`` before (then marked seen). One
+    warning is one place in the code: its text varies with the batch size between rungs."""
+    where = Counter(f"{w.category.__name__}@{w.filename}:{w.lineno}" for w in caught)
+    first = {f"{w.category.__name__}@{w.filename}:{w.lineno}": w for w in reversed(caught)}
+    new = []
+    for key, n in where.items():
+        if key not in seen:
+            text = f"{first[key].category.__name__}: {first[key].message}"
+            new.append(f"{text} (x{n})" if n > 1 else text)
+    seen.update(where)
+    return new
+
+
 def check(
     model: nn.Module,
     data: Any,
@@ -117,6 +208,7 @@ def check(
     steps: int | None = None,
     causal: bool | None = None,
     expected_init_loss: float | None = None,
+    clip_grad_norm: float | None = None,
     seed: int = 0,
     quiet: bool = False,
 ) -> Report:
@@ -125,12 +217,77 @@ def check(
     ``data`` / ``val``: an ``(inputs, targets)`` tuple, a ``Dataset`` or a ``DataLoader`` (a few
     hundred examples are read). ``optimizer``: your ``Optimizer`` (coverage is checked against
     it, its class and hyper-parameters are reused on copies), a list of optimizers stepped
-    together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``: check ids (see ``CHECKS``); ``thresholds``:
-    overrides of ``DEFAULT_THRESHOLDS``. Your model, optimizer, data and every global RNG are
-    bit-identical afterwards, also when a check fails or raises.
+    together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``:
+    check ids (see ``CHECKS``); ``thresholds``: overrides of ``DEFAULT_THRESHOLDS``.
+    ``clip_grad_norm``: the max norm your loop clips gradients to (the checks' short runs clip
+    the same way; without it a run that diverges is retried once with clipping at norm 1, and
+    the finding says so). Your model, optimizer, data and every global RNG are bit-identical
+    afterwards, also when a check fails or raises.
 
-    Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all.
+    Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all; labels the
+    loss refuses (1..C for C outputs) are a failed ``input_sanity`` finding instead.
     """
+    _validate(model, loss_fn, optimizer, expected_init_loss, clip_grad_norm)
+    chosen = _select(checks, skip)
+    th = _thresholds(thresholds)
+    snapshot = Snapshot(model, optimizer, data=(data, val))
+    try:
+        try:
+            pool = make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data")
+        except NotExampleAligned as exc:
+            return _all_skipped(str(exc), chosen)
+        pool = to_device(pool, model)
+        ctx = Ctx(
+            model=model,
+            pool=pool,
+            val=_val_pool(val, batch_fn, th, model),
+            loss_fn=loss_fn,
+            output_fn=output_fn or default_output_fn,
+            optimizer=optimizer,
+            task=TaskInfo(task or "other", "unknown"),  # replaced below, from the probe
+            snapshot=snapshot,
+            seed=int(seed),
+            quiet=quiet,
+            thresholds=th,
+            causal=causal,
+            expected_init_loss=expected_init_loss,
+            scheduler=scheduler,
+            steps=steps,
+            copyable=try_deepcopy(model) is not None,
+            raw_data=data,
+            raw_val=val,
+            batch_fn=batch_fn,
+            clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
+        )
+        try:
+            with warnings.catch_warnings(record=True) as probed:  # the setup's evidence
+                warnings.simplefilter("always")
+                out, loss = _probe(ctx)
+        except LabelsRefused as exc:
+            return _labels_refused(exc, chosen)
+        except NotExampleAligned as exc:
+            return _all_skipped(str(exc), chosen)
+        if isinstance(out, torch.Tensor):
+            ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
+        seen: set[str] = set()
+        probe_warnings = _distinct(probed, seen)
+        findings = _run_checks(ctx, chosen, out, loss, seen)
+        findings.insert(0, _setup_finding(ctx, probe_warnings))
+        return Report(tuple(findings), title="Recipe check")
+    finally:
+        snapshot.restore()
+
+
+def _val_pool(val: Any, batch_fn: Any, th: dict[str, float], model: nn.Module) -> Any:
+    if val is None:
+        return None
+    pool = make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val")
+    return to_device(pool, model)
+
+
+def _validate(
+    model: Any, loss_fn: Any, optimizer: Any, expected_init_loss: Any, clip_grad_norm: Any
+) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not callable(loss_fn):
@@ -149,102 +306,137 @@ def check(
         raise TypeError(
             "optimizer must be a torch Optimizer, a list of them, or a factory params -> Optimizer"
         )
-    chosen = _select(checks, skip)
-    th = dict(DEFAULT_THRESHOLDS)
-    unknown = sorted(set(thresholds or {}) - set(th))
-    if unknown:
-        raise ValueError(f"unknown threshold(s): {', '.join(unknown)}; known: {', '.join(th)}")
-    th.update({k: float(v) for k, v in (thresholds or {}).items()})
     if expected_init_loss is not None and not math.isfinite(float(expected_init_loss)):
         raise ValueError("expected_init_loss must be a finite number")
+    if clip_grad_norm is not None and not (
+        isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0
+    ):
+        raise ValueError(f"clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
 
-    snapshot = Snapshot(model, optimizer, data=(data, val))
-    try:
-        pool = to_device(
-            make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data"), model
-        )
-        val_pool = (
-            None
-            if val is None
-            else to_device(
-                make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val"), model
-            )
-        )
-        ctx = Ctx(
-            model=model,
-            pool=pool,
-            val=val_pool,
-            loss_fn=loss_fn,
-            output_fn=output_fn or default_output_fn,
-            optimizer=optimizer,
-            task=None,  # type: ignore[arg-type] - set right below, from the probe
-            snapshot=snapshot,
-            seed=int(seed),
-            quiet=quiet,
-            thresholds=th,
-            causal=causal,
-            expected_init_loss=expected_init_loss,
-            scheduler=scheduler,
-            steps=steps,
-            copyable=try_deepcopy(model) is not None,
-            raw_data=data,
-        )
-        out, loss = _probe(ctx)
-        ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
-        runners: dict[str, Callable[[], Finding]] = {
-            "input_sanity": lambda: _static.input_sanity(ctx, out),
-            "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
-            "init_well": lambda: _static.init_well(ctx, out),
-            "health_at_init": lambda: _static.health_at_init(ctx),
-            "parameter_coverage": lambda: _coverage.parameter_coverage(ctx),
-            "eval_mode": lambda: _coverage.eval_mode(ctx),
-            "batch_independence": lambda: _structure.batch_independence(ctx),
-            "causality": lambda: _structure.causality(ctx),
-            "reproducibility": lambda: _training.reproducibility(ctx),
-            "overfit_one_batch": lambda: _training.overfit_one_batch(ctx),
-            "decreasing_loss": lambda: _training.decreasing_loss(ctx),
-            "input_independent_baseline": lambda: _training.input_independent_baseline(ctx),
-            "lr_schedule": lambda: _training.lr_schedule(ctx),
-        }
-        findings = []
-        for cid in chosen:
-            try:
-                findings.append(runners[cid]())
-            except UnusableInput:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
-                findings.append(
-                    Finding(
-                        cid,
-                        "fail",
-                        f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
-                        fix="Run one training step by hand on a batch to find the"
-                        " error; the other checks ran.",
-                        evidence={"error": repr(exc)},
-                    )
+
+def _thresholds(given: dict[str, float] | None) -> dict[str, float]:
+    th = dict(DEFAULT_THRESHOLDS)
+    unknown = sorted(set(given or {}) - set(th))
+    if unknown:
+        raise ValueError(f"unknown threshold(s): {', '.join(unknown)}; known: {', '.join(th)}")
+    th.update({k: float(v) for k, v in (given or {}).items()})
+    return th
+
+
+def _runners(ctx: Ctx, out: Any, loss: float) -> dict[str, Callable[[], Finding]]:
+    return {
+        "input_sanity": lambda: _static.input_sanity(ctx, out),
+        "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
+        "init_well": lambda: _static.init_well(ctx, out, loss),
+        "health_at_init": lambda: _static.health_at_init(ctx),
+        "data_order": lambda: _coverage.data_order(ctx),
+        "parameter_coverage": lambda: _coverage.parameter_coverage(ctx),
+        "eval_mode": lambda: _coverage.eval_mode(ctx),
+        "batch_independence": lambda: _structure.batch_independence(ctx),
+        "causality": lambda: _structure.causality(ctx),
+        "reproducibility": lambda: _training.reproducibility(ctx),
+        "overfit_one_batch": lambda: _training.overfit_one_batch(ctx),
+        "decreasing_loss": lambda: _training.decreasing_loss(ctx),
+        "input_independent_baseline": lambda: _training.input_independent_baseline(ctx),
+        "lr_schedule": lambda: _training.lr_schedule(ctx),
+    }
+
+
+def _run_checks(
+    ctx: Ctx, chosen: list[str], out: Any, loss: float, seen: set[str]
+) -> list[Finding]:
+    runners = _runners(ctx, out, loss)
+    findings = []
+    for cid in chosen:
+        if cid in _READS_OUTPUT and not isinstance(out, torch.Tensor):
+            findings.append(
+                Finding(
+                    cid,
+                    "skip",
+                    f"the output the loss takes is a {type(out).__name__}, not a tensor:"
+                    " this check reads the output's values.",
+                    fix="Pass output_fn= returning the tensor of predictions, and a loss"
+                    " that takes it, to run this check too.",
                 )
-            if not ctx.copyable:  # the original was used in place: put it back between checks
-                snapshot.restore_model()
-        evidence = {
-            "task": ctx.task.task,
-            "loss_kind": ctx.task.loss_kind,
-            "n_classes": ctx.task.n_classes,
-            "examples": pool.n,
-        }
-        findings.insert(
-            0,
-            Finding(
-                "setup",
-                "info",
-                f"task {ctx.task.task!r}"
-                f" (loss {ctx.task.loss_kind}"
-                f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
-                f" {pool.n} examples read"
-                f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
-                f"{'' if ctx.copyable else '; the model could not be copied, so checks ran on it and it was restored'}.",
-                evidence=evidence,
-            ),
+            )
+            continue
+        try:
+            findings.append(_catching_warnings(runners[cid], seen))
+        except UnusableInput:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
+            # The probe ran the user's model and loss, so what raises here is what the check
+            # did to the setup (zeroed inputs, one example, a permuted batch): the check
+            # cannot judge it, which is not a verdict on the setup.
+            findings.append(
+                Finding(
+                    cid,
+                    "skip",
+                    f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
+                    fix="Run one training step by hand on a batch to see whether your"
+                    " setup raises too; the other checks ran.",
+                    evidence={"error": repr(exc)},
+                )
+            )
+        if not ctx.copyable:  # the original was used in place: put it back between checks
+            ctx.snapshot.restore_model()
+    return findings
+
+
+def _setup_finding(ctx: Ctx, probe_warnings: list[str]) -> Finding:
+    evidence = {
+        "task": ctx.task.task,
+        "loss_kind": ctx.task.loss_kind,
+        "n_classes": ctx.task.n_classes,
+        "examples": ctx.pool.n,
+        **({"warnings": probe_warnings} if probe_warnings else {}),
+    }
+    classes = f", {ctx.task.n_classes} classes" if ctx.task.n_classes else ""
+    val = "" if ctx.val is None else f", {ctx.val.n} validation examples"
+    copied = (
+        ""
+        if ctx.copyable
+        else "; the model could not be copied, so checks ran on it and it was restored"
+    )
+    return Finding(
+        "setup",
+        "info",
+        f"task {ctx.task.task!r} (loss {ctx.task.loss_kind}{classes}),"
+        f" {ctx.pool.n} examples read{val}{copied}.",
+        evidence=evidence,
+    )
+
+
+def _all_skipped(why: str, chosen: list[str]) -> Report:
+    """Batches the checks cannot take apart into examples: every check says so and how to
+    give them per-example tensors."""
+    fix = (
+        "Pass batch_fn= returning inputs with the examples along dim 0 (e.g. padded token ids"
+        " and lengths instead of a flat tensor with offsets)."
+    )
+    findings = [Finding("setup", "skip", f"the checks cannot run on these batches: {why}", fix=fix)]
+    findings += [
+        Finding(c, "skip", "the batches are not example-aligned (see setup).") for c in chosen
+    ]
+    return Report(tuple(findings), title="Recipe check")
+
+
+def _labels_refused(exc: LabelsRefused, chosen: list[str]) -> Report:
+    """The loss raises on the labels (1..C for C outputs): that is the finding, and every other
+    check, which needs the loss, says it waits for the fix."""
+    findings = [
+        Finding(
+            "input_sanity",
+            "fail",
+            f"{exc.labels}. The loss refuses them ({exc.error}).",
+            fix="Relabel the targets to 0..C-1 (e.g. y - 1 for labels 1..C), or widen the"
+            " final layer to the largest label + 1.",
+            evidence={"error": exc.error},
         )
-        return Report(tuple(findings), title="Recipe check")
-    finally:
-        snapshot.restore()
+    ]
+    findings += [
+        Finding(c, "skip", "the loss cannot run on these labels; fix them first.")
+        for c in chosen
+        if c != "input_sanity"
+    ]
+    return Report(tuple(findings), title="Recipe check")

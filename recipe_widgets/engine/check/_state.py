@@ -54,9 +54,9 @@ class Snapshot:
         self.generators = [(g, g.get_state()) for g in _data_generators(data)]
         self.training = [(m, m.training) for m in model.modules()]
         self.params = [
-            (p, _clone(p.data), p.requires_grad, _clone(p.grad)) for p in _unique_params(model)
+            (p, _clone(p.data), p.requires_grad, _clone(p.grad)) for p in model.parameters()
         ]
-        self.buffers = [(b, _clone(b.data)) for b in _unique_buffers(model)]
+        self.buffers = [(b, _clone(b.data)) for b in model.buffers()]
         several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
         self.optimizers = [
             (
@@ -109,14 +109,6 @@ def _data_generators(data: tuple[Any, ...]) -> list[torch.Generator]:
             if isinstance(g, torch.Generator):
                 found[id(g)] = g
     return list(found.values())
-
-
-def _unique_params(model: torch.nn.Module) -> list[torch.nn.Parameter]:
-    return list(model.parameters())  # parameters() already deduplicates tied weights
-
-
-def _unique_buffers(model: torch.nn.Module) -> list[torch.Tensor]:
-    return list(model.buffers())
 
 
 def try_deepcopy(model: torch.nn.Module) -> torch.nn.Module | None:

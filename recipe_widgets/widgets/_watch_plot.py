@@ -1,0 +1,232 @@
+"""``LivePlot``: the watch's training chart, appended to as the loop runs.
+
+Why our own anywidget: Altair's ``JupyterChart`` can only replace its data, so every update
+would re-send the whole history. Here the spec is sent once, and each update is a custom
+message carrying only the new points (``{"series": {metric: [steps, values]}}``), which the
+front end applies as a Vega changeset. Updates are throttled (at most one message per
+``min_interval`` seconds) and thinned once a series passes ``max_points`` rows, so a 100k-step
+run costs the browser what a few thousand do.
+A view that appears later (page reload, second display) asks for a one-off ``replay``.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterable
+from html import escape
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import ipywidgets as W
+import pandas as pd
+import traitlets as T
+
+from recipe_widgets.display._watch import DATASET, decimate, training_chart
+from recipe_widgets.widgets._base import StaticFallbackMixin
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
+
+
+@functools.lru_cache(maxsize=1)
+def vega_bundle() -> str:
+    """Vega, Vega-Lite and vega-embed as one ES module, built once per kernel (takes ~2 s)."""
+    import vl_convert
+
+    return vl_convert.javascript_bundle("export { vegaEmbed, vega, vegaLite };")
+
+
+class VegaBundle(anywidget.AnyWidget):
+    """Vega's code, sent to the browser once per kernel and shared by every live plot (each plot
+    holds a reference to this model, not its own 1.9 MB copy)."""
+
+    _esm = "export default { render() {} };"
+    bundle = T.Unicode(help="the Vega/vega-embed ES module").tag(sync=True)
+
+
+_shared: dict[str, VegaBundle] = {}
+
+
+def shared_bundle(code: str | None = None) -> VegaBundle:
+    """The kernel's one VegaBundle (re-made if it was closed, or when other code is given)."""
+    code = vega_bundle() if code is None else code
+    current = _shared.get("bundle")
+    if current is None or current.comm is None or current.bundle != code:
+        current = _shared["bundle"] = VegaBundle(bundle=code)
+    return current
+
+
+@functools.lru_cache(maxsize=8)
+def _empty_spec(log_y: bool, last_n: int | None) -> str:
+    """The live chart's spec without data, built (and validated) once per view option: Altair
+    takes ~0.2 s per chart, which a short training loop should not pay for every watch."""
+    import json
+
+    return json.dumps(training_chart(None, log_y=log_y, last_n=last_n).to_dict())
+
+
+class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
+    """The live panel: a log-scale toggle and a last-N box, an Altair chart of ``step, metric,
+    value`` rows (see :meth:`add_rows`), and the findings so far. One widget, one comm: the
+    controls are drawn by its own front end, not by ipywidgets of their own."""
+
+    _esm = _STATIC / "live_plot.js"
+    _vega = T.Instance(VegaBundle, help="the kernel's shared Vega code").tag(
+        sync=True, **W.widget_serialization
+    )
+    spec = T.Dict(help="the Vega-Lite spec (data empty: rows arrive as appends)").tag(sync=True)
+    dataset = T.Unicode(DATASET, help="name of the Vega dataset the rows go to").tag(sync=True)
+    log_y = T.Bool(False, help="log-scale value axis").tag(sync=True)
+    last_n = T.Int(None, allow_none=True, help="show only the last N steps").tag(sync=True)
+    findings = T.Unicode("", help="the findings so far, as HTML (shown under the chart)").tag(
+        sync=True
+    )
+
+    def __init__(
+        self,
+        *,
+        min_interval: float = 0.15,
+        max_points: int = 2000,
+        summary: Callable[[], str] | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        bundle: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(_vega=shared_bundle(bundle), **kwargs)
+        self.min_interval = min_interval
+        self.max_points = max_points
+        self._clock = clock
+        self._summary = summary
+        # Per series, every finite point (for replay and the static snapshot), and how many of
+        # them have been considered for sending.
+        self._steps: dict[str, list[int]] = {}
+        self._values: dict[str, list[float]] = {}
+        self._sent: dict[str, int] = {}
+        self._last_send = -float("inf")
+        self.messages_sent = 0
+        self._rebuild()
+        self.on_msg(self._on_front_end)
+
+    @T.observe("log_y", "last_n")
+    def _on_view_options(self, change: dict[str, Any]) -> None:
+        if change["name"] == "last_n" and change["new"] is not None and change["new"] <= 0:
+            self.last_n = None  # 0 (or less) in the box means all steps
+            return
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        import json
+
+        self.spec = json.loads(_empty_spec(self.log_y, self.last_n))  # a fresh copy per plot
+
+    # -- feeding ------------------------------------------------------------------------------
+
+    def _stride(self, count: int) -> int:
+        """1 up to max_points rows, then 2, 4, ...: the browser holds O(max_points * log n)."""
+        stride = 1
+        while count >= self.max_points * stride:
+            stride *= 2
+        return stride
+
+    def add_rows(self, rows: Iterable[tuple[int, dict[str, float]]]) -> None:
+        """Take ``(step, {metric: value})`` pairs (what the watch hands its listeners) and send
+        what is due. NaN and Inf are left out: the report says so, and a point at infinity
+        would wreck the axis."""
+        steps_of, values_of = self._steps, self._values
+        for step, values in rows:
+            for metric, value in values.items():
+                if value is None or value - value != 0.0:
+                    continue
+                steps = steps_of.get(metric)
+                if steps is None:
+                    steps = steps_of[metric] = []
+                    values_of[metric] = []
+                    self._sent[metric] = 0
+                steps.append(step)
+                values_of[metric].append(float(value))
+        if self._clock() - self._last_send >= self.min_interval:
+            self.flush()
+
+    def add_row(self, row: dict[str, Any]) -> None:
+        """One history row, ``{"step": 3, "loss": 0.4, ...}``."""
+        self.add_rows([(row["step"], {k: v for k, v in row.items() if k != "step"})])
+
+    def _due(self) -> dict[str, list[list[float]]]:
+        """The points not yet sent, thinned (point ``n`` of a series goes if ``n % stride(n) ==
+        0``), per series as ``[steps, values]``: flat lists cost a fraction of per-row objects
+        to encode, and the front end makes the rows."""
+        out: dict[str, list[list[float]]] = {}
+        for metric, steps in self._steps.items():
+            start, end = self._sent[metric], len(steps)
+            if start == end:
+                continue
+            values = self._values[metric]
+            picked_steps: list[float] = []
+            picked_values: list[float] = []
+            n = start
+            while n < end:
+                stride = self._stride(n)
+                stop = min(end, self.max_points * stride)  # the stride holds up to here
+                first = n + (-n) % stride
+                picked_steps += steps[first:stop:stride]
+                picked_values += values[first:stop:stride]
+                n = stop
+            self._sent[metric] = end
+            if picked_steps:
+                out[metric] = [picked_steps, picked_values]
+        return out
+
+    def flush(self) -> None:
+        """Send what is pending now (the watch calls this when the loop ends)."""
+        series = self._due()
+        if not series:
+            return
+        self.send({"type": "append", "series": series})
+        self.messages_sent += 1
+        self._last_send = self._clock()
+
+    def _on_front_end(self, widget: Any, content: Any, buffers: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "replay":
+            for metric, steps in self._steps.items():
+                self._sent[metric] = len(steps)
+            snap = self._snapshot()
+            series = {
+                str(metric): [part["step"].tolist(), part["value"].tolist()]
+                for metric, part in snap.groupby("metric", sort=False)
+            }
+            self.send({"type": "replay", "series": series})
+            self.messages_sent += 1
+            self._last_send = self._clock()
+
+    def _snapshot(self) -> pd.DataFrame:
+        long = pd.DataFrame(
+            {
+                "step": [s for steps in self._steps.values() for s in steps],
+                "metric": [m for m, steps in self._steps.items() for _ in steps],
+                "value": [v for values in self._values.values() for v in values],
+            },
+            columns=["step", "metric", "value"],
+        )
+        return decimate(long, self.max_points)
+
+    # -- display without a front end ----------------------------------------------------------
+
+    def _static_text(self) -> str:
+        if self._summary is not None:
+            return self._summary()
+        points = sum(len(s) for s in self._steps.values())
+        return f"LivePlot({points} points, {len(self._steps)} series)"
+
+    def _static_html(self) -> str:
+        """A PNG of the chart as it stands (for GitHub / nbviewer) and the findings."""
+        text = escape(self._static_text())
+        if not any(self._steps.values()):
+            return f"<div><pre>{text}</pre>{self.findings}</div>"
+        import base64
+
+        import vl_convert
+
+        chart = training_chart(self._snapshot(), log_y=self.log_y, last_n=self.last_n)
+        png = base64.b64encode(vl_convert.vegalite_to_png(chart.to_dict())).decode("ascii")
+        return f'<div><pre>{text}</pre><img alt="{text}" src="data:image/png;base64,{png}">{self.findings}</div>'
