@@ -259,23 +259,30 @@ def check(
             batch_fn=batch_fn,
             clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
         )
-        try:
-            with warnings.catch_warnings(record=True) as probed:  # the setup's evidence
-                warnings.simplefilter("always")
-                out, loss = _probe(ctx)
-        except LabelsRefused as exc:
-            return _labels_refused(exc, chosen)
-        except NotExampleAligned as exc:
-            return _all_skipped(str(exc), chosen)
-        if isinstance(out, torch.Tensor):
-            ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
-        seen: set[str] = set()
-        probe_warnings = _distinct(probed, seen)
-        findings = _run_checks(ctx, chosen, out, loss, seen)
-        findings.insert(0, _setup_finding(ctx, probe_warnings))
-        return Report(tuple(findings), title="Recipe check")
+        return _checked(ctx, chosen, task)
     finally:
         snapshot.restore()
+
+
+def _checked(ctx: Ctx, chosen: list[str], task: str | None) -> Report:
+    """The probe (one forward and loss, whose warnings are the setup's evidence), then every
+    chosen check."""
+    try:
+        with warnings.catch_warnings(record=True) as probed:
+            warnings.simplefilter("always")
+            out, loss = _probe(ctx)
+    except LabelsRefused as exc:
+        return _labels_refused(exc, chosen)
+    except NotExampleAligned as exc:
+        return _all_skipped(str(exc), chosen)
+    if isinstance(out, torch.Tensor):
+        targets = ctx.pool.targets[: out.shape[0]]
+        ctx.task = infer_task(ctx.loss_fn, out, targets, loss, task)
+    seen: set[str] = set()
+    probe_warnings = _distinct(probed, seen)
+    findings = _run_checks(ctx, chosen, out, loss, seen)
+    findings.insert(0, _setup_finding(ctx, probe_warnings))
+    return Report(tuple(findings), title="Recipe check")
 
 
 def _val_pool(val: Any, batch_fn: Any, th: dict[str, float], model: nn.Module) -> Any:
