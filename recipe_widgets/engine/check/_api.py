@@ -11,10 +11,11 @@ from torch import nn
 
 from recipe_widgets.engine._results import Finding, Report
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
-from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, Ctx
+from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, CannotCopy, Ctx, start_lr
 from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
-from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
+from recipe_widgets.engine.check._state import Snapshot, copy_model, global_hooks_off
 from recipe_widgets.engine.check._task import infer_task
+from recipe_widgets.engine.formatting import fmt
 
 #: Stable check ids, in the order they run (cheap ones first).
 CHECKS: tuple[str, ...] = (
@@ -49,7 +50,7 @@ def _select(checks: Iterable[str] | None, skip: Iterable[str] | None) -> list[st
 
 def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
     """One forward of a fresh copy in train mode: the output and loss every init check reads."""
-    model = ctx.fresh()
+    model = ctx.fresh(forward_only=True)
     model.train()
     batch = _static.probe_pool(ctx)
     try:
@@ -80,6 +81,93 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
             " Use reduction='mean' (or .mean() the result)."
         )
     return out.detach(), float(loss)
+
+
+def _copy_leak(ctx: Ctx) -> str | None:
+    """Why the copies are not safe to train, or None: one backward on a copy must reach only the
+    copy's parameters (a function stored on the model that captured the original's submodules
+    would send gradients, and steps, to the user's model). ``autograd.grad`` computes without
+    accumulating, so the user's ``.grad`` is never written."""
+    mine = [p for p in ctx.model.parameters() if p.requires_grad]
+    if not mine:
+        return None
+    try:
+        model = ctx.fresh(forward_only=True)
+        if model is ctx.model:
+            return None
+        model.train()
+        loss = ctx.loss(model, _static.probe_pool(ctx))
+        if not loss.requires_grad:
+            return None
+        theirs = [p for p in model.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, mine + theirs, allow_unused=True)
+    except Exception:  # noqa: BLE001 - a model that cannot do this fails in the checks, named there
+        return None
+    reached = sum(g is not None for g in grads[: len(mine)])
+    if reached or not any(g is not None for g in grads[len(mine) :]):
+        return (
+            f"a copy of the model still computes with {reached} of your model's parameters"
+            " (a function stored on the model, e.g. self.fn = lambda x: self.ln(x), captured"
+            " the original submodules), so training a copy would change your model. Define"
+            " such functions as methods, or call them through the module, to run these checks"
+        )
+    return None
+
+
+#: thresholds that count something: whole numbers, at least 1
+_COUNTS = {
+    "pool_size",
+    "batch_size",
+    "overfit_examples",
+    "overfit_steps",
+    "decrease_steps",
+    "baseline_steps",
+    "repro_steps",
+    "independence_examples",
+}
+
+
+def _thresholds(thresholds: Any) -> dict[str, float]:
+    th = dict(DEFAULT_THRESHOLDS)
+    if thresholds is None:
+        return th
+    if not isinstance(thresholds, dict):
+        raise TypeError(
+            f"thresholds= takes a dict {{name: number}}, got {type(thresholds).__name__}"
+        )
+    unknown = sorted(set(thresholds) - set(th), key=str)
+    if unknown:
+        raise ValueError(
+            f"unknown threshold(s) in thresholds=: {', '.join(map(str, unknown))};"
+            f" known: {', '.join(th)}"
+        )
+    for k, v in thresholds.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"thresholds={{{k!r}: ...}} must be a finite number, got {v!r}")
+        if k in _COUNTS and (v < 1 or v != int(v)):
+            raise ValueError(
+                f"thresholds={{{k!r}: ...}} counts something: a whole number >= 1, got {v!r}"
+            )
+        if v < 0:
+            raise ValueError(f"thresholds={{{k!r}: ...}} must be >= 0, got {v!r}")
+        th[k] = float(v)
+    return th
+
+
+def _lr_note(optimizer: Any) -> str:
+    """Which lr the copies train at, when a scheduler's ``initial_lr`` differs from the current."""
+    several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
+    pairs = [
+        (g.get("lr"), start_lr(g))
+        for o in several
+        if isinstance(o, torch.optim.Optimizer)
+        for g in o.param_groups
+    ]
+    if not any(cur != start for cur, start in pairs):
+        return ""
+    starts = ", ".join(fmt(float(s)) for _, s in pairs)
+    now = ", ".join(fmt(float(c)) for c, _ in pairs)
+    return f"; the copies train from lr {starts} (the initial_lr your scheduler set; your optimizer's lr now is {now})"
 
 
 def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
@@ -150,101 +238,175 @@ def check(
             "optimizer must be a torch Optimizer, a list of them, or a factory params -> Optimizer"
         )
     chosen = _select(checks, skip)
-    th = dict(DEFAULT_THRESHOLDS)
-    unknown = sorted(set(thresholds or {}) - set(th))
-    if unknown:
-        raise ValueError(f"unknown threshold(s): {', '.join(unknown)}; known: {', '.join(th)}")
-    th.update({k: float(v) for k, v in (thresholds or {}).items()})
+    th = _thresholds(thresholds)
     if expected_init_loss is not None and not math.isfinite(float(expected_init_loss)):
         raise ValueError("expected_init_loss must be a finite number")
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps= must be a whole number >= 1, got {steps!r}")
+    if scheduler is not None and not callable(scheduler):
+        raise TypeError(
+            f"scheduler= takes a factory optimizer -> scheduler, got {type(scheduler).__name__}"
+        )
 
-    snapshot = Snapshot(model, optimizer, data=(data, val))
+    grad_was = torch.is_grad_enabled()
+    snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
     try:
-        pool = to_device(
-            make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data"), model
-        )
-        val_pool = (
-            None
-            if val is None
-            else to_device(
-                make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val"), model
+        with torch.enable_grad(), global_hooks_off():
+            return _run(
+                model,
+                data,
+                loss_fn,
+                optimizer,
+                val,
+                task,
+                chosen,
+                th,
+                batch_fn,
+                output_fn,
+                scheduler,
+                steps,
+                causal,
+                expected_init_loss,
+                seed,
+                quiet,
+                snapshot,
+                grad_was,
             )
-        )
-        ctx = Ctx(
-            model=model,
-            pool=pool,
-            val=val_pool,
-            loss_fn=loss_fn,
-            output_fn=output_fn or default_output_fn,
-            optimizer=optimizer,
-            task=None,  # type: ignore[arg-type] - set right below, from the probe
-            snapshot=snapshot,
-            seed=int(seed),
-            quiet=quiet,
-            thresholds=th,
-            causal=causal,
-            expected_init_loss=expected_init_loss,
-            scheduler=scheduler,
-            steps=steps,
-            copyable=try_deepcopy(model) is not None,
-            raw_data=data,
-        )
-        out, loss = _probe(ctx)
-        ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
-        runners: dict[str, Callable[[], Finding]] = {
-            "input_sanity": lambda: _static.input_sanity(ctx, out),
-            "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
-            "init_well": lambda: _static.init_well(ctx, out),
-            "health_at_init": lambda: _static.health_at_init(ctx),
-            "parameter_coverage": lambda: _coverage.parameter_coverage(ctx),
-            "eval_mode": lambda: _coverage.eval_mode(ctx),
-            "batch_independence": lambda: _structure.batch_independence(ctx),
-            "causality": lambda: _structure.causality(ctx),
-            "reproducibility": lambda: _training.reproducibility(ctx),
-            "overfit_one_batch": lambda: _training.overfit_one_batch(ctx),
-            "decreasing_loss": lambda: _training.decreasing_loss(ctx),
-            "input_independent_baseline": lambda: _training.input_independent_baseline(ctx),
-            "lr_schedule": lambda: _training.lr_schedule(ctx),
-        }
-        findings = []
-        for cid in chosen:
-            try:
-                findings.append(runners[cid]())
-            except UnusableInput:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
-                findings.append(
-                    Finding(
-                        cid,
-                        "fail",
-                        f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
-                        fix="Run one training step by hand on a batch to find the"
-                        " error; the other checks ran.",
-                        evidence={"error": repr(exc)},
-                    )
-                )
-            if not ctx.copyable:  # the original was used in place: put it back between checks
-                snapshot.restore_model()
-        evidence = {
-            "task": ctx.task.task,
-            "loss_kind": ctx.task.loss_kind,
-            "n_classes": ctx.task.n_classes,
-            "examples": pool.n,
-        }
-        findings.insert(
-            0,
-            Finding(
-                "setup",
-                "info",
-                f"task {ctx.task.task!r}"
-                f" (loss {ctx.task.loss_kind}"
-                f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
-                f" {pool.n} examples read"
-                f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
-                f"{'' if ctx.copyable else '; the model could not be copied, so checks ran on it and it was restored'}.",
-                evidence=evidence,
-            ),
-        )
-        return Report(tuple(findings), title="Recipe check")
     finally:
         snapshot.restore()
+
+
+def _run(
+    model: nn.Module,
+    data: Any,
+    loss_fn: Callable[..., torch.Tensor],
+    optimizer: Any,
+    val: Any,
+    task: str | None,
+    chosen: list[str],
+    th: dict[str, float],
+    batch_fn: Callable[[Any], Any] | None,
+    output_fn: Callable[[Any], torch.Tensor] | None,
+    scheduler: Any,
+    steps: int | None,
+    causal: bool | None,
+    expected_init_loss: float | None,
+    seed: int,
+    quiet: bool,
+    snapshot: Snapshot,
+    grad_was: bool,
+) -> Report:
+    pool = to_device(
+        make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data"), model
+    )
+    val_pool = (
+        None
+        if val is None
+        else to_device(
+            make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val"), model
+        )
+    )
+    ctx = Ctx(
+        model=model,
+        pool=pool,
+        val=val_pool,
+        loss_fn=loss_fn,
+        output_fn=output_fn or default_output_fn,
+        optimizer=optimizer,
+        task=None,  # type: ignore[arg-type] - set right below, from the probe
+        snapshot=snapshot,
+        seed=int(seed),
+        quiet=quiet,
+        thresholds=th,
+        causal=causal,
+        expected_init_loss=expected_init_loss,
+        scheduler=scheduler,
+        steps=steps,
+        raw_data=data,
+    )
+    probe_copy, how = copy_model(model)
+    if probe_copy is None:
+        ctx.copy_problem = f"the model could not be copied ({how})"
+    del probe_copy
+    out, loss = _probe(ctx)
+    snapshot.restore_model()  # the probe ran on the original when no copy exists
+    if ctx.copy_problem is None:
+        ctx.copy_problem = _copy_leak(ctx)
+    ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
+    runners: dict[str, Callable[[], Finding]] = {
+        "input_sanity": lambda: _static.input_sanity(ctx, out),
+        "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
+        "init_well": lambda: _static.init_well(ctx, out),
+        "health_at_init": lambda: _static.health_at_init(ctx),
+        "parameter_coverage": lambda: _coverage.parameter_coverage(ctx),
+        "eval_mode": lambda: _coverage.eval_mode(ctx),
+        "batch_independence": lambda: _structure.batch_independence(ctx),
+        "causality": lambda: _structure.causality(ctx),
+        "reproducibility": lambda: _training.reproducibility(ctx),
+        "overfit_one_batch": lambda: _training.overfit_one_batch(ctx),
+        "decreasing_loss": lambda: _training.decreasing_loss(ctx),
+        "input_independent_baseline": lambda: _training.input_independent_baseline(ctx),
+        "lr_schedule": lambda: _training.lr_schedule(ctx),
+    }
+    findings = []
+    for cid in chosen:
+        try:
+            findings.append(runners[cid]())
+        except UnusableInput:
+            raise
+        except CannotCopy as exc:
+            findings.append(Finding(cid, "skip", f"not run, to leave your model untouched: {exc}."))
+        except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
+            findings.append(
+                Finding(
+                    cid,
+                    "fail",
+                    f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
+                    fix="Run one training step by hand on a batch to find the"
+                    " error; the other checks ran.",
+                    evidence={"error": repr(exc)},
+                )
+            )
+        snapshot.restore_model()  # a check's forward never changes the original; make sure
+    evidence = {
+        "task": ctx.task.task,
+        "loss_kind": ctx.task.loss_kind,
+        "n_classes": ctx.task.n_classes,
+        "examples": pool.n,
+        "copy": "none" if ctx.copy_problem else ("rebuilt" if how else "deep copy"),
+        "grad_enabled_by_check": not grad_was,
+        "copies_lr": [
+            float(start_lr(g))
+            for o in ([optimizer] if not isinstance(optimizer, (list, tuple)) else optimizer)
+            if isinstance(o, torch.optim.Optimizer)
+            for g in o.param_groups
+            if isinstance(start_lr(g), (int, float))
+        ],
+    }
+    notes = ""
+    if ctx.copy_problem:
+        notes += f"; training checks skipped: {ctx.copy_problem}"
+    elif how:
+        notes += (
+            f"; the model could not be deep-copied ({how}), so the checks ran on a rebuilt"
+            " copy of its parameters, buffers and modes (attributes that cannot be copied"
+            " are shared)"
+        )
+    if not grad_was:
+        notes += "; called under torch.no_grad(): the checks ran with gradients enabled"
+    notes += _lr_note(optimizer)
+    findings.insert(
+        0,
+        Finding(
+            "setup",
+            "info",
+            f"task {ctx.task.task!r}"
+            f" (loss {ctx.task.loss_kind}"
+            f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
+            f" {pool.n} examples read"
+            f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
+            f"{notes}.",
+            evidence=evidence,
+        ),
+    )
+    return Report(tuple(findings), title="Recipe check")
