@@ -19,11 +19,13 @@ Column names are bare words (``brightness``) or back-quoted (`` `pixel mean` ``)
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import regex
 
 MAX_LENGTH = 2_000  # a filter longer than this is not typed by a person
 
@@ -36,6 +38,8 @@ _TOKEN = re.compile(
       |(?P<word>[A-Za-z_][A-Za-z0-9_]*)""",
     re.VERBOSE,
 )
+#: time limit of one ``matches`` over a whole column, seconds
+MATCH_SECONDS = 0.5
 _KEYWORDS = {"and", "or", "not", "in", "contains", "matches", "true", "false", "null"}
 
 
@@ -194,11 +198,7 @@ class _Parser:
             text = col.astype(str).where(col.notna(), "")
             if tok.value == "contains":
                 return np.asarray(text.str.contains(pat, case=False, regex=False), dtype=bool)
-            try:
-                rx = re.compile(pat, re.IGNORECASE)
-            except re.error as err:
-                raise self.error(f"bad regular expression {pat!r}: {err}", tok) from err
-            return np.asarray([rx.search(s) is not None for s in text], dtype=bool)
+            return self.matches(text, pat, tok)
         if tok.kind != "op" or tok.value not in ("==", "!=", "<", "<=", ">", ">="):
             got = "end of filter" if tok.kind == "end" else repr(tok.value)
             raise self.error(
@@ -206,6 +206,31 @@ class _Parser:
                 tok,
             )
         return self.compare(col, tok, self.value(), start)
+
+    def matches(self, text: pd.Series, pat: str, tok: _Tok) -> np.ndarray:
+        """A user-typed pattern, run by the ``regex`` engine under a time limit for the whole
+        column: a pattern that backtracks catastrophically (``(a|aa)+$``) is refused with an
+        error instead of hanging the explorer."""
+        try:
+            rx = regex.compile(pat, regex.IGNORECASE)
+        except regex.error as err:
+            raise self.error(f"bad regular expression {pat!r}: {err}", tok) from err
+        deadline = time.monotonic() + MATCH_SECONDS
+        found = []
+        try:
+            for s in text:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError
+                found.append(rx.search(s, timeout=left) is not None)
+        except TimeoutError:
+            raise self.error(
+                f"the regular expression {pat!r} takes over {MATCH_SECONDS:g} s on this column"
+                " (nested repetition like (a|aa)+ backtracks without end); simplify it, or use"
+                " contains",
+                tok,
+            ) from None
+        return np.asarray(found, dtype=bool)
 
     def compare(self, col: pd.Series, op: _Tok, value: Any, start: _Tok) -> np.ndarray:
         if value is None:
