@@ -73,7 +73,9 @@ class BeforeTheNet:
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"before_the_net needs an nn.Module, got {type(model).__name__}")
-        if every is not None and (not isinstance(every, int) or every < 1):
+        if every is not None and (
+            isinstance(every, bool) or not isinstance(every, int) or every < 1
+        ):
             raise ValueError(
                 f"every must be a positive int (capture every k-th call) or None; got {every!r}"
             )

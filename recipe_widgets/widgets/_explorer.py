@@ -17,6 +17,7 @@ import traitlets as T
 
 from recipe_widgets.display._explore import grid_html, histogram_chart
 from recipe_widgets.engine import _explore as ex
+from recipe_widgets.engine._validate import not_text, whole
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 
@@ -358,6 +359,8 @@ def explore(
     """
     from recipe_widgets.engine._item_table import item_table
 
+    whole("page_size", page_size)
+    not_text("data", data)
     label_column = None
     note = ""
     if isinstance(data, pd.DataFrame):
@@ -379,6 +382,10 @@ def explore(
         frame, images = table.frame, table.images
         label_column = "label" if "label" in frame.columns else None
         note = table.how
+    if len(frame) == 0 or len(frame.columns) == 0:
+        raise ValueError(
+            f"data= is empty ({len(frame)} rows, {len(frame.columns)} columns): nothing to explore"
+        )
     if report is not None:
         frame = frame.assign(flags=flag_column(len(frame), report, split))
         groups = group_column(len(frame), report, split)

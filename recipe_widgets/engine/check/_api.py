@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine._results import Finding, Report
+from recipe_widgets.engine._validate import not_text, whole
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, CannotCopy, Ctx, start_lr
 from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
@@ -39,6 +40,11 @@ def _select(checks: Iterable[str] | None, skip: Iterable[str] | None) -> list[st
     for name, ids in (("checks", checks), ("skip", skip)):
         if isinstance(ids, str):
             raise TypeError(f"{name}= takes a list of check ids, e.g. {name}=[{ids!r}]")
+        if ids is not None and (
+            not isinstance(ids, (list, tuple, set, frozenset))
+            or not all(isinstance(i, str) for i in ids)
+        ):
+            raise TypeError(f"{name}= takes a list of check ids (strings), got {ids!r}")
         unknown = sorted(set(ids or ()) - set(CHECKS))
         if unknown:
             raise ValueError(
@@ -81,6 +87,40 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
             " Use reduction='mean' (or .mean() the result)."
         )
     return out.detach(), float(loss)
+
+
+#: checks that train and compare losses: meaningless when inputs or the loss are NaN / Inf
+_TRAINING = (
+    "reproducibility",
+    "overfit_one_batch",
+    "decreasing_loss",
+    "input_independent_baseline",
+)
+
+
+def _not_finite(pool: Any, loss: float) -> str | None:
+    """Why losses cannot be compared (NaN != NaN would read as 'not reproducible'), or None."""
+    bad = sum(int((~torch.isfinite(t)).sum()) for t in pool.tensors() if t.is_floating_point())
+    if bad:
+        return f"the inputs hold {bad} NaN/Inf value(s) (see input_sanity); clean them first"
+    if not math.isfinite(loss):
+        return f"the loss at init is {loss} (see loss_at_init); no training run can be compared"
+    return None
+
+
+def _checked_scheduler(factory: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The user's factory, refusing a result that is not a scheduler (``lambda o: None``)."""
+
+    def make(opt: Any) -> Any:
+        sched = factory(opt)
+        if not callable(getattr(sched, "step", None)):
+            raise UnusableInput(
+                f"scheduler= must be a factory optimizer -> scheduler (an object with .step());"
+                f" it returned {type(sched).__name__}."
+            )
+        return sched
+
+    return make
 
 
 def _copy_leak(ctx: Ctx) -> str | None:
@@ -238,6 +278,9 @@ def check(
             "optimizer must be a torch Optimizer, a list of them, or a factory params -> Optimizer"
         )
     chosen = _select(checks, skip)
+    whole("seed", seed, least=0)
+    not_text("data", data)
+    not_text("val", val)
     th = _thresholds(thresholds)
     if expected_init_loss is not None and not math.isfinite(float(expected_init_loss)):
         raise ValueError("expected_init_loss must be a finite number")
@@ -306,6 +349,12 @@ def _run(
             make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val"), model
         )
     )
+    if pool.n < 2:
+        raise UnusableInput(
+            f"data= holds {pool.n} example(s); the checks need at least 2 (a few hundred is best)."
+        )
+    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        scheduler = _checked_scheduler(scheduler)
     ctx = Ctx(
         model=model,
         pool=pool,
@@ -348,8 +397,12 @@ def _run(
         "input_independent_baseline": lambda: _training.input_independent_baseline(ctx),
         "lr_schedule": lambda: _training.lr_schedule(ctx),
     }
+    not_finite = _not_finite(pool, loss)
     findings = []
     for cid in chosen:
+        if not_finite and cid in _TRAINING:
+            findings.append(Finding(cid, "skip", f"not run: {not_finite}."))
+            continue
         try:
             findings.append(runners[cid]())
         except UnusableInput:

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine._results import Finding, Report
+from recipe_widgets.engine._validate import names as _names
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._hooks import Hooks
@@ -464,6 +465,8 @@ def load_run(path: str | Path) -> Run:
 
     Raises ``ValueError`` naming the file when it is not a complete, unchanged run file
     (truncated, corrupted, a key missing, content not matching its checksum)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path= must be a file path (str or Path), got {type(path).__name__}")
     path = Path(path)
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
@@ -501,7 +504,11 @@ def compare(*runs: _RunData, names: Iterable[str] | None = None) -> pd.DataFrame
     """Long table of several runs' histories (``run``, ``step``, ``metric``, ``value``)."""
     if not runs:
         raise ValueError("rw.compare needs at least one watch or loaded run.")
-    labels = list(names) if names is not None else [r.name for r in runs]
+    if not all(isinstance(r, _RunData) for r in runs):
+        raise TypeError(
+            "rw.compare takes watches or loaded runs (rw.load_run), e.g. compare(w1, w2)"
+        )
+    labels = _names("names", names) if names is not None else [r.name for r in runs]
     if len(labels) != len(runs):
         raise ValueError(f"compare got {len(runs)} runs but {len(labels)} names.")
     seen: dict[str, int] = {}
