@@ -255,7 +255,13 @@ def check(
     it, its class and hyper-parameters are reused on copies), a list of optimizers stepped
     together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``: check ids (see ``CHECKS``); ``thresholds``:
     overrides of ``DEFAULT_THRESHOLDS``. Your model, optimizer, data and every global RNG are
-    bit-identical afterwards, also when a check fails or raises.
+    bit-identical afterwards, also when a check fails or raises: the optimizer's groups and
+    state tensors are the same objects (values put back in place). The checks train copies,
+    never your model: your forward / backward hooks (module and global) do not fire on them, a
+    model ``copy.deepcopy`` refuses is rebuilt from its parameters, buffers and modes, and when
+    no safe copy exists (a stored function that reaches your modules) the training checks skip
+    and say why. Copies start from a scheduler's ``initial_lr`` (a warm-up from lr 0 would not
+    train them); called under ``torch.no_grad()``, the checks run with gradients enabled.
 
     Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all.
     """
@@ -296,30 +302,31 @@ def check(
     try:
         with torch.enable_grad(), global_hooks_off():
             return _run(
-                model,
-                data,
-                loss_fn,
-                optimizer,
-                val,
-                task,
-                chosen,
-                th,
-                batch_fn,
-                output_fn,
-                scheduler,
-                steps,
-                causal,
-                expected_init_loss,
-                seed,
-                quiet,
-                snapshot,
-                grad_was,
+                model=model,
+                data=data,
+                loss_fn=loss_fn,
+                optimizer=optimizer,
+                val=val,
+                task=task,
+                chosen=chosen,
+                th=th,
+                batch_fn=batch_fn,
+                output_fn=output_fn,
+                scheduler=scheduler,
+                steps=steps,
+                causal=causal,
+                expected_init_loss=expected_init_loss,
+                seed=seed,
+                quiet=quiet,
+                snapshot=snapshot,
+                grad_was=grad_was,
             )
     finally:
         snapshot.restore()
 
 
 def _run(
+    *,
     model: nn.Module,
     data: Any,
     loss_fn: Callable[..., torch.Tensor],
