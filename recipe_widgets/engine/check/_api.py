@@ -14,7 +14,7 @@ from recipe_widgets.engine._validate import not_text, whole
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, CannotCopy, Ctx, start_lr
 from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
-from recipe_widgets.engine.check._state import Snapshot, copy_model, global_hooks_off
+from recipe_widgets.engine.check._state import Snapshot, global_hooks_off
 from recipe_widgets.engine.check._task import infer_task
 from recipe_widgets.engine.formatting import fmt
 
@@ -139,12 +139,11 @@ def _copy_leak(ctx: Ctx) -> str | None:
         loss = ctx.loss(model, _static.probe_pool(ctx))
         if not loss.requires_grad:
             return None
-        theirs = [p for p in model.parameters() if p.requires_grad]
-        grads = torch.autograd.grad(loss, mine + theirs, allow_unused=True)
+        grads = torch.autograd.grad(loss, mine, allow_unused=True)  # None where not reached
     except Exception:  # noqa: BLE001 - a model that cannot do this fails in the checks, named there
         return None
-    reached = sum(g is not None for g in grads[: len(mine)])
-    if reached or not any(g is not None for g in grads[len(mine) :]):
+    reached = sum(g is not None for g in grads)
+    if reached:
         return (
             f"a copy of the model still computes with {reached} of your model's parameters"
             " (a function stored on the model, e.g. self.fn = lambda x: self.ln(x), captured"
@@ -380,11 +379,8 @@ def _run(
         steps=steps,
         raw_data=data,
     )
-    probe_copy, how = copy_model(model)
-    if probe_copy is None:
-        ctx.copy_problem = f"the model could not be copied ({how})"
-    del probe_copy
     out, loss = _probe(ctx)
+    how = ctx.copy_how
     snapshot.restore_model()  # the probe ran on the original when no copy exists
     if ctx.copy_problem is None:
         ctx.copy_problem = _copy_leak(ctx)

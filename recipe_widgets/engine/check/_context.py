@@ -157,6 +157,8 @@ class Ctx:
     steps: int | None = None
     #: why no safe copy exists (training checks skip), or None
     copy_problem: str | None = None
+    #: how the copies are made: "" for a deep copy, else why deepcopy failed (rebuilt instead)
+    copy_how: str = ""
     raw_data: Any = None
     cache: dict[str, Any] = field(default_factory=dict)
 
@@ -170,10 +172,11 @@ class Ctx:
         caller restores it)."""
         if self.copy_problem is not None and not forward_only:
             raise CannotCopy(self.copy_problem)
-        clone, _ = copy_model(self.model)
+        clone, self.copy_how = copy_model(self.model)
         if clone is None:
+            self.copy_problem = f"the model could not be copied ({self.copy_how})"
             if not forward_only:
-                raise CannotCopy(self.copy_problem or "the model could not be copied")
+                raise CannotCopy(self.copy_problem)
             self.snapshot.restore_model()
             return self.model
         return clone
