@@ -34,8 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from recipe_widgets.display._decode import decoded_html  # noqa: E402 - after sys.path
-from recipe_widgets.engine._decode import decode  # noqa: E402
-from recipe_widgets.engine._tensor_stats import tensor_stats  # noqa: E402
+from recipe_widgets.engine.decode import decode, tensor_stats  # noqa: E402
 
 
 def _timed(fn: Callable[[], object]) -> float:

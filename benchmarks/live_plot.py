@@ -51,7 +51,7 @@ torch.set_num_threads(1)
 import anywidget
 from IPython.display import display
 import recipe_widgets as rw
-from recipe_widgets.widgets._live_plot import shared_bundle
+from recipe_widgets.widgets._watch_plot import shared_bundle
 
 class Quiet(anywidget.AnyWidget):
     _esm = "export default { render() {} };"

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from recipe_widgets.engine.audit import _duplicates as dup  # noqa: E402 - after sys.path
-from recipe_widgets.engine.audit._items import read_items  # noqa: E402
+from recipe_widgets.engine.items import read_items  # noqa: E402
 
 BAR_SECONDS = 15.0
 BAR_RECALL = 0.9

@@ -10,13 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from recipe_widgets._public import PUBLIC_NAMES
 from recipe_widgets._version import __version__
+from recipe_widgets.engine import rendering as _rendering
+
+# Engine results print and show through engine.rendering; the display layer registers the
+# renderers, imported on the first render (see docs/architecture.md, "The rendering seam").
+_rendering.add_provider("recipe_widgets.display")
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine._before_the_net import before_the_net
-    from recipe_widgets.engine._decode import DecodedBatch, decode
-    from recipe_widgets.engine._results import CheckFailed, Finding, Report
-    from recipe_widgets.engine._seed import seed_everything
     from recipe_widgets.engine.audit import audit
     from recipe_widgets.engine.check import (
         Evaluation,
@@ -26,16 +28,19 @@ if TYPE_CHECKING:
         evaluate,
         init_final_bias,
     )
+    from recipe_widgets.engine.decode import DecodedBatch, before_the_net, decode
+    from recipe_widgets.engine.results import CheckFailed, Finding, Report
+    from recipe_widgets.engine.seed import seed_everything
     from recipe_widgets.engine.watch import Watch, compare, load_run
-    from recipe_widgets.widgets._explorer import explore
-    from recipe_widgets.widgets._watch_panel import watch
+    from recipe_widgets.widgets._explore import explore
+    from recipe_widgets.widgets._watch import watch
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _EXPORTS: dict[str, str] = {
-    "CheckFailed": "recipe_widgets.engine._results",
-    "Finding": "recipe_widgets.engine._results",
-    "Report": "recipe_widgets.engine._results",
-    "seed_everything": "recipe_widgets.engine._seed",
+    "CheckFailed": "recipe_widgets.engine.results",
+    "Finding": "recipe_widgets.engine.results",
+    "Report": "recipe_widgets.engine.results",
+    "seed_everything": "recipe_widgets.engine.seed",
     "check": "recipe_widgets.engine.check",
     "init_final_bias": "recipe_widgets.engine.check",
     "evaluate": "recipe_widgets.engine.check",
@@ -43,44 +48,20 @@ _EXPORTS: dict[str, str] = {
     "Evaluation": "recipe_widgets.engine.check",
     "UnusableInput": "recipe_widgets.engine.check",
     "audit": "recipe_widgets.engine.audit",
-    "decode": "recipe_widgets.engine._decode",
-    "DecodedBatch": "recipe_widgets.engine._decode",
-    "before_the_net": "recipe_widgets.engine._before_the_net",
+    "decode": "recipe_widgets.engine.decode",
+    "DecodedBatch": "recipe_widgets.engine.decode",
+    "before_the_net": "recipe_widgets.engine.decode",
     "Watch": "recipe_widgets.engine.watch",
     "compare": "recipe_widgets.engine.watch",
     "load_run": "recipe_widgets.engine.watch",
-    "explore": "recipe_widgets.widgets._explorer",
-    "watch": "recipe_widgets.widgets._watch_panel",
+    "explore": "recipe_widgets.widgets._explore",
+    "watch": "recipe_widgets.widgets._watch",
 }
 
 # public submodules, also imported on first use: ``rw.charts.training(w)``
 _SUBMODULES = ("charts",)
 
-__all__ = [
-    "charts",
-    "CheckFailed",
-    "DecodedBatch",
-    "Evaluation",
-    "Finding",
-    "Report",
-    "UnusableInput",
-    "Watch",
-    "__version__",
-    "assert_same",
-    "audit",
-    "before_the_net",
-    "check",
-    "compare",
-    "decode",
-    "evaluate",
-    "explore",
-    "init_final_bias",
-    "load_ipython_extension",
-    "load_run",
-    "seed_everything",
-    "unload_ipython_extension",
-    "watch",
-]
+__all__ = list(PUBLIC_NAMES)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,7 +1,9 @@
 """The IPython extension: what ``%load_ext`` adds and ``%unload_ext`` takes away again.
 
 It adds the ``%recipe`` magic and the rich tensor repr (``_formatters``). IPython has no API to
-unregister magics (see FACTS.md), so ``unload`` pops our names from the magics manager itself. Everything added is recorded on the shell so unload removes exactly that.
+unregister magics (``MagicsManager`` has ``register`` but no ``unregister``, up to IPython 9), so
+``unload`` pops our names from the magics manager itself. Everything added is recorded on the
+shell so unload removes exactly that.
 """
 
 from __future__ import annotations

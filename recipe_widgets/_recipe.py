@@ -121,7 +121,7 @@ def stage(key: str) -> Stage:
 class Checklist:
     """What ``%recipe`` shows: the stages (all, or one), with the tools available in this install.
 
-    ``available`` is computed once, from ``recipe_widgets.__all__``, so a stage never points at
+    ``available`` is computed once, from ``recipe_widgets.__all__`` (``_public.PUBLIC_NAMES``), so a stage never points at
     a tool that this version does not have.
     """
 
@@ -141,7 +141,7 @@ class Checklist:
 
 def checklist(key: str | None = None) -> Checklist:
     """The whole recipe, or the stage named by ``key``."""
-    import recipe_widgets
+    from recipe_widgets._public import PUBLIC_NAMES
 
     chosen = STAGES if not key else (stage(key),)
-    return Checklist(chosen, frozenset(recipe_widgets.__all__))
+    return Checklist(chosen, frozenset(PUBLIC_NAMES))

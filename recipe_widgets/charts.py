@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from recipe_widgets.display import _watch_charts as wc
+from recipe_widgets.display import _watch as wc
 
 if TYPE_CHECKING:
     import altair as alt
@@ -46,29 +46,14 @@ def training(
     return wc.training_chart(long, log_y=log_y, last_n=last_n)
 
 
-def _tracked(run: Any) -> tuple[list[tuple[int, Any]], Any]:
-    preds = getattr(run, "predictions", None)
-    if not preds:
-        raise ValueError(
-            "no predictions recorded: call w.track(batch) (or w.track((x, y))) inside the watch"
-        )
-    batch = getattr(run, "tracked", None)
-    labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
-    return preds, labels
-
-
 def predictions(run: Any) -> alt.Chart:
     """Each tracked example's prediction over training (p(label) for classification)."""
-    preds, labels = _tracked(run)
-    return wc.prediction_chart(wc.predictions_long(preds, labels))
+    return wc.run_prediction_chart(run)
 
 
 def overfit(run: Any) -> alt.Chart:
     """Labels and the latest predictions of the tracked batch: they meet as the loss hits its floor."""
-    preds, labels = _tracked(run)
-    if labels is None:
-        raise ValueError("the overfit view needs labels: w.track((x, y)) with the targets")
-    return wc.overfit_chart(wc.predictions_long(preds, labels))
+    return wc.run_overfit_chart(run)
 
 
 def learning_rate(run: Any, *, log_y: bool = False) -> alt.Chart:
@@ -78,22 +63,12 @@ def learning_rate(run: Any, *, log_y: bool = False) -> alt.Chart:
     import pandas as pd
 
     from recipe_widgets.engine import Finding, Report
+    from recipe_widgets.engine.check import schedule_preview
 
-    if isinstance(run, Report):
-        if "lr_schedule" not in run:
-            raise ValueError(
-                "this report has no lr_schedule finding: run rw.check with scheduler= and steps="
-            )
-        run = run["lr_schedule"]
-    if isinstance(run, Finding):
-        ev = run.evidence
-        if "lrs" not in ev:
-            raise ValueError(
-                f"the {run.check} finding holds no dry-run learning rates ({run.status}: {run.message})"
-            )
-        steps = ev.get("lr_steps") or list(range(0, ev["steps"], -(-ev["steps"] // len(ev["lrs"]))))
-        chart = wc.lr_chart(pd.DataFrame({"step": steps, "lr": ev["lrs"]}), log_y=log_y)
-        return chart.properties(title=f"learning rate: dry run of {ev['steps']} steps")
+    if isinstance(run, (Report, Finding)):
+        dry = schedule_preview(run)
+        chart = wc.lr_chart(pd.DataFrame({"step": dry.steps, "lr": dry.lrs}), log_y=log_y)
+        return chart.properties(title=f"learning rate: dry run of {dry.total_steps} steps")
     lrs = getattr(run, "lrs", None)
     if lrs is None or len(lrs) == 0:
         raise ValueError(

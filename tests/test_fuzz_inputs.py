@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 import recipe_widgets as rw
-from recipe_widgets.engine._filter_expr import FilterSyntaxError
 from recipe_widgets.engine.check import UnusableInput
+from recipe_widgets.engine.explore._filter_expr import FilterSyntaxError
 from recipe_widgets.engine.watch._watch import Run
 
 pytestmark = pytest.mark.torch_heavy
@@ -246,7 +246,7 @@ def _cases(tmp: Any) -> list[Case]:
 
 
 def _filter(frame: pd.DataFrame, text: str) -> Any:
-    from recipe_widgets.engine._filter_expr import filter_mask
+    from recipe_widgets.engine.explore._filter_expr import filter_mask
 
     return filter_mask(frame, text)
 

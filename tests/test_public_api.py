@@ -72,7 +72,7 @@ UI = {"IPython", "ipywidgets", "altair", "anywidget"}
 def test_engine_imports_no_ui_packages() -> None:
     loaded = _modules_after(
         "import recipe_widgets.engine, recipe_widgets.engine.check, recipe_widgets.engine.audit, "
-        "recipe_widgets.engine.watch, recipe_widgets.engine._decode, recipe_widgets.engine._before_the_net"
+        "recipe_widgets.engine.watch, recipe_widgets.engine.decode, recipe_widgets.engine.explore"
     )
     assert "torch" in loaded  # the probe really imported the engine
     assert not (UI & loaded), f"engine pulled in {sorted(UI & loaded)}"

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from recipe_widgets.display._images import png_data_uri
 from recipe_widgets.display._report import report_html, report_text
-from recipe_widgets.display._tensor_repr import num, png_data_uri
+from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine._decode import DecodedBatch
+    from recipe_widgets.engine.decode import BeforeTheNet, DecodedBatch
 
 #: Items drawn at most (the rest are counted, not drawn).
 MAX_ITEMS = 256
@@ -39,7 +40,7 @@ def _item_title(batch: DecodedBatch, i: int) -> str:
         parts.append(f"label {batch.labels[i]}")
     if i < len(batch.item_stats):
         lo, hi, mean, std = batch.item_stats[i]
-        parts.append(f"min {num(lo)}  max {num(hi)}  mean {num(mean)}  std {num(std)}")
+        parts.append(f"min {fmt(lo)}  max {fmt(hi)}  mean {fmt(mean)}  std {fmt(std)}")
     return "\n".join(parts)
 
 
@@ -56,14 +57,14 @@ def decoded_text(batch: DecodedBatch, max_items: int = TEXT_ITEMS) -> str:
             label = f" [{batch.labels[i]}]" if i < len(batch.labels) else ""
             lines.append(f"  {i:>3}{label} {text}")
     elif batch.frame is not None:
-        lines.append(batch.frame.head(max_items).to_string(float_format=lambda v: f"{v:.4g}"))
+        lines.append(batch.frame.head(max_items).to_string(float_format=lambda v: fmt(v, 4)))
     else:
         for i in range(min(n, max_items)):
             label = f"  label {batch.labels[i]}" if i < len(batch.labels) else ""
             stats = ""
             if i < len(batch.item_stats):
                 lo, hi, mean, std = batch.item_stats[i]
-                stats = f"  min {num(lo)}  max {num(hi)}  mean {num(mean)}  std {num(std)}"
+                stats = f"  min {fmt(lo)}  max {fmt(hi)}  mean {fmt(mean)}  std {fmt(std)}"
             lines.append(f"  {i:>3}{label}{stats}")
     if n > max_items:
         lines.append(f"  ... {n - max_items} more")
@@ -120,7 +121,7 @@ def _tabular_html(batch: DecodedBatch, max_items: int) -> str:
                 and bool(batch.outliers[i, j])
             )
             style = "padding:1px 6px;text-align:right;font-family:monospace"
-            text = num(v) if isinstance(v, float) else escape(str(v))
+            text = fmt(v) if isinstance(v, float) else escape(str(v))
             if far:
                 style += ";background:#fdecea;color:#b42318;font-weight:600"
                 cells.append(
@@ -190,4 +191,19 @@ def decoded_html(batch: DecodedBatch, max_items: int = MAX_ITEMS) -> str:
         f'<div style="font-weight:600;margin:4px 0">{escape(repr(batch))}</div>'
         f'<div style="color:#444;margin:2px 0 6px">{escape(batch.how)}</div>'
         f"{body}{more}{report_html(batch.findings)}</div>"
+    )
+
+
+def before_the_net_text(seen: BeforeTheNet) -> str:
+    """What ``with rw.before_the_net(model) as seen`` captured, then the decoded batch."""
+    head = repr(seen)
+    return head if not seen.captured else head + "\n" + decoded_text(seen.decoded)
+
+
+def before_the_net_html(seen: BeforeTheNet) -> str:
+    head = escape(repr(seen))
+    if not seen.captured:
+        return f"<div class='rw-decode'>{head}</div>"
+    return f'<div style="font-family:monospace;color:#444">{head}</div>' + decoded_html(
+        seen.decoded
     )

@@ -5,8 +5,6 @@ Every cell value is HTML-escaped: a dataset string ``<img src=x onerror=...>`` s
 
 from __future__ import annotations
 
-import base64
-import io
 from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
@@ -14,10 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from recipe_widgets.display._images import png_data_uri
+from recipe_widgets.engine.formatting import fmt
+
 if TYPE_CHECKING:
     import altair as alt
 
-    from recipe_widgets.engine._explore import Histogram
+    from recipe_widgets.engine.explore import Histogram
 
 MAX_CELL = 80
 
@@ -25,27 +26,12 @@ MAX_CELL = 80
 def cell_text(value: Any, max_chars: int = MAX_CELL) -> str:
     """A cell as a person should read it: short floats, long strings cut with an ellipsis."""
     if isinstance(value, (float, np.floating)):
-        text = "NaN" if np.isnan(value) else f"{value:.4g}"
+        text = "NaN" if np.isnan(value) else fmt(value, 4)
     elif value is None or (isinstance(value, float) and np.isnan(value)):
         text = ""
     else:
         text = str(value)
     return text if len(text) <= max_chars else text[: max_chars - 1] + "\u2026"
-
-
-def png_data_uri(image: np.ndarray, scale: int = 1) -> str:
-    """A uint8 (H, W) or (H, W, C) array as an inline PNG (no files, works on nbviewer)."""
-    from PIL import Image
-
-    arr = np.asarray(image)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    img = Image.fromarray(arr.astype(np.uint8))
-    if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=False)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _cell(frame: pd.DataFrame, row: int, col: Any) -> str:

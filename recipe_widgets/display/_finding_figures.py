@@ -13,7 +13,7 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine._results import Finding
+    from recipe_widgets.engine.results import Finding
 
 _W, _H, _PAD = 300, 110, 28
 _COLOURS = ("#0969da", "#bf3989", "#1a7f37", "#9a6700", "#6639ba")

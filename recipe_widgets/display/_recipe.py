@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from html import escape
-from typing import TYPE_CHECKING
+from typing import Any
 
-if TYPE_CHECKING:
-    from recipe_widgets._recipe import Checklist, Step
+# The checklist is defined above this layer (``recipe_widgets._recipe`` reads the package's
+# ``__all__``), so it is typed here by what is used: ``stages`` (each with ``key``, ``title``,
+# ``why``, ``notebook`` and ``steps``; each step ``text`` and ``tools``) and ``available``.
+Checklist = Any
+Step = Any
 
 
 def _tools(step: Step, available: frozenset[str]) -> list[str]:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from recipe_widgets.display._finding_figures import figure_html
 
 if TYPE_CHECKING:
-    from recipe_widgets.engine._results import Finding, Report
+    from recipe_widgets.engine.results import Finding, Report
 
 WIDTH = 100
 _LABEL = {"fail": "FAIL", "warn": "WARN", "info": "INFO", "pass": "PASS", "skip": "SKIP"}

@@ -1,35 +1,28 @@
 """The rich notebook repr of a tensor: one summary line, and a small picture when it is image-like.
 
 The line is the numbers a person checks first (shape, dtype, device, range, mean, std, NaN/Inf
-and zeros), all exact (``engine._tensor_stats``). The picture is drawn from at most
+and zeros), all exact (``engine.decode``). The picture is drawn from at most
 ``PICTURE_ITEMS`` items sliced off the tensor, so a huge CUDA tensor never travels whole.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from recipe_widgets.display._images import png_data_uri
 from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
-    import numpy as np
     import torch
 
-    from recipe_widgets.engine._tensor_stats import TensorStats
+    from recipe_widgets.engine.decode import TensorStats
 
 PICTURE_ITEMS = 8
 #: Longest side of a picture in the tensor repr; larger tensors are strided down to it.
 PICTURE_SIDE = 128
 #: Tensors up to this many elements also show torch's own repr (the values) under the summary.
 VALUES_UP_TO = 200
-
-
-def num(v: float | None) -> str:
-    """Short number formatting that reads the same on every CPU (see ``engine.formatting``)."""
-    return fmt(v)
 
 
 def stats_text(s: TensorStats) -> str:
@@ -45,7 +38,7 @@ def stats_text(s: TensorStats) -> str:
     if s.count:
         of = f"{s.of} " if s.of else ""
         parts.append(
-            f"{of}min {num(s.min)}  max {num(s.max)}  mean {num(s.mean)}  std {num(s.std)}"
+            f"{of}min {fmt(s.min)}  max {fmt(s.max)}  mean {fmt(s.mean)}  std {fmt(s.std)}"
         )
         parts.append(f"zeros {s.zeros}")
     if s.nan:
@@ -57,16 +50,6 @@ def stats_text(s: TensorStats) -> str:
             else f"{'+' if s.posinf else '-'}Inf {s.inf}"
         )
     return "  ".join(parts)
-
-
-def png_data_uri(image: np.ndarray) -> str:
-    """An (H, W, C) uint8 array as a ``data:image/png`` URI (deterministic: Pillow writes no time)."""
-    from PIL import Image
-
-    arr = image[..., 0] if image.shape[-1] == 1 else image
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _image_like(t: torch.Tensor) -> torch.Tensor | None:
@@ -105,21 +88,18 @@ def _image_like(t: torch.Tensor) -> torch.Tensor | None:
 
 def tensor_html(t: torch.Tensor, stats: TensorStats | None = None) -> str:
     """The summary line, a strip of up to ``PICTURE_ITEMS`` images, and small tensors' values."""
-    from recipe_widgets.engine._tensor_stats import tensor_stats
+    from recipe_widgets.engine.decode import tensor_stats
 
     s = stats if stats is not None else tensor_stats(t)
     head = f'<code style="white-space:pre">{escape(stats_text(s))}</code>'
     picture = ""
     few = _image_like(t) if s.count else None
     if few is not None and few.numel() and few.shape[0]:
-        from recipe_widgets.engine._decode import decode
+        from recipe_widgets.engine.decode import pictures
 
-        try:
-            decoded = decode(few.detach(), kind="images")
-        except (ValueError, TypeError):
-            decoded = None
-        if decoded is not None and decoded.images is not None:
-            imgs = "".join(_thumb(im) for im in decoded.images)
+        images = pictures(few)
+        if images is not None:
+            imgs = "".join(_thumb(im) for im in images)
             picture = (
                 f'<div style="display:flex;gap:3px;flex-wrap:wrap;margin-top:3px">{imgs}</div>'
             )

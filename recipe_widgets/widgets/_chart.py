@@ -1,7 +1,6 @@
 """``rw.charts.show(chart)``: an Altair chart that draws offline and still says something saved.
 
-Altair 6's default renderer loads Vega from a CDN, which draws nothing on an offline machine
-(FACTS.md). ``JupyterChart`` after ``enable_offline()`` gets Vega from vl-convert instead; we add
+Altair 6's default renderer loads Vega from a CDN, which draws nothing on an offline machine. ``JupyterChart`` after ``enable_offline()`` gets Vega from vl-convert instead; we add
 the static fallback every widget of ours has: a deterministic ``text/plain`` and a PNG snapshot
 in ``text/html`` for GitHub, nbviewer and nbval.
 """

@@ -13,8 +13,7 @@ from sklearn.datasets import load_digits
 
 from recipe_widgets.display._decode import decoded_html, decoded_text
 from recipe_widgets.display._tensor_repr import stats_text, tensor_html
-from recipe_widgets.engine._decode import decode
-from recipe_widgets.engine._tensor_stats import tensor_stats
+from recipe_widgets.engine.decode import decode, tensor_stats
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 _URI = re.compile(r"data:image/png;base64,[A-Za-z0-9+/=]+")

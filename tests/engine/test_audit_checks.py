@@ -207,7 +207,7 @@ def test_engine_import_stays_light() -> None:
     import sys
 
     code = (
-        "import sys, recipe_widgets.engine.audit, recipe_widgets.engine._filter_expr;"
+        "import sys, recipe_widgets.engine.audit, recipe_widgets.engine.explore._filter_expr;"
         "bad = [m for m in ('IPython', 'ipywidgets', 'altair', 'anywidget', 'sklearn') if m in sys.modules];"
         "print(bad)"
     )

@@ -1,4 +1,4 @@
-"""Every bug of DESIGN.md's catalogue that a static check can see, each in a small broken setup."""
+"""Every known training bug that a static check can see, each in a small broken setup."""
 
 from __future__ import annotations
 

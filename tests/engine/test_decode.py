@@ -9,7 +9,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from recipe_widgets.engine._decode import DecodedBatch, decode
+from recipe_widgets.engine.decode import DecodedBatch, decode
 
 DIGIT_MEAN, DIGIT_STD = 0.3, 0.4
 CLASSES = [str(i) for i in range(10)]

@@ -7,7 +7,7 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-from recipe_widgets.engine._before_the_net import before_the_net
+from recipe_widgets.engine.decode import before_the_net
 
 
 class TwoInputs(nn.Module):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipe_widgets.engine import _explore as ex
+from recipe_widgets.engine.explore import _queries as ex
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from recipe_widgets.engine import seed_everything
-from recipe_widgets.engine._progress import progress, progress_enabled
+from recipe_widgets.engine.progress import progress, progress_enabled
 
 
 def test_progress_off_when_quiet_or_env_says_so(monkeypatch: pytest.MonkeyPatch) -> None:

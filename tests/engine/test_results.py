@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from recipe_widgets.engine import CheckFailed, Finding, Report, merge
+from recipe_widgets.engine import CheckFailed, Finding, Report
 
 
 def _report() -> Report:
@@ -132,8 +132,8 @@ def test_repr_is_short_and_deterministic() -> None:
     assert repr(Report(())) == "Report(0 findings: empty)"
 
 
-def test_merge_keeps_order() -> None:
-    a = Report((Finding("a", "pass", "1"),))
+def test_adding_reports_keeps_order() -> None:
+    a = Report((Finding("a", "pass", "1"),), title="All")
     b = Report((Finding("b", "fail", "2"),))
-    m = merge([a, b], title="All")
+    m = a + b
     assert [f.check for f in m] == ["a", "b"] and m.title == "All" and len(m) == 2

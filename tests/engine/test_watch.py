@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from recipe_widgets.engine.watch import Watch, compare, load_run, watch
+from recipe_widgets.engine.watch import Watch, compare, load_run, watch_loop
 
 
 def tiny() -> tuple[nn.Module, torch.optim.Optimizer]:
@@ -29,7 +29,7 @@ def one_step(model: nn.Module, opt: torch.optim.Optimizer) -> torch.Tensor:
 
 def test_row_merge_rule_and_step_column() -> None:
     model, opt = tiny()
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         one_step(model, opt)
         w.log(loss=1.0, acc=0.5)
         w.log(val_loss=2.0)  # new key: same row
@@ -46,7 +46,7 @@ def test_row_merge_rule_and_step_column() -> None:
 
 def test_log_accepts_tensors_and_rejects_non_scalars() -> None:
     model, opt = tiny()
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         w.log(loss=torch.tensor(0.25, requires_grad=True) * 2)
         with pytest.raises(ValueError, match="scalar"):
             w.log(loss=torch.ones(3))
@@ -72,7 +72,7 @@ def test_hooks_removed_and_state_kept_on_keyboard_interrupt() -> None:
     model, opt = tiny()
     n_params = sum(len(p._backward_hooks or {}) for p in model.parameters())
     with pytest.raises(KeyboardInterrupt):
-        with watch(model, opt) as w:
+        with watch_loop(model, opt) as w:
             for i in range(5):
                 w.log(loss=one_step(model, opt))
                 if i == 3:
@@ -95,7 +95,7 @@ def test_lrs_are_the_lr_each_step_used(schedule: str) -> None:
         "none": lambda: None,
     }[schedule]()
     used = []
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for _ in range(60):
             used.append(opt.param_groups[0]["lr"])
             one_step(model, opt)
@@ -110,7 +110,7 @@ def test_between_samples_only_the_step_counter_is_hooked() -> None:
     residue (a tensor hook, even removed, would cost a Python call on every later backward)."""
     model, opt = tiny()
     armed = []
-    with watch(model, opt, stats_every=25) as w:
+    with watch_loop(model, opt, stats_every=25) as w:
         for _ in range(60):
             w.log(loss=one_step(model, opt))
             hooked = bool(opt._optimizer_step_pre_hooks) or any(
@@ -140,7 +140,7 @@ def test_watch_changes_nothing_the_loop_does_not() -> None:
         )
         opt = torch.optim.Adam(model.parameters(), lr=1e-2)
         x = torch.randn(16, 4)
-        ctx = watch(model, opt, stats_every=1) if watched else None
+        ctx = watch_loop(model, opt, stats_every=1) if watched else None
         w = ctx.__enter__() if ctx else None
         if w:
             w.track(x[:4])
@@ -166,7 +166,7 @@ def test_watch_changes_nothing_the_loop_does_not() -> None:
 
 def test_track_records_probabilities() -> None:
     model, opt = tiny()
-    with watch(model, opt, stats_every=2) as w:
+    with watch_loop(model, opt, stats_every=2) as w:
         w.track((torch.ones(5, 4), torch.zeros(5)))
         for _ in range(6):
             w.log(loss=one_step(model, opt))
@@ -179,7 +179,7 @@ def test_track_records_probabilities() -> None:
 
 def test_save_load_and_compare(tmp_path) -> None:
     model, opt = tiny()
-    with watch(model, opt, name="baseline") as w:
+    with watch_loop(model, opt, name="baseline") as w:
         for _ in range(4):
             w.log(loss=one_step(model, opt))
         w.log(val_loss=float("inf"))
@@ -203,11 +203,11 @@ def test_save_load_and_compare(tmp_path) -> None:
 def test_rejects_wrong_arguments() -> None:
     model, _ = tiny()
     with pytest.raises(TypeError, match="nn.Module"):
-        watch("model")
+        watch_loop("model")
     with pytest.raises(TypeError, match="Optimizer"):
-        watch(model, [object()])
+        watch_loop(model, [object()])
     with pytest.raises(ValueError, match="stats_every"):
-        watch(model, stats_every=0)
+        watch_loop(model, stats_every=0)
 
 
 def test_engine_imports_no_display_packages() -> None:
@@ -233,7 +233,7 @@ def test_device_values_are_copied_and_read_together_at_the_drain(monkeypatch) ->
     model, opt = tiny()
     running = torch.zeros(())
     losses, sums = [], []
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for _ in range(5):
             loss = one_step(model, opt)
             running += loss.detach()
@@ -259,7 +259,7 @@ def test_watch_on_cuda_reads_logged_losses_at_the_drain() -> None:
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2)).cuda()
     opt = torch.optim.Adam(model.parameters(), 1e-3)
     x, losses = torch.randn(16, 4, device="cuda"), []
-    with watch(model, opt, stats_every=2) as w:
+    with watch_loop(model, opt, stats_every=2) as w:
         for _ in range(10):
             loss = model(x).pow(2).mean()
             opt.zero_grad()

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from recipe_widgets.engine.watch import watch
+from recipe_widgets.engine.watch import watch_loop
 
 STEPS = 120
 
@@ -71,7 +71,7 @@ def run_clean(pattern: str) -> object:
     scaler = torch.amp.GradScaler("cpu", enabled=True) if pattern == "amp" else None
     accum = 4 if pattern == "accumulation" else 1
     it = batches(x, y)
-    with watch(model, opts) as w:
+    with watch_loop(model, opts) as w:
         for micro in range(STEPS * accum):
             xb, yb = next(it)
             if pattern == "amp":
@@ -140,7 +140,7 @@ def run_broken(bug: str, steps: int = STEPS, start: int = 10) -> object:
     lr = 3e-3
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     it = batches(x, y)
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for step in range(steps):
             on = step >= start
             xb, yb = next(it)
@@ -213,7 +213,7 @@ def test_dead_relu() -> None:
         model[2].bias.fill_(-100.0)  # second ReLU dead for every input
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     it = batches(x, y)
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for _ in range(50):
             xb, yb = next(it)
             nn.functional.cross_entropy(model(xb), yb).backward()
@@ -234,7 +234,7 @@ def test_vanishing_gradients() -> None:
     model = nn.Sequential(*layers, nn.Linear(16, 1))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     x = torch.randn(64, 16)
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for _ in range(20):
             model(x).pow(2).mean().backward()
             opt.step()
@@ -256,7 +256,7 @@ def test_parameter_without_gradient() -> None:
         return inp
 
     it = batches(x, y)
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for _ in range(50):
             xb, yb = next(it)
             nn.functional.cross_entropy(forward(xb), yb).backward()
@@ -273,7 +273,7 @@ def test_plateau_when_nothing_learns() -> None:
     model = mlp()
     opt = torch.optim.SGD(model.parameters(), lr=0.0)  # nothing moves
     it = batches(x, y)
-    with watch(model, opt, stats_every=50) as w:
+    with watch_loop(model, opt, stats_every=50) as w:
         for _ in range(260):
             xb, yb = next(it)
             loss = nn.functional.cross_entropy(model(xb), yb)
@@ -289,7 +289,7 @@ def test_parameter_left_out_of_the_optimizer() -> None:
     model = mlp()
     opt = torch.optim.Adam(list(model[0].parameters()) + list(model[2].parameters()), lr=3e-3)
     it = batches(x, y)
-    with watch(model, opt) as w:
+    with watch_loop(model, opt) as w:
         for _ in range(20):
             xb, yb = next(it)
             nn.functional.cross_entropy(model(xb), yb).backward()

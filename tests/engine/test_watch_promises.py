@@ -18,8 +18,9 @@ import pytest
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding, Report
-from recipe_widgets.engine.watch import load_run, watch
+from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.watch import load_run
+from recipe_widgets.engine.watch import watch_loop as watch
 from recipe_widgets.engine.watch._watch import Run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -142,7 +143,7 @@ def test_load_run_detects_every_single_byte_corruption(tmp_path: Path) -> None:
 _WRITER = textwrap.dedent(
     """
     import sys
-    from recipe_widgets.engine._results import Report
+    from recipe_widgets.engine.results import Report
     from recipe_widgets.engine.watch._watch import Run
     path, name, rows, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
     run = Run(name, [{"step": i, "loss": 1.0 / (i + 1)} for i in range(rows)], Report((), "t"))

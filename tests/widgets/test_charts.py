@@ -76,8 +76,8 @@ def test_show_has_a_deterministic_static_form() -> None:
 def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(
     monkeypatch,
 ) -> None:
-    import recipe_widgets.widgets._live_plot as lp
-    from recipe_widgets.widgets._watch_panel import LiveWatch
+    import recipe_widgets.widgets._watch_plot as lp
+    from recipe_widgets.widgets._watch import LiveWatch
 
     monkeypatch.setattr(lp, "vega_bundle", lambda: "/* vega stub */")
     torch.manual_seed(0)

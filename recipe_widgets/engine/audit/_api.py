@@ -4,20 +4,30 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine._progress import progress
-from recipe_widgets.engine._results import Finding, Report
-from recipe_widgets.engine._validate import not_text
 from recipe_widgets.engine.audit import _duplicates as dup
 from recipe_widgets.engine.audit._corrupt import corrupted
 from recipe_widgets.engine.audit._imbalance import _is_classes, imbalance
-from recipe_widgets.engine.audit._items import Items, read_items
 from recipe_widgets.engine.audit._label_noise import label_noise
 from recipe_widgets.engine.audit._outliers import outliers
+from recipe_widgets.engine.items import Items, read_items
+from recipe_widgets.engine.progress import progress
+from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import not_text
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class AuditReport(Report):
+    """The audit's ``Report``, holding the items it read: ``rw.explore(report=...)`` shows them
+    without reading the data again. Prints, compares and serialises as any ``Report``."""
+
+    items: Items | None = field(default=None, compare=False, repr=False)
+
 
 CHECKS = (
     "corrupted_items",
@@ -143,7 +153,7 @@ def _finish(findings: list[Finding], items: Items, title: str) -> Report:
                 fix="run rw.audit again to completion, or on a random subset to go faster",
             )
         )
-    return Report(tuple(findings), title=title)
+    return AuditReport(tuple(findings), title=title, items=items)
 
 
 def _step_corrupt(items: Items, state: dict[str, Any], table: pd.DataFrame) -> list[Finding]:
@@ -175,9 +185,10 @@ def _refs(items: Items, group: list[int]) -> list[Any]:
     return [items.ref(i) for i in group]
 
 
-def _step_duplicates(
-    items: Items, state: dict[str, Any], table: pd.DataFrame, threshold: float
-) -> list[Finding]:
+def _duplicate_groups(
+    items: Items, state: dict[str, Any], threshold: float
+) -> tuple[list[list[int]], list[list[int]], str]:
+    """Exact and near duplicate groups (item positions), and how "near" was judged."""
     usable = state["usable"]
     # corrupted items are reported once, as corrupted: three blank images are not "duplicates"
     keys = [k if u else None for k, u in zip(dup.exact_keys(items), usable)]
@@ -197,82 +208,100 @@ def _step_duplicates(
         )
     # a near group whose members are all one exact group is already reported as exact
     near = [g for g in near if len({keys[i] for i in g}) > 1]
+    return exact, near, how
+
+
+def _chance_status(items: Items, codes: np.ndarray | None) -> tuple[str, str]:
+    """``warn`` with a plain message, or ``info`` and a note when collisions may be chance.
+
+    With few features (iris: 4 columns measured to 0.1 cm; 2-d points) equal or close items
+    happen by chance; there they are info. Images and 8+ features make chance collisions unlikely.
+    """
+    width = (
+        items.frame.shape[1]
+        if items.frame is not None
+        else (codes.shape[1] if codes is not None else 0)
+    )
+    if items.kind != "image" and width < 8:
+        return "info", f" (only {width} features per item: close or equal items may be genuine)"
+    return "warn", ""
+
+
+def _within_and_across(
+    items: Items, groups: list[list[int]]
+) -> tuple[list[list[int]], list[list[int]]]:
+    """Each group's members split by split: the parts inside one split, and the cross-split groups."""
+    within: list[list[int]] = []
+    leaks: list[list[int]] = []
+    for g in groups:
+        by_split: dict[str, list[int]] = {}
+        for i in g:
+            by_split.setdefault(str(items.split[i]), []).append(i)
+        within += [s for s in by_split.values() if len(s) > 1]
+        if len(by_split) > 1:
+            leaks.append(g)
+    return within, leaks
+
+
+def _duplicates_finding(
+    items: Items, check: str, within: list[list[int]], status: str, note: str, method: str
+) -> Finding:
+    what = check.replace("_", " ")
+    if not within:
+        return Finding(check, "pass", f"no {what} within a split", evidence={"method": method})
+    flagged = sorted({i for g in within for i in g})
+    return Finding(
+        check,
+        status,
+        f"{len(within)} group(s) of {what} ({len(flagged)} items) within a split{note}",
+        fix="drop the copies: duplicates weigh some items twice in the loss and inflate metrics",
+        evidence={
+            "indices": _refs(items, flagged),
+            "groups": [_refs(items, g) for g in within],
+            "method": method,
+        },
+    )
+
+
+def _leakage_finding(items: Items, leaks: list[list[int]], status: str, note: str) -> Finding:
+    if not leaks:
+        return Finding("split_leakage", "pass", "no item appears in more than one split")
+    flagged = sorted({i for g in leaks for i in g})
+    return Finding(
+        "split_leakage",
+        status,
+        f"{len(leaks)} item group(s) appear in more than one split ({len(flagged)} items): the "
+        f"evaluation sees training data{note}",
+        fix="remove the copies from the evaluation splits (or split by group, e.g. GroupShuffleSplit)",
+        evidence={
+            "indices": _refs(items, flagged),
+            "groups": [_refs(items, g) for g in leaks],
+        },
+    )
+
+
+def _step_duplicates(
+    items: Items, state: dict[str, Any], table: pd.DataFrame, threshold: float
+) -> list[Finding]:
+    exact, near, how = _duplicate_groups(items, state, threshold)
     table["exact_group"] = -1
     table["near_group"] = -1
     for gid, g in enumerate(exact):
         table.loc[g, "exact_group"] = gid
     for gid, g in enumerate(near):
         table.loc[g, "near_group"] = gid
-    # With few features (iris: 4 columns measured to 0.1 cm; 2-d points) equal or close items happen
-    # by chance; there they are info. Images and 8+ features make chance collisions unlikely.
-    width = (
-        items.frame.shape[1]
-        if items.frame is not None
-        else (codes.shape[1] if codes is not None else 0)
-    )
-    narrow = items.kind != "image" and width < 8
-    status = "info" if narrow else "warn"
-    note = (
-        f" (only {width} features per item: close or equal items may be genuine)" if narrow else ""
-    )
+    status, note = _chance_status(items, state["codes"])
     findings = []
     leaks: list[list[int]] = []
-    for check, groups, what in (
-        ("exact_duplicates", exact, "exact duplicates"),
-        ("near_duplicates", near, "near duplicates"),
+    for check, groups, method in (
+        ("exact_duplicates", exact, "content hash"),
+        ("near_duplicates", near, how),
     ):
-        within = []
-        for g in groups:
-            by_split: dict[str, list[int]] = {}
-            for i in g:
-                by_split.setdefault(str(items.split[i]), []).append(i)
-            within += [s for s in by_split.values() if len(s) > 1]
-            if len(by_split) > 1:
-                leaks.append(g)
-        flagged = sorted({i for g in within for i in g})
-        if within:
-            findings.append(
-                Finding(
-                    check,
-                    status,
-                    f"{len(within)} group(s) of {what} ({len(flagged)} items) within a split{note}",
-                    fix="drop the copies: duplicates weigh some items twice in the loss and inflate metrics",
-                    evidence={
-                        "indices": _refs(items, flagged),
-                        "groups": [_refs(items, g) for g in within],
-                        "method": "content hash" if check == "exact_duplicates" else how,
-                    },
-                )
-            )
-        else:
-            findings.append(
-                Finding(
-                    check,
-                    "pass",
-                    f"no {what} within a split",
-                    evidence={"method": "content hash" if check == "exact_duplicates" else how},
-                )
-            )
+        within, across = _within_and_across(items, groups)
+        leaks += across
+        findings.append(_duplicates_finding(items, check, within, status, note, method))
     if len(set(items.split.tolist())) > 1:
-        flagged = sorted({i for g in leaks for i in g})
-        if leaks:
-            findings.append(
-                Finding(
-                    "split_leakage",
-                    status,
-                    f"{len(leaks)} item group(s) appear in more than one split ({len(flagged)} items): the "
-                    f"evaluation sees training data{note}",
-                    fix="remove the copies from the evaluation splits (or split by group, e.g. GroupShuffleSplit)",
-                    evidence={
-                        "indices": _refs(items, flagged),
-                        "groups": [_refs(items, g) for g in leaks],
-                    },
-                )
-            )
-        else:
-            findings.append(
-                Finding("split_leakage", "pass", "no item appears in more than one split")
-            )
+        findings.append(_leakage_finding(items, leaks, status, note))
     return findings
 
 

@@ -9,8 +9,8 @@ from collections import Counter
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.items import Items
+from recipe_widgets.engine.results import Finding
 
 
 def corrupted(items: Items) -> tuple[list[Finding], np.ndarray, np.ndarray]:

@@ -23,7 +23,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.items import Items
 
 NEAR_THRESHOLD = 0.1
 

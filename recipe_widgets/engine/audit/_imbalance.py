@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.items import Items
+from recipe_widgets.engine.results import Finding
 
 WARN_RATIO = 5.0  # largest / smallest class; past this a plain loss mostly learns the big classes
 

@@ -13,8 +13,8 @@ from collections import Counter
 
 import numpy as np
 
-from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine.items import Items
+from recipe_widgets.engine.results import Finding
 
 K = 10
 AGREE = 8

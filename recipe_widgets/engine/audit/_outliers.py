@@ -8,13 +8,12 @@ the scale; when that is 0 too the axis has no spread and is listed, never divide
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine.audit._items import Items
+from recipe_widgets.engine import arrays
+from recipe_widgets.engine.items import Items
+from recipe_widgets.engine.results import Finding
 
 WARN_Z = 6.0
 INFO_Z = 3.5
@@ -34,15 +33,7 @@ def axes_table(items: Items, usable: np.ndarray) -> pd.DataFrame:
 
 def robust_z(table: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Per-axis robust z-scores (NaN where undefined) and the axes with zero spread."""
-    x = table.to_numpy(dtype=np.float64)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN axes: their z stays NaN
-        med = np.nanmedian(x, axis=0) if len(x) else np.zeros(x.shape[1])
-        mad = 1.4826 * np.nanmedian(np.abs(x - med), axis=0)
-        q75, q25 = np.nanpercentile(x, [75, 25], axis=0) if len(x) else (med, med)
-        scale = np.where(mad > 0, mad, (q75 - q25) / 1.349)
-        flat = ~(scale > 0)
-        z = (x - med) / np.where(flat, np.nan, scale)
+    z, flat = arrays.robust_z(table.to_numpy(dtype=np.float64), fallback="iqr")
     return pd.DataFrame(z, columns=table.columns), [
         str(c) for c, f in zip(table.columns, flat) if f
     ]

@@ -6,14 +6,17 @@ from recipe_widgets.engine.check._bias import init_final_bias
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS
 from recipe_widgets.engine.check._data import UnusableInput
 from recipe_widgets.engine.check._evaluate import Evaluation, evaluate
+from recipe_widgets.engine.check._schedule import SchedulePreview, schedule_preview
 
 __all__ = [
     "CHECKS",
     "DEFAULT_THRESHOLDS",
     "Evaluation",
+    "SchedulePreview",
     "UnusableInput",
     "assert_same",
     "check",
     "evaluate",
     "init_final_bias",
+    "schedule_preview",
 ]

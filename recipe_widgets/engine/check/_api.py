@@ -9,14 +9,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding, Report
-from recipe_widgets.engine._validate import not_text, whole
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, CannotCopy, Ctx, start_lr
 from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
 from recipe_widgets.engine.check._state import Snapshot, global_hooks_off
 from recipe_widgets.engine.check._task import infer_task
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import not_text, whole
 
 #: Stable check ids, in the order they run (cheap ones first).
 CHECKS: tuple[str, ...] = (
@@ -324,6 +324,80 @@ def check(
         snapshot.restore()
 
 
+def _run_checks(
+    ctx: Ctx, chosen: list[str], runners: dict[str, Callable[[], Finding]], not_finite: str | None
+) -> list[Finding]:
+    """Each chosen check in turn; a crash becomes that check's finding, the others still run."""
+    findings = []
+    for cid in chosen:
+        if not_finite and cid in _TRAINING:
+            findings.append(Finding(cid, "skip", f"not run: {not_finite}."))
+            continue
+        try:
+            findings.append(runners[cid]())
+        except UnusableInput:
+            raise
+        except CannotCopy as exc:
+            findings.append(Finding(cid, "skip", f"not run, to leave your model untouched: {exc}."))
+        except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
+            findings.append(
+                Finding(
+                    cid,
+                    "fail",
+                    f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
+                    fix="Run one training step by hand on a batch to find the"
+                    " error; the other checks ran.",
+                    evidence={"error": repr(exc)},
+                )
+            )
+        ctx.snapshot.restore_model()  # a check's forward never changes the original; make sure
+    return findings
+
+
+def _setup_finding(ctx: Ctx, val_pool: Any, how: str, grad_was: bool) -> Finding:
+    """What was read and how the checks ran (copies, gradients, the lr the copies used)."""
+    evidence = {
+        "task": ctx.task.task,
+        "loss_kind": ctx.task.loss_kind,
+        "n_classes": ctx.task.n_classes,
+        "examples": ctx.pool.n,
+        "copy": "none" if ctx.copy_problem else ("rebuilt" if how else "deep copy"),
+        "grad_enabled_by_check": not grad_was,
+        "copies_lr": [
+            float(start_lr(g))
+            for o in (
+                [ctx.optimizer] if not isinstance(ctx.optimizer, (list, tuple)) else ctx.optimizer
+            )
+            if isinstance(o, torch.optim.Optimizer)
+            for g in o.param_groups
+            if isinstance(start_lr(g), (int, float))
+        ],
+    }
+    notes = ""
+    if ctx.copy_problem:
+        notes += f"; training checks skipped: {ctx.copy_problem}"
+    elif how:
+        notes += (
+            f"; the model could not be deep-copied ({how}), so the checks ran on a rebuilt"
+            " copy of its parameters, buffers and modes (attributes that cannot be copied"
+            " are shared)"
+        )
+    if not grad_was:
+        notes += "; called under torch.no_grad(): the checks ran with gradients enabled"
+    notes += _lr_note(ctx.optimizer)
+    return Finding(
+        "setup",
+        "info",
+        f"task {ctx.task.task!r}"
+        f" (loss {ctx.task.loss_kind}"
+        f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
+        f" {ctx.pool.n} examples read"
+        f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
+        f"{notes}.",
+        evidence=evidence,
+    )
+
+
 def _run(
     *,
     model: nn.Module,
@@ -400,69 +474,6 @@ def _run(
         "input_independent_baseline": lambda: _training.input_independent_baseline(ctx),
         "lr_schedule": lambda: _training.lr_schedule(ctx),
     }
-    not_finite = _not_finite(pool, loss)
-    findings = []
-    for cid in chosen:
-        if not_finite and cid in _TRAINING:
-            findings.append(Finding(cid, "skip", f"not run: {not_finite}."))
-            continue
-        try:
-            findings.append(runners[cid]())
-        except UnusableInput:
-            raise
-        except CannotCopy as exc:
-            findings.append(Finding(cid, "skip", f"not run, to leave your model untouched: {exc}."))
-        except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
-            findings.append(
-                Finding(
-                    cid,
-                    "fail",
-                    f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
-                    fix="Run one training step by hand on a batch to find the"
-                    " error; the other checks ran.",
-                    evidence={"error": repr(exc)},
-                )
-            )
-        snapshot.restore_model()  # a check's forward never changes the original; make sure
-    evidence = {
-        "task": ctx.task.task,
-        "loss_kind": ctx.task.loss_kind,
-        "n_classes": ctx.task.n_classes,
-        "examples": pool.n,
-        "copy": "none" if ctx.copy_problem else ("rebuilt" if how else "deep copy"),
-        "grad_enabled_by_check": not grad_was,
-        "copies_lr": [
-            float(start_lr(g))
-            for o in ([optimizer] if not isinstance(optimizer, (list, tuple)) else optimizer)
-            if isinstance(o, torch.optim.Optimizer)
-            for g in o.param_groups
-            if isinstance(start_lr(g), (int, float))
-        ],
-    }
-    notes = ""
-    if ctx.copy_problem:
-        notes += f"; training checks skipped: {ctx.copy_problem}"
-    elif how:
-        notes += (
-            f"; the model could not be deep-copied ({how}), so the checks ran on a rebuilt"
-            " copy of its parameters, buffers and modes (attributes that cannot be copied"
-            " are shared)"
-        )
-    if not grad_was:
-        notes += "; called under torch.no_grad(): the checks ran with gradients enabled"
-    notes += _lr_note(optimizer)
-    findings.insert(
-        0,
-        Finding(
-            "setup",
-            "info",
-            f"task {ctx.task.task!r}"
-            f" (loss {ctx.task.loss_kind}"
-            f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
-            f" {pool.n} examples read"
-            f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
-            f"{notes}.",
-            evidence=evidence,
-        ),
-    )
+    findings = _run_checks(ctx, chosen, runners, _not_finite(pool, loss))
+    findings.insert(0, _setup_finding(ctx, val_pool, how, grad_was))
     return Report(tuple(findings), title="Recipe check")

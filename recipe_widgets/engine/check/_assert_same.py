@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from recipe_widgets.engine._validate import number
+from recipe_widgets.engine.validate import number
 
 
 def _tensors(x: Any) -> list[torch.Tensor]:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from recipe_widgets.engine._validate import not_text, one_of
+from recipe_widgets.engine.validate import not_text, one_of
 
 
 def final_layer(model: nn.Module) -> tuple[str, nn.Module]:
@@ -45,6 +45,22 @@ def _targets(targets: Any) -> torch.Tensor:
     return y
 
 
+def _layer(model: nn.Module, layer: nn.Module | str | None) -> nn.Module | None:
+    """``layer=`` as a module (a name is looked up), checked."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if isinstance(layer, str):
+        named = dict(model.named_modules())
+        if layer not in named:
+            raise ValueError(
+                f"layer={layer!r} is not a module of the model; names: {', '.join(list(named)[1:8])}"
+            )
+        layer = named[layer]
+    elif layer is not None and not isinstance(layer, nn.Module):
+        raise TypeError(f"layer= must be a module or its name, got {type(layer).__name__}")
+    return layer
+
+
 @torch.no_grad()
 def init_final_bias(
     model: nn.Module,
@@ -62,18 +78,8 @@ def init_final_bias(
     it. ``layer`` (a module or its name) overrides the guess (the last ``nn.Linear``). Returns
     the layer.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    layer = _layer(model, layer)
     one_of("kind", kind, ("auto", "classification", "binary", "regression"))
-    if isinstance(layer, str):
-        named = dict(model.named_modules())
-        if layer not in named:
-            raise ValueError(
-                f"layer={layer!r} is not a module of the model; names: {', '.join(list(named)[1:8])}"
-            )
-        layer = named[layer]
-    elif layer is not None and not isinstance(layer, nn.Module):
-        raise TypeError(f"layer= must be a module or its name, got {type(layer).__name__}")
     name, mod = ("layer", layer) if layer is not None else final_layer(model)
     bias = getattr(mod, "bias", None)
     if not isinstance(bias, torch.Tensor):

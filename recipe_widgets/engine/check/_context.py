@@ -11,10 +11,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from recipe_widgets.engine._progress import progress
 from recipe_widgets.engine.check._data import Pool, UnusableInput, call_model
 from recipe_widgets.engine.check._state import Snapshot, copy_model
 from recipe_widgets.engine.check._task import TaskInfo
+from recipe_widgets.engine.progress import progress
 
 #: Every tolerance and budget a check uses; ``thresholds=`` overrides any of them by name.
 DEFAULT_THRESHOLDS: dict[str, float] = {

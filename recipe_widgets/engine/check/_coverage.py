@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.check._context import Ctx, user_optimizers
+from recipe_widgets.engine.results import Finding
 
 
 def _last_param_module(model: nn.Module) -> str | None:
@@ -17,31 +17,20 @@ def _last_param_module(model: nn.Module) -> str | None:
     return last
 
 
-def parameter_coverage(ctx: Ctx) -> Finding:
-    user = ctx.model
-    names = {id(p): n for n, p in user.named_parameters()}
-    frozen = [n for n, p in user.named_parameters() if not p.requires_grad]
-    trainable = [n for n, p in user.named_parameters() if p.requires_grad]
-    ev: dict = {"frozen": frozen, "trainable": len(trainable)}
-    if not trainable:
-        return Finding(
-            "parameter_coverage",
-            "fail",
-            "no parameter requires grad: nothing trains.",
-            fix="Set requires_grad=True on the parameters to train.",
-            evidence=ev,
-        )
-    missing: list[str] = []
+def _missing_from_optimizer(ctx: Ctx, trainable: list[str]) -> list[str]:
+    """Trainable parameters of the user's model that none of the user's optimizers holds."""
     given = user_optimizers(ctx.optimizer)
-    if given:
-        in_opt = {
-            names[id(p)]
-            for o in given
-            for g in o.param_groups
-            for p in g["params"]
-            if id(p) in names
-        }
-        missing = [n for n in trainable if n not in in_opt]
+    if not given:
+        return []
+    names = {id(p): n for n, p in ctx.model.named_parameters()}
+    in_opt = {
+        names[id(p)] for o in given for g in o.param_groups for p in g["params"] if id(p) in names
+    }
+    return [n for n in trainable if n not in in_opt]
+
+
+def _one_step(ctx: Ctx, trainable: list[str], missing: list[str]) -> tuple[list[str], list[str]]:
+    """On a fresh copy, one step: the parameters with no gradient, and those that do not move."""
     model = ctx.fresh()
     model.train()
     opt = ctx.make_optimizer(model)
@@ -63,7 +52,10 @@ def parameter_coverage(ctx: Ctx) -> Finding:
         and torch.equal(before[n], params[n].detach())
         and lr_of.get(id(params[n])) == 0
     ]
-    ev.update(missing_from_optimizer=missing, no_gradient=no_grad, unchanged_after_step=unchanged)
+    return no_grad, unchanged
+
+
+def _coverage_problems(missing: list[str], no_grad: list[str], unchanged: list[str]) -> list[str]:
     problems = []
     if missing:
         problems.append(
@@ -81,15 +73,11 @@ def parameter_coverage(ctx: Ctx) -> Finding:
             f"{len(unchanged)} parameter(s) have a gradient but do not change after a"
             f" step ({', '.join(unchanged[:5])}): a zero learning rate in their group?"
         )
-    if problems:
-        return Finding(
-            "parameter_coverage",
-            "fail",
-            "; ".join(problems) + ".",
-            fix="Build the optimizer after the model is complete, from"
-            " model.parameters(); use every submodule in forward.",
-            evidence=ev,
-        )
+    return problems
+
+
+def _covered(user: nn.Module, frozen: list[str], trainable: list[str], ev: dict) -> Finding:
+    """Every trainable parameter trains: a frozen head warns, other frozen parameters inform."""
     head = _last_param_module(user)
     head_params = [
         n for n, _ in user.named_parameters() if head is not None and n.startswith(f"{head}.")
@@ -121,6 +109,35 @@ def parameter_coverage(ctx: Ctx) -> Finding:
         " are in the optimizer and change after one step.",
         evidence=ev,
     )
+
+
+def parameter_coverage(ctx: Ctx) -> Finding:
+    user = ctx.model
+    frozen = [n for n, p in user.named_parameters() if not p.requires_grad]
+    trainable = [n for n, p in user.named_parameters() if p.requires_grad]
+    ev: dict = {"frozen": frozen, "trainable": len(trainable)}
+    if not trainable:
+        return Finding(
+            "parameter_coverage",
+            "fail",
+            "no parameter requires grad: nothing trains.",
+            fix="Set requires_grad=True on the parameters to train.",
+            evidence=ev,
+        )
+    missing = _missing_from_optimizer(ctx, trainable)
+    no_grad, unchanged = _one_step(ctx, trainable, missing)
+    ev.update(missing_from_optimizer=missing, no_gradient=no_grad, unchanged_after_step=unchanged)
+    problems = _coverage_problems(missing, no_grad, unchanged)
+    if problems:
+        return Finding(
+            "parameter_coverage",
+            "fail",
+            "; ".join(problems) + ".",
+            fix="Build the optimizer after the model is complete, from"
+            " model.parameters(); use every submodule in forward.",
+            evidence=ev,
+        )
+    return _covered(user, frozen, trainable, ev)
 
 
 @torch.no_grad()

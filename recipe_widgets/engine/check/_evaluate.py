@@ -17,7 +17,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from recipe_widgets.engine._validate import names, not_text, whole
 from recipe_widgets.engine.check._data import (
     UnusableInput,
     _as_inputs,
@@ -27,6 +26,7 @@ from recipe_widgets.engine.check._data import (
 )
 from recipe_widgets.engine.check._state import RngState
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.validate import names, not_text, whole
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

@@ -74,9 +74,9 @@ class Snapshot:
                 p.requires_grad,
                 None if p.grad is None else (p.grad, _clone(p.grad)),
             )
-            for p in _unique_params(model)
+            for p in model.parameters()
         ]
-        self.buffers = [(b, _clone(b.data)) for b in _unique_buffers(model)]
+        self.buffers = [(b, _clone(b.data)) for b in model.buffers()]
         several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
         self.optimizers = [
             _OptimizerState(o) for o in several if isinstance(o, torch.optim.Optimizer)
@@ -244,14 +244,6 @@ def _data_generators(data: tuple[Any, ...]) -> list[torch.Generator]:
     return list(found.values())
 
 
-def _unique_params(model: torch.nn.Module) -> list[torch.nn.Parameter]:
-    return list(model.parameters())  # parameters() already deduplicates tied weights
-
-
-def _unique_buffers(model: torch.nn.Module) -> list[torch.Tensor]:
-    return list(model.buffers())
-
-
 #: A module's own hook tables: the user's hooks stay on the user's model, never on a copy.
 _HOOK_TABLES = (
     "_forward_hooks",
@@ -324,11 +316,6 @@ def copy_model(model: torch.nn.Module) -> tuple[torch.nn.Module | None, str]:
     for p in clone.parameters():
         p.grad = None
     return clone, how
-
-
-def try_deepcopy(model: torch.nn.Module) -> torch.nn.Module | None:
-    """A copy of ``model`` (see :func:`copy_model`), or None when none can be made."""
-    return copy_model(model)[0]
 
 
 def _rebuild(module: torch.nn.Module, memo: dict[int, Any]) -> torch.nn.Module:

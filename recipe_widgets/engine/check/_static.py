@@ -11,10 +11,10 @@ import math
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.check._context import Ctx
 from recipe_widgets.engine.check._data import Pool
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding
 
 
 def probe_pool(ctx: Ctx, n: int = 64) -> Pool:

@@ -21,9 +21,9 @@ import math
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.check._context import Ctx
 from recipe_widgets.engine.check._data import Pool, call_model
+from recipe_widgets.engine.results import Finding
 
 _BN = (nn.modules.batchnorm._BatchNorm,)
 

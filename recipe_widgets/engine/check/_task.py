@@ -61,10 +61,6 @@ class TaskInfo:
     )  # where the classes are in the output (1 for nn.CrossEntropyLoss on (B,C,T))
     ignore_index: int = -100
 
-    @property
-    def logits_loss(self) -> bool:
-        return self.loss_kind in ("ce", "bce_logits")
-
 
 def _class_dim(out: torch.Tensor, y: torch.Tensor) -> int | None:
     if out.dim() == y.dim() + 1:

@@ -12,10 +12,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.check._context import Ctx, dropout_off
 from recipe_widgets.engine.check._data import split_pool
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding
 
 _CE_KINDS = ("ce", "nll", "bce_logits", "bce")
 

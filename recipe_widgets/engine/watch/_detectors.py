@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ import math
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.watch._detectors import Findings, WatchConfig
 
 

@@ -22,9 +22,9 @@ import pandas as pd
 import torch
 from torch import nn
 
-from recipe_widgets.engine._results import Finding, Report
-from recipe_widgets.engine._validate import names as _names
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import names as _names
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._hooks import Hooks
 
@@ -422,14 +422,15 @@ def _logits(out: Any) -> torch.Tensor:
     return found
 
 
-def watch(
+def watch_loop(
     model: nn.Module,
     optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
     *,
     name: str = "run",
     stats_every: int = 25,
 ) -> Watch:
-    """Watch the user's own loop (engine side, no display): ``with watch(model, opt) as w:``."""
+    """Watch the user's own loop, engine side (no display; ``rw.watch`` adds the live panel):
+    ``with watch_loop(model, opt) as w:``."""
     return Watch(model, optimizer, config=WatchConfig(stats_every=stats_every), name=name)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,12 +19,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from recipe_widgets.engine import _decode_findings as checks
-from recipe_widgets.engine._decode_images import channel_vector, decode_filters, decode_images
-from recipe_widgets.engine._decode_text import decode_labels, token_texts
-from recipe_widgets.engine._results import Finding, Report
-from recipe_widgets.engine._tensor_stats import TensorStats, tensor_stats
-from recipe_widgets.engine._validate import finite_values, not_text
+from recipe_widgets.engine import rendering
+from recipe_widgets.engine.arrays import robust_z
+from recipe_widgets.engine.decode import _findings as checks
+from recipe_widgets.engine.decode._images import channel_vector, decode_filters, decode_images
+from recipe_widgets.engine.decode._tensor_stats import TensorStats, tensor_stats
+from recipe_widgets.engine.decode._text import decode_labels, token_texts
+from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import finite_values, not_text
 
 KINDS = ("images", "tokens", "tabular", "sequences", "filters")
 
@@ -66,14 +69,10 @@ class DecodedBatch:
         return f"DecodedBatch({self.summary}; {self._verdict()})"
 
     def __str__(self) -> str:
-        from recipe_widgets.display._decode import decoded_text
-
-        return decoded_text(self)
+        return rendering.render(self) or repr(self)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from recipe_widgets.display._decode import decoded_html, decoded_text
-
-        return {"text/plain": decoded_text(self), "text/html": decoded_html(self)}
+        return rendering.mimebundle(self)
 
 
 # -- input handling -----------------------------------------------------------------------------
@@ -153,6 +152,167 @@ def _per_item_stats(
         return tuple(tuple(float(v) for v in r) for r in rows)  # type: ignore[misc]
 
 
+# -- one runner per kind: what to draw, a summary, and the kind's own findings -------------------
+@dataclass(frozen=True)
+class _Batch:
+    """What every runner reads: the batch as a dense tensor, its stats and the user's options."""
+
+    t: torch.Tensor
+    stats: TensorStats
+    flat: torch.Tensor  # (N, everything else)
+    item_stats: tuple[tuple[float, float, float, float], ...]
+    label_texts: tuple[str, ...]
+    options: dict[str, Any]
+
+    @property
+    def n(self) -> int:
+        return int(self.t.shape[0])
+
+
+Run = tuple[dict[str, Any], str, list[Finding]]  # (what to draw, summary, findings)
+
+
+def _run_filters(b: _Batch) -> Run:
+    out = decode_filters(b.t)
+    return out, out["summary"], [checks.constant_items(b.item_stats, "filters")]  # dead filters
+
+
+def _run_images(b: _Batch) -> Run:
+    t, mean, std = b.t, b.options["mean"], b.options["std"]
+    out = decode_images(t, b.stats.finite, mean, std, b.options["channel_order"])
+    m_list = (
+        channel_vector(mean, 3, "mean")
+        if mean is not None and t.dim() == 4 and out["chw"] is not None and t.shape[1] == 3
+        else None
+    )
+    s_list = channel_vector(std, 3, "std") if std is not None and m_list is not None else None
+    found = [
+        checks.constant_items(b.item_stats, "images"),
+        checks.image_range(b.stats, mean is not None or std is not None, b.stats.mean),
+        checks.channel_order(
+            t,
+            out["channels_first_ok"],
+            None if m_list is None else m_list.tolist(),
+            None if s_list is None else s_list.tolist(),
+        ),
+        checks.dtype(t, "images"),
+        checks.duplicates(b.flat, "images"),
+    ]
+    return out, out["summary"], found
+
+
+def _token_range(ids: np.ndarray, size: int) -> Finding:
+    bad = np.argwhere((ids < 0) | (ids >= size))
+    if not len(bad):
+        return Finding("decode_token_range", "pass", f"all ids in the vocabulary (size {size})")
+    return Finding(
+        "decode_token_range",
+        "fail",
+        f"{len(bad)} token ids outside the vocabulary 0..{size - 1} (e.g. item "
+        f"{int(bad[0][0])}, id {int(ids[tuple(bad[0])])}); an embedding lookup raises "
+        "'index out of range' (or a device-side assert on GPU)",
+        fix="check the tokenizer and vocabulary size match the embedding",
+        evidence={"count": len(bad), "vocab_size": size},
+    )
+
+
+def _run_tokens(b: _Batch) -> Run:
+    t, n = b.t, b.n
+    if t.dim() != 2:
+        raise ValueError(f"tokens are (N, T) integer ids; got shape {tuple(t.shape)}")
+    ids = (
+        t.cpu().long().numpy()
+        if not t.is_floating_point()
+        else np.rint(np.nan_to_num(t.double().cpu().numpy(), nan=-1.0)).astype(np.int64)
+    )
+    texts, size, pad = token_texts(ids, b.options["vocab"], b.options["pad_id"])
+    summary = f"{n} token sequence{'s' if n != 1 else ''} of length {int(t.shape[1])}"
+    found = [checks.dtype(t, "tokens")]
+    if size:
+        found.append(_token_range(ids, size))
+    found.append(checks.duplicates(b.flat, "sequences", status="info"))
+    mapping = "padding" + (
+        f" id {pad} shown as <pad>×k" if pad is not None else ": none declared (pass pad_id=)"
+    )
+    return {"texts": texts, "mapping": mapping}, summary, found
+
+
+def _run_tabular(b: _Batch) -> Run:
+    t, n, feature_names = b.t, b.n, b.options["feature_names"]
+    rows = b.flat if t.dim() != 1 else t.reshape(n, 1)
+    if rows.dim() != 2:
+        raise ValueError(f"tabular rows are (N, F); got shape {tuple(t.shape)}")
+    vals = rows.double().cpu().numpy().copy()  # never a view of the user's tensor
+    f = vals.shape[1]
+    names = list(feature_names) if feature_names is not None else [f"x{i}" for i in range(f)]
+    if len(names) != f:
+        raise ValueError(f"{len(names)} feature_names for {f} features")
+    frame = pd.DataFrame(vals, columns=[str(c) for c in names])
+    if b.label_texts:
+        frame["label"] = list(b.label_texts) if len(b.label_texts) == n else None
+    out = {
+        "frame": frame,
+        "outliers": _outliers(vals),
+        "mapping": "cells far outside the batch's typical range are highlighted (robust z > 6)",
+    }
+    summary = f"{n} row{'s' if n != 1 else ''} of {f} feature{'s' if f != 1 else ''}"
+    found = [
+        _scale_finding(vals, names),
+        checks.dtype(t, "tabular"),
+        checks.duplicates(rows, "rows"),
+    ]
+    return out, summary, found
+
+
+def _run_sequences(b: _Batch) -> Run:
+    t, n = b.t, b.n
+    if t.dim() != 3:
+        raise ValueError(f"sequences are (N, T, F); got shape {tuple(t.shape)}")
+    out = {
+        "sequences": t.double().cpu().numpy().copy(),
+        "mapping": "each feature drawn as a line over time",
+    }
+    summary = f"{n} sequence{'s' if n != 1 else ''} of {int(t.shape[1])} steps x {int(t.shape[2])} features"
+    found = [
+        checks.constant_items(b.item_stats, "sequences"),
+        checks.dtype(t, "sequences"),
+        checks.duplicates(b.flat, "sequences"),
+    ]
+    return out, summary, found
+
+
+_RUNNERS: dict[str, Callable[[_Batch], Run]] = {
+    "images": _run_images,
+    "filters": _run_filters,
+    "tokens": _run_tokens,
+    "tabular": _run_tabular,
+    "sequences": _run_sequences,
+}
+
+
+def _empty(kind: str, t: torch.Tensor) -> Run:
+    finding = Finding(
+        "decode_empty",
+        "warn",
+        f"the batch is empty {tuple(t.shape)}",
+        fix="check the DataLoader / dataset length and any filtering",
+    )
+    return {}, f"empty {kind} batch {tuple(t.shape)}", [finding]
+
+
+def _how(summary: str, kind: str, why: str | None, mapping: str) -> str:
+    """How the batch was read, said to the person (``why`` is None when ``kind`` was given)."""
+    if why is None:
+        how = f"{summary} (kind={kind!r})"
+    else:
+        how = (
+            f"{summary} ({why}); pass kind=... to change"
+            if why
+            else f"{summary}; pass kind=... to change"
+        )
+    return how + (f"; {mapping}" if mapping else "")
+
+
 # -- the public function --------------------------------------------------------------------------
 def decode(
     x: Any,
@@ -183,150 +343,33 @@ def decode(
     finite_values("std", std, positive=True)
     t = _as_tensor(x)
     stats = tensor_stats(t)  # on the tensor's own device, before anything is copied
-    inferred = kind is None
-    if inferred:
+    why = None
+    if kind is None:
         kind, why = _infer_kind(t, vocab, feature_names)
-    else:
-        why = "as asked"
     n = int(t.shape[0])
     flat = t.reshape(n, -1) if t.numel() else t.reshape(n, 0)
     label_texts, label_kind, label_ids = decode_labels(labels, classes)
-    item_stats = _per_item_stats(flat, stats.finite) if n else ()
-    out: dict[str, Any] = {}
-    found: list[Finding] = [checks.nonfinite(stats)]
-    if n == 0:
-        found.append(
-            Finding(
-                "decode_empty",
-                "warn",
-                f"the batch is empty {tuple(t.shape)}",
-                fix="check the DataLoader / dataset length and any filtering",
-            )
-        )
-        summary = f"empty {kind} batch {tuple(t.shape)}"
-    elif kind in ("images", "filters"):
-        if kind == "filters":
-            out = decode_filters(t)
-            found.append(checks.constant_items(item_stats, "filters"))  # dead (all-zero) filters
-        else:
-            out = decode_images(t, stats.finite, mean, std, channel_order)
-            found.append(checks.constant_items(item_stats, "images"))
-            found.append(checks.image_range(stats, mean is not None or std is not None, stats.mean))
-            m_list = (
-                channel_vector(mean, 3, "mean")
-                if mean is not None and t.dim() == 4 and out["chw"] is not None and t.shape[1] == 3
-                else None
-            )
-            s_list = (
-                channel_vector(std, 3, "std") if std is not None and m_list is not None else None
-            )
-            found.append(
-                checks.channel_order(
-                    t,
-                    out["channels_first_ok"],
-                    None if m_list is None else m_list.tolist(),
-                    None if s_list is None else s_list.tolist(),
-                )
-            )
-            found.append(checks.dtype(t, "images"))
-            found.append(checks.duplicates(flat, "images"))
-        summary = out["summary"]
-    elif kind == "tokens":
-        if t.dim() != 2:
-            raise ValueError(f"tokens are (N, T) integer ids; got shape {tuple(t.shape)}")
-        ids = (
-            t.cpu().long().numpy()
-            if not t.is_floating_point()
-            else np.rint(np.nan_to_num(t.double().cpu().numpy(), nan=-1.0)).astype(np.int64)
-        )
-        texts, size, pad = token_texts(ids, vocab, pad_id)
-        out = {"texts": texts}
-        summary = f"{n} token sequence{'s' if n != 1 else ''} of length {int(t.shape[1])}"
-        found.append(checks.dtype(t, "tokens"))
-        if size:
-            bad = np.argwhere((ids < 0) | (ids >= size))
-            found.append(
-                Finding(
-                    "decode_token_range",
-                    "fail",
-                    f"{len(bad)} token ids outside the vocabulary 0..{size - 1} (e.g. item "
-                    f"{int(bad[0][0])}, id {int(ids[tuple(bad[0])])}); an embedding lookup raises "
-                    "'index out of range' (or a device-side assert on GPU)",
-                    fix="check the tokenizer and vocabulary size match the embedding",
-                    evidence={"count": len(bad), "vocab_size": size},
-                )
-                if len(bad)
-                else Finding(
-                    "decode_token_range", "pass", f"all ids in the vocabulary (size {size})"
-                )
-            )
-        found.append(checks.duplicates(flat, "sequences", status="info"))
-        mapping = "padding" + (
-            f" id {pad} shown as <pad>×k" if pad is not None else ": none declared (pass pad_id=)"
-        )
-        out["mapping"] = mapping
-    elif kind == "tabular":
-        rows = flat if t.dim() != 1 else t.reshape(n, 1)
-        if rows.dim() != 2:
-            raise ValueError(f"tabular rows are (N, F); got shape {tuple(t.shape)}")
-        vals = rows.double().cpu().numpy().copy()  # never a view of the user's tensor
-        names = (
-            list(feature_names)
-            if feature_names is not None
-            else [f"x{i}" for i in range(vals.shape[1])]
-        )
-        if len(names) != vals.shape[1]:
-            raise ValueError(f"{len(names)} feature_names for {vals.shape[1]} features")
-        frame = pd.DataFrame(vals, columns=[str(c) for c in names])
-        if label_texts:
-            frame["label"] = list(label_texts) if len(label_texts) == n else None
-        out = {
-            "frame": frame,
-            "outliers": _outliers(vals),
-            "mapping": "cells far outside the batch's typical range are highlighted (robust z > 6)",
-        }
-        summary = f"{n} row{'s' if n != 1 else ''} of {vals.shape[1]} feature{'s' if vals.shape[1] != 1 else ''}"
-        found.append(_scale_finding(vals, names))
-        found.append(checks.dtype(t, "tabular"))
-        found.append(checks.duplicates(rows, "rows"))
-    else:  # sequences
-        if t.dim() != 3:
-            raise ValueError(f"sequences are (N, T, F); got shape {tuple(t.shape)}")
-        out = {
-            "sequences": t.double().cpu().numpy().copy(),
-            "mapping": "each feature drawn as a line over time",
-        }
-        summary = f"{n} sequence{'s' if n != 1 else ''} of {int(t.shape[1])} steps x {int(t.shape[2])} features"
-        found.append(checks.constant_items(item_stats, "sequences"))
-        found.append(checks.dtype(t, "sequences"))
-        found.append(checks.duplicates(flat, "sequences"))
+    options = {"mean": mean, "std": std, "channel_order": channel_order}
+    options.update(vocab=vocab, pad_id=pad_id, feature_names=feature_names)
+    batch = _Batch(
+        t, stats, flat, _per_item_stats(flat, stats.finite) if n else (), label_texts, options
+    )
+    out, summary, kind_found = _RUNNERS[kind](batch) if n else _empty(kind, t)
+    found = [checks.nonfinite(stats), *kind_found]
     if kind != "filters":
-        found.extend(
-            checks.labels(
-                label_ids
-                if label_ids is not None
-                else (np.asarray(label_texts) if label_texts else None),
-                label_kind,
-                n,
-                len(classes) if classes is not None else None,
-            )
+        ids = (
+            label_ids
+            if label_ids is not None
+            else (np.asarray(label_texts) if label_texts else None)
         )
-    if inferred:
-        how = (
-            f"{summary} ({why}); pass kind=... to change"
-            if why
-            else f"{summary}; pass kind=... to change"
-        )
-    else:
-        how = f"{summary} (kind={kind!r})"
-    if out.get("mapping"):
-        how += f"; {out['mapping']}"
+        n_classes = len(classes) if classes is not None else None
+        found.extend(checks.labels(ids, label_kind, n, n_classes))
     for key in ("images", "sequences", "outliers"):
         if out.get(key) is not None:
             out[key].setflags(write=False)  # the result is frozen, its arrays too
     return DecodedBatch(
         kind=kind,
-        how=how,
+        how=_how(summary, kind, why, out.get("mapping", "")),
         shape=tuple(int(s) for s in t.shape),
         dtype=str(t.dtype).removeprefix("torch."),
         stats=stats,
@@ -338,20 +381,29 @@ def decode(
         frame=out.get("frame"),
         sequences=out.get("sequences"),
         outliers=out.get("outliers"),
-        item_stats=item_stats,
+        item_stats=batch.item_stats,
         mapping=out.get("mapping", ""),
     )
 
 
+def pictures(x: Any) -> np.ndarray | None:
+    """Only the pictures ``decode(x, kind="images")`` would draw: uint8 ``(N, H, W, C)``, the same
+    pixel mapping, none of the findings (what a thumbnail needs); ``None`` when ``x`` is no
+    image batch."""
+    try:
+        t = _as_tensor(x)
+        if t.dim() not in (3, 4) or not t.numel():
+            return None
+        finite = bool(torch.isfinite(t).all()) if t.is_floating_point() else True
+        return decode_images(t, finite, None, None, "RGB").get("images")
+    except (ValueError, TypeError):
+        return None
+
+
 def _outliers(vals: np.ndarray) -> np.ndarray:
     """(N, F) mask of cells with a robust z-score above 6 (median / MAD, not fooled by the outlier)."""
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        med = np.nanmedian(vals, axis=0)
-        mad = np.nanmedian(np.abs(vals - med), axis=0) * 1.4826
-        spread = np.where(mad > 0, mad, np.nanstd(vals, axis=0))
-        z = np.abs(vals - med) / np.where(spread > 0, spread, np.inf)
-    return np.asarray(np.nan_to_num(z, nan=0.0) > 6)
+    z, _ = robust_z(vals, fallback="std")  # a feature with no spread has no outliers
+    return np.asarray(np.nan_to_num(np.abs(z), nan=0.0) > 6)
 
 
 def _scale_finding(vals: np.ndarray, names: list[str]) -> Finding:
@@ -368,8 +420,8 @@ def _scale_finding(vals: np.ndarray, names: list[str]) -> Finding:
         return Finding(
             "decode_input_range",
             "warn",
-            f"features are on very different scales: std of {hi[1]!r} is {hi[0]:.4g}, of {lo[1]!r} "
-            f"{lo[0]:.4g} ({hi[0] / lo[0]:.0f}x); the large ones dominate the first layer and the gradients",
+            f"features are on very different scales: std of {hi[1]!r} is {fmt(hi[0], 4)}, of {lo[1]!r} "
+            f"{fmt(lo[0], 4)} ({hi[0] / lo[0]:.0f}x); the large ones dominate the first layer and the gradients",
             fix="standardize each feature with the training set's mean and std (sklearn StandardScaler)",
             evidence={
                 "largest": hi[1],

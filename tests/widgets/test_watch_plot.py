@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch import nn
 
-from recipe_widgets.widgets._live_plot import LivePlot
-from recipe_widgets.widgets._watch_panel import LiveWatch, watch
+from recipe_widgets.widgets._watch import LiveWatch, watch
+from recipe_widgets.widgets._watch_plot import LivePlot
 
 JS = Path(__file__).resolve().parents[2] / "recipe_widgets" / "static" / "live_plot.js"
 
@@ -163,7 +163,7 @@ def test_static_fallback_text_and_png() -> None:
 
 
 def test_live_watch_feeds_the_plot_and_shows_findings(monkeypatch) -> None:
-    import recipe_widgets.widgets._live_plot as lp
+    import recipe_widgets.widgets._watch_plot as lp
 
     monkeypatch.setattr(lp, "vega_bundle", lambda: "/* vega stub */")
     shown = []

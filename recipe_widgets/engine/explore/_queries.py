@@ -222,14 +222,6 @@ def range_mask(frame: pd.DataFrame, ranges: Mapping[str, tuple[float, float]]) -
     return mask
 
 
-def category_mask(frame: pd.DataFrame, allowed: Mapping[str, Sequence[Any]]) -> np.ndarray:
-    """Rows whose value in each named column is one of the allowed values."""
-    mask = np.ones(len(frame), dtype=bool)
-    for col, values in allowed.items():
-        mask &= frame[col].isin(list(values)).to_numpy()
-    return mask
-
-
 def order(
     frame: pd.DataFrame,
     rows: np.ndarray,

@@ -1,7 +1,7 @@
 """``rw.explore``: browse, search, filter, sort and histogram the items of a dataset.
 
 Thin by design: traits hold what the person asked for, ``_refresh`` asks the engine which rows
-match (``engine._explore`` and the filter grammar) and the display layer how to draw them.
+match (``engine.explore`` and the filter grammar) and the display layer how to draw them.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import pandas as pd
 import traitlets as T
 
 from recipe_widgets.display._explore import grid_html, histogram_chart
-from recipe_widgets.engine import _explore as ex
-from recipe_widgets.engine._validate import not_text, whole
+from recipe_widgets.engine.explore import _queries as ex
+from recipe_widgets.engine.validate import not_text, whole
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 
 def _offline_chart(chart: Any) -> Any:
     import altair as alt
 
-    # Vega ships inside vl-convert: no CDN, so charts draw offline (FACTS.md). Costs a few
+    # Vega ships inside vl-convert: no CDN, so charts draw offline. Costs a few
     # seconds once per kernel, then every JupyterChart reuses the bundle.
     alt.JupyterChart.enable_offline()
     return alt.JupyterChart(chart)
@@ -131,7 +131,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
 
     def human_baseline(self, n: int = 20, seed: int = 0) -> Any:
         """Label ``n`` items yourself, with the answer hidden: the recipe's human baseline."""
-        from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
+        from recipe_widgets.widgets._explore_baseline import HumanBaselineWidget
 
         if not self.label_column:
             raise ValueError(
@@ -171,7 +171,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
     def _match(self) -> np.ndarray:
         mask = ex.search_mask(self.frame, self.search, regex=self.regex, cache=self._cache)
         if self.expr.strip():
-            from recipe_widgets.engine._filter_expr import filter_mask
+            from recipe_widgets.engine.explore import filter_mask
 
             mask &= filter_mask(self.frame, self.expr)
         if self.brush and self.axis:
@@ -275,71 +275,8 @@ class Explorer(StaticFallbackMixin, W.VBox):
         )
 
 
-def _resolve_split(findings: list[Any], split: str | None, key: str) -> str | None:
-    """The split whose ``(split, index)`` pairs count; asks for one when several are named."""
-    named: set[str] = set()
-    for f in findings:
-        for entry in f.evidence.get(key, ()):
-            for i in entry if key == "groups" else (entry,):
-                if isinstance(i, (list, tuple)) and i:
-                    named.add(str(i[0]))
-    if split is None and len(named) > 1:
-        raise ValueError(
-            f"this audit ran over splits {sorted(named)}: pass split='train' (or another name) "
-            "to say which split these items are"
-        )
-    return split if split is not None else (next(iter(named)) if named else None)
-
-
-def _item(index: Any, split: str | None, n_items: int) -> int | None:
-    """The row of ``index`` (an int or a ``(split, index)`` pair) in this table, else ``None``."""
-    if isinstance(index, (list, tuple)):
-        if len(index) != 2 or str(index[0]) != split:
-            return None
-        index = index[1]
-    if isinstance(index, (int, np.integer)) and 0 <= int(index) < n_items:
-        return int(index)
-    return None
-
-
-def flag_column(n_items: int, report: Any, split: str | None = None) -> list[str]:
-    """Per item, the ids of the findings that flagged it (``evidence["indices"]``), comma-joined.
-
-    An audit over ``splits`` flags ``(split, index)`` pairs: the explorer shows one split, so
-    ``split`` says which (needed only when the pairs name more than one split).
-    """
-    flagged = [f for f in getattr(report, "findings", ()) if f.status in ("warn", "fail", "info")]
-    split = _resolve_split(flagged, split, "indices")
-    flags: list[list[str]] = [[] for _ in range(n_items)]
-    for finding in flagged:
-        for index in finding.evidence.get("indices", ()):
-            i = _item(index, split, n_items)
-            if i is not None and finding.check not in flags[i]:
-                flags[i].append(finding.check)
-    return [", ".join(f) for f in flags]
-
-
-def group_column(n_items: int, report: Any, split: str | None = None) -> list[str]:
-    """Per item, the duplicate groups it belongs to (``exact_duplicates#3``), comma-joined.
-
-    Sorting the explorer by this column puts each item next to its copies; filtering with
-    ``group matches "(^|, )exact_duplicates#3(,|$)"`` (what :meth:`Explorer.show_group` does)
-    shows one group side by side.
-    """
-    grouped = [f for f in getattr(report, "findings", ()) if f.evidence.get("groups")]
-    split = _resolve_split(grouped, split, "groups")
-    names: list[list[str]] = [[] for _ in range(n_items)]
-    for finding in grouped:
-        for k, members in enumerate(finding.evidence["groups"]):
-            for index in members:
-                i = _item(index, split, n_items)
-                if i is not None:
-                    names[i].append(f"{finding.check}#{k}")
-    return [", ".join(n) for n in names]
-
-
 def explore(
-    data: Any,
+    data: Any = None,
     labels: Any = None,
     *,
     axes: dict[str, Any] | None = None,
@@ -353,60 +290,28 @@ def explore(
     """Browse a dataset: a DataFrame as it is, or arrays / tensors / a Dataset as one row per item.
 
     ``labels``: a label array (or, for a DataFrame, the label column's name) used by the human
-    baseline. ``axes``: extra per-item numbers, ``{"brightness": lambda x: x.mean()}``.
-    ``report``: an ``rw.audit`` report; its flags become a sortable, searchable ``flags`` column
-    (with ``split=`` naming the split shown when the audit ran over several).
+    baseline. ``axes``: extra per-item numbers, ``{"brightness": lambda x: x.mean()}`` (each
+    item comes as a numpy array). ``report``: an ``rw.audit`` report; its flags become a
+    sortable, searchable ``flags`` column (with ``split=`` naming the split shown when the audit
+    ran over several). ``rw.explore(report=report)`` shows the items the audit already read.
     """
-    from recipe_widgets.engine._item_table import item_table
+    from recipe_widgets.engine.explore import explore_table
 
     whole("page_size", page_size)
     not_text("data", data)
-    label_column = None
-    note = ""
-    if isinstance(data, pd.DataFrame):
-        frame = data
-        if axes:
-            raise ValueError(
-                "axes= computes columns from items; a DataFrame already has its columns"
-            )
-        if isinstance(labels, str):
-            label_column = labels
-        if images is not None:
-            images = _thumbnails(images, len(frame))
-    else:
-        if images is not None:
-            raise ValueError(
-                "images= goes with a DataFrame; arrays, tensors and Datasets show their own items"
-            )
-        table = item_table(data, labels, axes=axes)
-        frame, images = table.frame, table.images
-        label_column = "label" if "label" in frame.columns else None
-        note = table.how
-    if len(frame) == 0 or len(frame.columns) == 0:
+    table = explore_table(data, labels, axes=axes, report=report, split=split, images=images)
+    if len(table.frame) == 0 or len(table.frame.columns) == 0:
         raise ValueError(
-            f"data= is empty ({len(frame)} rows, {len(frame.columns)} columns): nothing to explore"
+            f"data= is empty ({len(table.frame)} rows, {len(table.frame.columns)} columns):"
+            " nothing to explore"
         )
-    if report is not None:
-        frame = frame.assign(flags=flag_column(len(frame), report, split))
-        groups = group_column(len(frame), report, split)
-        if any(groups):
-            frame = frame.assign(group=groups)
     explorer = Explorer(
-        frame, images=images, title=title, note=note, page_size=page_size, chart=chart
+        table.frame,
+        images=table.images,
+        title=title,
+        note=table.note,
+        page_size=page_size,
+        chart=chart,
     )
-    explorer.label_column = label_column
+    explorer.label_column = table.label_column
     return explorer
-
-
-def _thumbnails(images: Any, n: int) -> np.ndarray:
-    from recipe_widgets.engine._item_table import _image_view
-
-    arr = images.detach().cpu().numpy() if hasattr(images, "detach") else np.asarray(images)
-    if len(arr) != n:
-        raise ValueError(f"{len(arr)} images for {n} rows; they must match one to one")
-    view = _image_view(arr) if arr.dtype.kind in "biuf" else None
-    if view is None:
-        raise ValueError(
-            f"images= must be (N, H, W), (N, C, H, W) or (N, H, W, C) numbers; got {arr.dtype} {arr.shape}"
-        )
-    return view

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipe_widgets.engine._filter_expr import FilterSyntaxError, filter_mask
+from recipe_widgets.engine.explore import FilterSyntaxError, filter_mask
 
 
 @pytest.fixture

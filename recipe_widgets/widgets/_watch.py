@@ -22,7 +22,7 @@ class LiveWatch(Watch):
 
     def __init__(self, *args: Any, display: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        from recipe_widgets.widgets._live_plot import LivePlot
+        from recipe_widgets.widgets._watch_plot import LivePlot
 
         self.plot = LivePlot(summary=lambda: Watch.__repr__(self))
         self._shown = 0
@@ -72,16 +72,17 @@ class LiveWatch(Watch):
         """Prediction dynamics (and the overfit view when labels were given) under the plot."""
         if not self.predictions:
             return
-        from recipe_widgets import charts
+        from recipe_widgets.display import _watch as wc
+        from recipe_widgets.widgets._chart import show
 
         try:
-            chart = charts.predictions(self)
+            chart = wc.run_prediction_chart(self)
             if isinstance(self.tracked, (tuple, list)) and len(self.tracked) > 1:
-                chart = chart | charts.overfit(self)
+                chart = chart | wc.run_overfit_chart(self)
         except (ValueError, TypeError, IndexError) as err:  # odd outputs: say so, keep the run
             print(f"prediction dynamics unavailable: {err}")
             return
-        self._show(charts.show(chart))
+        self._show(show(chart))
 
 
 def watch(

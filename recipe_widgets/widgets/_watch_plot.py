@@ -23,7 +23,7 @@ import ipywidgets as W
 import pandas as pd
 import traitlets as T
 
-from recipe_widgets.display._watch_charts import DATASET, decimate, training_chart
+from recipe_widgets.display._watch import DATASET, decimate, training_chart
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from recipe_widgets.engine import _tensor_stats
-from recipe_widgets.engine._tensor_stats import tensor_stats
+from recipe_widgets.engine.decode import _tensor_stats as tensor_stats_module
+from recipe_widgets.engine.decode import tensor_stats
 
 
 def _reference(x: torch.Tensor) -> dict[str, float]:
@@ -43,7 +43,7 @@ def _assert_matches(x: torch.Tensor) -> None:
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     # Several chunks on small tensors, so merging (Chan's formula) is exercised cheaply.
-    monkeypatch.setattr(_tensor_stats, "CHUNK", 1000)
+    monkeypatch.setattr(tensor_stats_module, "CHUNK", 1000)
 
 
 def test_planted_nan_and_huge_value_exact(small_chunks: None) -> None:

@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 import traitlets as T
 
-from recipe_widgets.display._explore import grid_html, png_data_uri
-from recipe_widgets.engine._explore import HumanBaseline, sample_items
+from recipe_widgets.display._explore import grid_html
+from recipe_widgets.display._images import png_data_uri
+from recipe_widgets.engine.explore import HumanBaseline, sample_items
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 

@@ -2,16 +2,19 @@
 
 Both are frozen dataclasses of plain data, so the same object prints in a terminal, fails a
 pytest assertion with a readable message, serialises to JSON, and renders in a notebook. The
-renderings live in ``recipe_widgets.display`` and are imported lazily: the engine never draws.
+renderings live in ``recipe_widgets.display`` and are reached through ``engine.rendering``: the
+engine never draws and never imports the display layer.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from recipe_widgets.engine import rendering
 
 Status = Literal["pass", "info", "warn", "fail", "skip"]
 
@@ -120,9 +123,7 @@ class Finding:
         }
 
     def __str__(self) -> str:
-        from recipe_widgets.display._report import finding_text
-
-        return finding_text(self)
+        return rendering.render(self) or repr(self)
 
 
 @dataclass(frozen=True)
@@ -206,23 +207,11 @@ class Report:
         return json.dumps(_json_safe(self.to_dict()), **kwargs)
 
     def __str__(self) -> str:
-        from recipe_widgets.display._report import report_text
-
-        return report_text(self)
+        return rendering.render(self) or repr(self)
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items()) or "empty"
         return f"{self.title}({len(self.findings)} findings: {counts})"
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from recipe_widgets.display._report import report_html, report_text
-
-        return {"text/plain": report_text(self), "text/html": report_html(self)}
-
-
-def merge(reports: Iterable[Report], title: str = "Report") -> Report:
-    """One report from several, findings in order."""
-    findings: list[Finding] = []
-    for r in reports:
-        findings.extend(r.findings)
-    return Report(tuple(findings), title=title)
+        return rendering.mimebundle(self)

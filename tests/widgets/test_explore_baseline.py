@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipe_widgets.engine._explore import HumanBaseline
-from recipe_widgets.widgets._human_baseline import HumanBaselineWidget
+from recipe_widgets.engine.explore import HumanBaseline
+from recipe_widgets.widgets._explore_baseline import HumanBaselineWidget
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recipe_widgets.display._watch_charts import (
+from recipe_widgets.display._watch import (
     DATASET,
     compare_chart,
     decimate,
@@ -116,7 +116,7 @@ def test_compare_chart() -> None:
 
 def test_hostile_metric_and_run_names_cannot_end_the_script_block() -> None:
     from recipe_widgets import charts
-    from recipe_widgets.engine._results import Report
+    from recipe_widgets.engine.results import Report
     from recipe_widgets.engine.watch._watch import Run
 
     evil = "</script><script>alert(1)</script>"

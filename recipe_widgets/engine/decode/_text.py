@@ -11,24 +11,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import torch
+
+from recipe_widgets.engine.arrays import to_numpy
+from recipe_widgets.engine.formatting import fmt
 
 PAD_NAMES = ("<pad>", "[PAD]", "<PAD>", "[pad]")
-
-
-def _to_numpy(t: Any) -> np.ndarray:
-    if isinstance(t, torch.Tensor):
-        t = t.detach()
-        if t.layout != torch.strided:
-            t = t.to_dense()
-        if t.is_complex():
-            raise ValueError("labels cannot be complex")
-        return (
-            t.cpu().numpy()
-            if t.dtype not in (torch.float16, torch.bfloat16)
-            else t.float().cpu().numpy()
-        )
-    return np.asarray(t)
 
 
 def decode_labels(
@@ -37,7 +24,9 @@ def decode_labels(
     """Label text per item, the label kind, and integer class ids (for range checks) or None."""
     if labels is None:
         return (), "none", None
-    arr = _to_numpy(labels)
+    arr = to_numpy(labels)
+    if np.iscomplexobj(arr):
+        raise ValueError("labels cannot be complex")
     if arr.ndim == 0:
         arr = arr.reshape(1)
     names = list(classes) if classes is not None else None
@@ -60,7 +49,7 @@ def decode_labels(
         ):
             ids = arr.astype(np.int64)
             return tuple(name(int(i)) for i in ids), "class", ids
-        return tuple(f"{float(v):.4g}" for v in arr), "value", None
+        return tuple(fmt(v, 4) for v in arr), "value", None
     if arr.ndim == 2:
         finite = np.isfinite(arr).all()
         binary = finite and np.isin(arr, (0, 1)).all()
@@ -79,8 +68,7 @@ def decode_labels(
             return texts, "soft", ids
         return (
             tuple(
-                " ".join(f"{v:.3g}" for v in row[:4]) + (" ..." if row.size > 4 else "")
-                for row in arr
+                " ".join(fmt(v) for v in row[:4]) + (" ..." if row.size > 4 else "") for row in arr
             ),
             "value",
             None,

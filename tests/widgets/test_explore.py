@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import recipe_widgets as rw
-from recipe_widgets.widgets._explorer import Explorer
+from recipe_widgets.widgets._explore import Explorer
 
 HOSTILE = '<img src=x onerror="window.__rw_pwned=1">'
 
@@ -125,7 +125,7 @@ def test_explore_tensors_as_items_with_thumbnails_and_flags() -> None:
     import torch
 
     from recipe_widgets.engine import Finding, Report
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     x = torch.zeros(10, 1, 8, 8)
     x[3] = 5.0  # one bright item
@@ -157,7 +157,7 @@ def test_explore_a_dataset_whose_items_raise() -> None:
     import torch
     from torch.utils.data import Dataset
 
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     class Flaky(Dataset):
         def __len__(self) -> int:
@@ -176,7 +176,7 @@ def test_explore_a_dataset_whose_items_raise() -> None:
 
 
 def test_explore_refuses_what_it_cannot_read() -> None:
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     with pytest.raises(TypeError, match="cannot read items"):
         explore(np.array([{"a": 1}], dtype=object))
@@ -186,33 +186,10 @@ def test_explore_refuses_what_it_cannot_read() -> None:
         explore(pd.DataFrame({"a": [1, 2]}), chart=False).human_baseline()
 
 
-def test_flags_from_an_audit_over_splits_land_on_the_right_split_only() -> None:
-    import pytest
-
-    import recipe_widgets as rw
-    from recipe_widgets.widgets._explorer import flag_column
-
-    report = rw.Report(
-        (
-            rw.Finding(
-                "exact_duplicates",
-                "warn",
-                "copies",
-                evidence={"indices": [["train", 1], ["test", 2]]},
-            ),
-            rw.Finding("label_noise", "info", "hints", evidence={"indices": [["train", 2]]}),
-        )
-    )
-    assert flag_column(4, report, "train") == ["", "exact_duplicates", "label_noise", ""]
-    assert flag_column(4, report, "test") == ["", "", "exact_duplicates", ""]
-    with pytest.raises(ValueError, match="split="):
-        flag_column(4, report)
-
-
 def test_duplicate_groups_become_a_column_and_show_side_by_side() -> None:
     import recipe_widgets as rw
     from recipe_widgets.engine.audit import planted_digits
-    from recipe_widgets.widgets._explorer import explore
+    from recipe_widgets.widgets._explore import explore
 
     splits, truth = planted_digits(seed=0, n_each=4)
     report = rw.audit(splits=splits, quiet=True)

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from recipe_widgets.engine._results import Finding
-from recipe_widgets.engine._tensor_stats import TensorStats
+from recipe_widgets.engine.decode._tensor_stats import TensorStats
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.results import Finding
 
 
 def nonfinite(stats: TensorStats) -> Finding:

@@ -1,8 +1,9 @@
-"""Read any supported data into one shape the checks share: ``Items``.
+"""The one item reader of the kit: any supported data as ``Items``, for ``rw.audit`` and ``rw.explore``.
 
 A DataFrame, an ``(inputs, targets)`` pair of arrays or tensors, a bare array, or a map-style
-torch ``Dataset`` become per-item rows (the explorer's table) plus the raw item vectors the
-duplicate, outlier and label checks look at. Splits are read one by one and concatenated, each
+torch ``Dataset`` become aligned per-item rows: the raw item vectors the duplicate, outlier and
+label checks look at, and what the explorer turns into its table. ``rw.audit`` keeps what it
+read on its report, so ``rw.explore(report=...)`` shows the same items without reading again. Splits are read one by one and concatenated, each
 item remembering its ``(split, index)``. A Dataset item whose ``__getitem__`` raises keeps its
 place with the error recorded, and the scan goes on; Ctrl-C stops reading and keeps what was read.
 """
@@ -16,8 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from recipe_widgets.engine._progress import progress
+from recipe_widgets.engine.arrays import to_numpy
+from recipe_widgets.engine.progress import progress
 
+#: The most items one reader holds. Every item stays in memory (the audit compares them all, the
+#: explorer pages through them), so past two million a random sample (``torch.utils.data.Subset``,
+#: ``x[rng.choice(len(x), n)]``) answers the same questions in a fraction of the time and memory.
 MAX_ITEMS = 2_000_000
 
 
@@ -34,6 +39,9 @@ class Items:
     frame: pd.DataFrame | None = None  # the tabular view (DataFrame input only)
     notes: list[str] = field(default_factory=list)
     interrupted: bool = False
+    array: np.ndarray | None = None  # all items as one array, when they were given as one
+    sources: dict[str, Any] = field(default_factory=dict)  # split -> the object read for it
+    reader: str = ""  # the Dataset class read item by item ("" for arrays and frames)
 
     @property
     def n(self) -> int:
@@ -45,12 +53,36 @@ class Items:
             [str(self.split[i]), int(self.index[i])] if self.split[i] != "" else int(self.index[i])
         )
 
+    def of_split(self, split: str) -> Items:
+        """The items of one split, in their order (``index`` 0, 1, ...)."""
+        keep = np.flatnonzero(self.split == split)
+        if not len(keep):
+            raise ValueError(f"no split {split!r}; the splits are {sorted(set(self.split))}")
+        new_at = {int(old): k for k, old in enumerate(keep)}
+        labels = None if self.labels is None else self.labels[keep]
+        if labels is not None and all(v is None for v in labels):
+            labels = None  # another split had labels, this one none
+        return Items(
+            self.kind,
+            self.split[keep],
+            self.index[keep],
+            [self.rows[i] for i in keep],
+            labels,
+            {new_at[i]: e for i, e in self.errors.items() if i in new_at},
+            None if self.frame is None else self.frame.iloc[keep].reset_index(drop=True),
+            list(self.notes),
+            self.interrupted,
+            None if self.array is None else self.array[keep],
+            {split: self.sources[split]} if split in self.sources else {},
+            self.reader,
+        )
 
-def _to_numpy(x: Any) -> np.ndarray:
-    detach = getattr(x, "detach", None)
-    if callable(detach):
-        x = detach().cpu().numpy()
-    return np.asarray(x)
+    def read_from(self, data: Any) -> bool:
+        """Whether ``data`` (or the inputs of an ``(inputs, targets)`` pair) is what was read."""
+        return any(
+            data is src or (isinstance(src, tuple) and len(src) == 2 and data is src[0])
+            for src in self.sources.values()
+        )
 
 
 def _clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -82,7 +114,7 @@ def _frame_items(frame: pd.DataFrame, labels: Any) -> tuple[pd.DataFrame, np.nda
         y = frame[labels].to_numpy(dtype=object)
         frame = frame.drop(columns=[labels])
     elif labels is not None:
-        y = _to_numpy(labels).astype(object)
+        y = to_numpy(labels).astype(object)
         if len(y) != len(frame):
             raise ValueError(f"{len(y)} labels for {len(frame)} rows; they must match one to one")
     return frame, y
@@ -99,6 +131,28 @@ def frame_kind(frame: pd.DataFrame) -> str:
 
 def read_one(data: Any, labels: Any, split: str, quiet: bool) -> Items:
     """Read one split (or the whole data when there are no splits)."""
+    items = _read_one(data, labels, split, quiet)
+    items.sources[split] = data
+    return items
+
+
+def _too_many(n: int) -> None:
+    if n > MAX_ITEMS:
+        raise ValueError(
+            f"{n} items; audit or explore a random sample of at most {MAX_ITEMS} "
+            "(e.g. a torch.utils.data.Subset)"
+        )
+
+
+def _label(y: Any) -> Any:
+    """One item's label: a scalar as it is, a one-hot or score vector as its class."""
+    if y is None:
+        return None
+    yv = to_numpy(y)
+    return yv.item() if yv.size == 1 else int(yv.argmax())
+
+
+def _read_one(data: Any, labels: Any, split: str, quiet: bool) -> Items:
     if isinstance(data, pd.DataFrame):
         frame, y = _frame_items(data, labels)
         n = len(frame)
@@ -113,27 +167,27 @@ def read_one(data: Any, labels: Any, split: str, quiet: bool) -> Items:
     )
     if is_dataset and not isinstance(data, (list, tuple)):
         return _read_dataset(data, split, quiet)
-    x = _to_numpy(data)
+    x = to_numpy(data)
     if x.dtype == object or x.ndim == 0:
         raise TypeError(
-            f"cannot audit {type(data).__name__} with dtype {x.dtype}; pass a DataFrame, a numeric "
-            "array or tensor (N, ...), an (inputs, targets) pair, or a map-style Dataset"
+            f"cannot read items from {type(data).__name__} with dtype {x.dtype}; pass a DataFrame, "
+            "a numeric array or tensor (N, ...), an (inputs, targets) pair, or a map-style Dataset"
         )
     n = len(x)
-    if n > MAX_ITEMS:
-        raise ValueError(f"{n} items; audit a random sample of at most {MAX_ITEMS}")
+    _too_many(n)
     y = None
     if labels is not None:
-        y = _to_numpy(labels)
+        y = to_numpy(labels)
         if len(y) != n:
             raise ValueError(f"{len(y)} labels for {n} items; they must match one to one")
         y = (y.argmax(axis=1) if y.ndim == 2 else y).astype(object)
     kind = "image" if x.ndim >= 3 else "vector"
-    return Items(kind, np.full(n, split, dtype=object), np.arange(n), list(x), y)
+    return Items(kind, np.full(n, split, dtype=object), np.arange(n), list(x), y, array=x)
 
 
 def _read_dataset(dataset: Any, split: str, quiet: bool) -> Items:
     n = len(dataset)
+    _too_many(n)
     rows: list[np.ndarray | None] = []
     ys: list[Any] = []
     errors: dict[int, str] = {}
@@ -147,13 +201,12 @@ def _read_dataset(dataset: Any, split: str, quiet: bool) -> Items:
                     if isinstance(item, (tuple, list)) and len(item) >= 2
                     else (item, None)
                 )
-                rows.append(_to_numpy(x))
-                yv = None if y is None else _to_numpy(y)
-                ys.append(None if yv is None else (yv.item() if yv.ndim == 0 else int(yv.argmax())))
+                row, label = to_numpy(x), _label(y)
             except Exception as err:  # noqa: BLE001 - a broken item is a finding; keep scanning
                 errors[i] = f"{type(err).__name__}: {err}"[:300]
-                rows.append(None)
-                ys.append(None)
+                row, label = None, None
+            rows.append(row)
+            ys.append(label)
     except KeyboardInterrupt:
         interrupted = True  # keep what was read; the report says the scan stopped
     m = len(rows)
@@ -168,6 +221,7 @@ def _read_dataset(dataset: Any, split: str, quiet: bool) -> Items:
         y,
         errors,
         interrupted=interrupted,
+        reader=type(dataset).__name__,
     )
 
 
@@ -225,4 +279,13 @@ def read_items(data: Any, labels: Any, splits: Mapping[str, Any] | None, quiet: 
         errors,
         frame=frame,
         interrupted=any(p.interrupted for p in parts),
+        array=_concat_arrays([p.array for p in parts]),
+        sources={s: src for p in parts for s, src in p.sources.items()},
+        reader=parts[0].reader,
     )
+
+
+def _concat_arrays(arrays: list[np.ndarray | None]) -> np.ndarray | None:
+    if any(a is None for a in arrays) or len({a.shape[1:] for a in arrays}) != 1:  # type: ignore[union-attr]
+        return None
+    return np.concatenate(arrays)  # type: ignore[arg-type]

@@ -16,7 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from recipe_widgets.engine._decode import DecodedBatch, decode
+from recipe_widgets.engine import rendering
+from recipe_widgets.engine.decode._api import DecodedBatch, decode
 
 
 @dataclass(frozen=True)
@@ -159,19 +160,13 @@ class BeforeTheNet:
             f" {self.decoded!r})"
         )
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from html import escape
+    @property
+    def captured(self) -> bool:
+        """Whether a forward call was captured (only then is there a batch to show)."""
+        return bool(self._calls)
 
-        if not self._calls:
-            text = repr(self)
-            return {"text/plain": text, "text/html": f"<div class='rw-decode'>{escape(text)}</div>"}
-        bundle = self.decoded._repr_mimebundle_()
-        head = repr(self)
-        return {
-            "text/plain": head + "\n" + bundle["text/plain"],
-            "text/html": f'<div style="font-family:monospace;color:#444">{escape(head)}</div>'
-            + bundle["text/html"],
-        }
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        return rendering.mimebundle(self)
 
 
 def before_the_net(

@@ -239,3 +239,28 @@ def compare_chart(long: pd.DataFrame, *, metric: str = "loss", log_y: bool = Fal
         )
         .properties(width=520, height=260)
     )
+
+
+def _tracked(run: Any) -> tuple[list[tuple[int, Any]], Any]:
+    preds = getattr(run, "predictions", None)
+    if not preds:
+        raise ValueError(
+            "no predictions recorded: call w.track(batch) (or w.track((x, y))) inside the watch"
+        )
+    batch = getattr(run, "tracked", None)
+    labels = batch[1] if isinstance(batch, (tuple, list)) and len(batch) > 1 else None
+    return preds, labels
+
+
+def run_prediction_chart(run: Any) -> alt.Chart:
+    """A watched run's tracked predictions over training (``charts.predictions``)."""
+    preds, labels = _tracked(run)
+    return prediction_chart(predictions_long(preds, labels))
+
+
+def run_overfit_chart(run: Any) -> alt.Chart:
+    """A watched run's labels against its latest predictions (``charts.overfit``)."""
+    preds, labels = _tracked(run)
+    if labels is None:
+        raise ValueError("the overfit view needs labels: w.track((x, y)) with the targets")
+    return overfit_chart(predictions_long(preds, labels))

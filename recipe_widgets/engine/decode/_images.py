@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from recipe_widgets.engine.formatting import fmt
+
 _IMAGE_CHANNELS = (1, 3, 4)
 
 
@@ -57,11 +59,11 @@ def to_uint8(vals: torch.Tensor, integer: bool, all_finite: bool) -> tuple[np.nd
         mapped, mapping = clean * 255, "values in [0, 1] mapped to 0-255"
     elif hi > lo:
         mapped = (clean - lo) * (255 / (hi - lo))
-        mapping = f"min-max scaled over the whole batch ({lo:.4g}..{hi:.4g} to 0-255)"
+        mapping = f"min-max scaled over the whole batch ({fmt(lo, 4)}..{fmt(hi, 4)} to 0-255)"
     else:
         return np.zeros(
             tuple(vals.shape), dtype=np.uint8
-        ), f"constant batch ({lo:.4g}), shown black"
+        ), f"constant batch ({fmt(lo, 4)}), shown black"
     return mapped.round().clamp(0, 255).to(torch.uint8).numpy(), mapping
 
 
