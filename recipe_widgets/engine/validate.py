@@ -49,13 +49,12 @@ def names(name: str, value: Any) -> list[str]:
     return list(value)
 
 
-def not_text(name: str, value: Any) -> None:
+def not_text(
+    name: str, value: Any, kinds: str = "arrays, tensors, a Dataset or a DataFrame"
+) -> None:
     """Data given as a string or bytes (a path, a typo) instead of arrays / tensors."""
     if isinstance(value, (str, bytes)):
-        raise TypeError(
-            f"{name}= must be arrays, tensors, a Dataset or a DataFrame, got"
-            f" {type(value).__name__} {value[:40]!r}"
-        )
+        raise TypeError(f"{name}= must be {kinds}, got {type(value).__name__} {value[:40]!r}")
 
 
 def finite_values(name: str, value: Any, *, positive: bool = False) -> None:

@@ -284,8 +284,9 @@ def check(
         )
     chosen = _select(checks, skip)
     whole("seed", seed, least=0)
-    not_text("data", data)
-    not_text("val", val)
+    kinds = "an (inputs, targets) tuple of tensors, a Dataset or a DataLoader"
+    not_text("data", data, kinds)
+    not_text("val", val, kinds)
     th = _thresholds(thresholds)
     if expected_init_loss is not None and not math.isfinite(float(expected_init_loss)):
         raise ValueError("expected_init_loss must be a finite number")

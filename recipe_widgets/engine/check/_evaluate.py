@@ -128,7 +128,7 @@ def evaluate(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    not_text("data", data)
+    not_text("data", data, "an (inputs, targets) tuple of tensors, a Dataset or a DataLoader")
     whole("batch_size", batch_size)
     if isinstance(metrics, Mapping):
         fns = dict(metrics)
