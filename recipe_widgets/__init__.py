@@ -29,11 +29,13 @@ if TYPE_CHECKING:
         init_final_bias,
     )
     from recipe_widgets.engine.decode import DecodedBatch, before_the_net, decode
+    from recipe_widgets.engine.lr_find import lr_find
     from recipe_widgets.engine.results import CheckFailed, Finding, Report
     from recipe_widgets.engine.seed import seed_everything
     from recipe_widgets.engine.watch import Watch, compare, load_run
     from recipe_widgets.widgets._explore import explore
     from recipe_widgets.widgets._watch import watch
+    from recipe_widgets.widgets._watch_view import view
 
 # public name -> module that defines it (imported lazily by __getattr__)
 _EXPORTS: dict[str, str] = {
@@ -54,8 +56,10 @@ _EXPORTS: dict[str, str] = {
     "Watch": "recipe_widgets.engine.watch",
     "compare": "recipe_widgets.engine.watch",
     "load_run": "recipe_widgets.engine.watch",
+    "lr_find": "recipe_widgets.engine.lr_find",
     "explore": "recipe_widgets.widgets._explore",
     "watch": "recipe_widgets.widgets._watch",
+    "view": "recipe_widgets.widgets._watch_view",
 }
 
 # public submodules, also imported on first use: ``rw.charts.training(w)``

@@ -22,7 +22,9 @@ PUBLIC_NAMES: tuple[str, ...] = (
     "init_final_bias",
     "load_ipython_extension",
     "load_run",
+    "lr_find",
     "seed_everything",
     "unload_ipython_extension",
+    "view",
     "watch",
 )

@@ -92,7 +92,10 @@ STAGES: tuple[Stage, ...] = (
         "tune",
         "Tune",
         "Search the hyper-parameters that matter, randomly rather than on a grid.",
-        (Step("Random search over learning rate, weight decay, width", ("compare",)),),
+        (
+            Step("Find the learning-rate range with an LR range test", ("lr_find",)),
+            Step("Random search over learning rate, weight decay, width", ("compare",)),
+        ),
         "05_tune.ipynb",
     ),
     Stage(

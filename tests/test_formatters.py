@@ -34,7 +34,7 @@ def test_register_adds_summary_and_unregister_removes_it(ip: InteractiveShell) -
     _formatters.register(ip)
     _formatters.register(ip)  # loading twice is harmless
     html = _html(ip, x)
-    assert html is not None and "tensor[2, 3] float32 cpu  min 0  max 5  mean 2.5" in html
+    assert html is not None and "tensor[2, 3] float32 cpu 24 B  min 0  max 5  mean 2.5" in html
     assert "rw-tensor" in (_html(ip, torch.nn.Parameter(x)) or "")  # the MRO covers Parameter
     assert repr(x).startswith("tensor(")  # nothing patched
     _formatters.unregister(ip)

@@ -14,14 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "recipe_widgets"
 LIMIT = 80
 
 #: "path relative to recipe_widgets::qualified name" -> why it may be longer, for now.
-ALLOWED = {
-    "engine/check/_api.py::check": "being split into a table of runners with the checks' rewrite",
-    "engine/check/_training.py::overfit_one_batch": "being split with the checks' rewrite",
-    # engine/check/_static.py is being rewritten in another branch; split there, not twice
-    "engine/check/_static.py::health_at_init": "split with the rewrite of _static.py",
-    "engine/check/_static.py::input_sanity": "split with the rewrite of _static.py",
-    "engine/check/_static.py::loss_at_init": "split with the rewrite of _static.py",
-}
+ALLOWED: dict[str, str] = {}
 
 
 def function_lengths(root: Path = PACKAGE) -> dict[str, int]:

@@ -27,9 +27,11 @@ STAGES = [
     "widget_gallery",
 ]
 IGNORE = re.compile(r"#\s*NBVAL_(IGNORE_OUTPUT|SKIP)")
-# A Report's text: its header ("Recipe check: ok (...)", "Watch long run: ok (no findings)") or
-# one of its finding lines.
-REPORT_LINE = re.compile(r"^([^\n:]+: (ok|FAILED) \(|(PASS|FAIL|WARN|INFO|SKIP)  [a-z_]+: )", re.M)
+# A Report's text: its header ("Recipe check: ok (...)", "Data audit: 3 warnings (...)",
+# "Watch long run: ok (no findings)") or one of its finding lines.
+REPORT_LINE = re.compile(
+    r"^([^\n:]+: (ok|FAILED|\d+ warnings?) \(|(PASS|FAIL|WARN|INFO|SKIP)  [a-z_]+: )", re.M
+)
 
 
 def _builder():

@@ -28,8 +28,10 @@ EXPECTED_ALL = {
     "init_final_bias",
     "load_ipython_extension",
     "load_run",
+    "lr_find",
     "seed_everything",
     "unload_ipython_extension",
+    "view",
     "watch",
 }
 
@@ -92,6 +94,24 @@ def test_plain_import_is_cheap_and_silent() -> None:
     # Nothing printed by the import itself, and neither torch nor IPython loaded yet.
     assert proc.stdout.strip() == "False False"
     assert proc.stderr == ""
+
+
+INTEGRATIONS = {"lightning", "pytorch_lightning", "transformers", "tensorboard"}
+
+
+def test_integrations_load_only_when_asked_for() -> None:
+    # Watching, writing a run directory and reading it back must not pull in the optional
+    # frameworks (each costs seconds to import, and may not be installed).
+    loaded = _modules_after(
+        "import tempfile, torch, recipe_widgets as rw\n"
+        "m = torch.nn.Linear(2, 1); o = torch.optim.SGD(m.parameters(), lr=0.1)\n"
+        "d = tempfile.mkdtemp()\n"
+        "with rw.watch(m, o, logdir=d, display=False) as w:\n"
+        "    w.log(loss=1.0)\n"
+        "rw.load_run(d)"
+    )
+    assert "recipe_widgets.engine.watch._logdir" in loaded  # the probe really wrote a run
+    assert not (INTEGRATIONS & loaded), f"pulled in {sorted(INTEGRATIONS & loaded)}"
 
 
 def test_report_text_needs_no_ui_packages() -> None:

@@ -14,6 +14,7 @@ from recipe_widgets.display._decode import (
     decoded_html,
     decoded_text,
 )
+from recipe_widgets.display._lr_find import lr_find_html, lr_find_text
 from recipe_widgets.display._report import finding_html, finding_text, report_html, report_text
 from recipe_widgets.engine import rendering
 
@@ -23,6 +24,10 @@ _RENDERERS = {
     "recipe_widgets.engine.decode._api.DecodedBatch": {
         "text/plain": decoded_text,
         "text/html": decoded_html,
+    },
+    "recipe_widgets.engine.lr_find._api.LRFind": {
+        "text/plain": lr_find_text,
+        "text/html": lr_find_html,
     },
     "recipe_widgets.engine.decode._before_the_net.BeforeTheNet": {
         "text/plain": before_the_net_text,

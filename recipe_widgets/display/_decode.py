@@ -17,6 +17,7 @@ import numpy as np
 
 from recipe_widgets.display._images import png_data_uri
 from recipe_widgets.display._report import report_html, report_text
+from recipe_widgets.display._theme import colour
 from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 #: Items drawn at most (the rest are counted, not drawn).
 MAX_ITEMS = 256
 TEXT_ITEMS = 16
+MUTED, FAIL, BORDER = colour("muted"), colour("fail"), colour("border")  # follow the theme
 _PALETTE = ("#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#f0e442", "#000000")
 _STYLE = (
     "<style>.rw-decode .rw-item{margin:0;text-align:center;position:relative}"
@@ -97,10 +99,10 @@ def _tokens_html(batch: DecodedBatch, max_items: int) -> str:
         body = escape(text)
         if " &lt;pad&gt;×" in body:
             head, _, tail = body.rpartition(" &lt;pad&gt;×")
-            body = f'{head} <span style="color:#999">&lt;pad&gt;×{tail}</span>'
+            body = f'{head} <span style="color:{MUTED}">&lt;pad&gt;×{tail}</span>'
         label = escape(batch.labels[i]) if i < len(batch.labels) else ""
         rows.append(
-            f'<tr title="{escape(_item_title(batch, i))}"><td style="color:#888;padding:1px 6px">{i}</td>'
+            f'<tr title="{escape(_item_title(batch, i))}"><td style="color:{MUTED};padding:1px 6px">{i}</td>'
             f'<td style="padding:1px 6px;font-family:monospace">{label}</td>'
             f'<td style="padding:1px 6px;text-align:left;font-family:monospace">{body}</td></tr>'
         )
@@ -123,13 +125,13 @@ def _tabular_html(batch: DecodedBatch, max_items: int) -> str:
             style = "padding:1px 6px;text-align:right;font-family:monospace"
             text = fmt(v) if isinstance(v, float) else escape(str(v))
             if far:
-                style += ";background:#fdecea;color:#b42318;font-weight:600"
+                style += f";border:1px solid {FAIL};color:{FAIL};font-weight:600"
                 cells.append(
                     f'<td style="{style}" title="far outside the batch\'s typical range">{text}</td>'
                 )
             else:
                 cells.append(f'<td style="{style}">{text}</td>')
-        rows.append(f'<tr><td style="color:#888;padding:1px 6px">{i}</td>{"".join(cells)}</tr>')
+        rows.append(f'<tr><td style="color:{MUTED};padding:1px 6px">{i}</td>{"".join(cells)}</tr>')
     return (
         f'<table style="border-collapse:collapse"><tr><th></th>{head}</tr>{"".join(rows)}</table>'
     )
@@ -150,7 +152,7 @@ def _sparkline(seq: np.ndarray, lo: float, hi: float, width: int = 120, height: 
         )
     return (
         f'<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
-        f'style="background:#fafafa;border:1px solid #ddd">{"".join(lines)}</svg>'
+        f'style="border:1px solid {BORDER}">{"".join(lines)}</svg>'
     )
 
 
@@ -182,14 +184,14 @@ def decoded_html(batch: DecodedBatch, max_items: int = MAX_ITEMS) -> str:
     else:
         body = ""
     more = (
-        f'<div style="color:#666;margin:2px 0">showing {max_items} of {n} items</div>'
+        f'<div style="color:{MUTED};margin:2px 0">showing {max_items} of {n} items</div>'
         if n > max_items
         else ""
     )
     return (
         f'<div class="rw-decode" data-kind="{escape(batch.kind)}">{_STYLE}'
         f'<div style="font-weight:600;margin:4px 0">{escape(repr(batch))}</div>'
-        f'<div style="color:#444;margin:2px 0 6px">{escape(batch.how)}</div>'
+        f'<div style="color:{MUTED};margin:2px 0 6px">{escape(batch.how)}</div>'
         f"{body}{more}{report_html(batch.findings)}</div>"
     )
 
@@ -204,6 +206,6 @@ def before_the_net_html(seen: BeforeTheNet) -> str:
     head = escape(repr(seen))
     if not seen.captured:
         return f"<div class='rw-decode'>{head}</div>"
-    return f'<div style="font-family:monospace;color:#444">{head}</div>' + decoded_html(
+    return f'<div style="font-family:monospace;color:{MUTED}">{head}</div>' + decoded_html(
         seen.decoded
     )

@@ -5,7 +5,7 @@ Every cell value is HTML-escaped: a dataset string ``<img src=x onerror=...>`` s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from recipe_widgets.display._images import png_data_uri
+from recipe_widgets.display._theme import colour, neutral_chart
+from recipe_widgets.display._theme import fallback as colour_fallback
 from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
@@ -21,6 +23,10 @@ if TYPE_CHECKING:
     from recipe_widgets.engine.explore import Histogram
 
 MAX_CELL = 80
+# Columns an audit adds (``flags``: the checks that flagged an item, ``group``: its duplicate
+# groups): drawn as tags whose hover says why, and always shown on a card.
+REASON_COLUMNS = ("flags", "group")
+NONE = "(none)"  # how an empty category (an unflagged item's "") is labelled in a histogram
 
 
 def cell_text(value: Any, max_chars: int = MAX_CELL) -> str:
@@ -41,6 +47,26 @@ def _cell(frame: pd.DataFrame, row: int, col: Any) -> str:
     return cell_text(value)
 
 
+def _tags(text: str, reasons: Mapping[str, str]) -> str:
+    """``"outliers, exact_duplicates#3"`` as tags, each titled with the finding's message."""
+    out = []
+    for tag in (t.strip() for t in text.split(",")):
+        if not tag:
+            continue
+        why = reasons.get(tag.split("#")[0], "")
+        out.append(
+            f"<span class='rw-flag' title='{escape(f'{tag}: {why}' if why else tag)}' "
+            f"style='border:1px solid {colour('warn')};color:{colour('warn')};border-radius:3px;"
+            f"padding:0 3px;margin-right:2px;white-space:nowrap'>{escape(tag)}</span>"
+        )
+    return "".join(out)
+
+
+def _value_html(frame: pd.DataFrame, row: int, col: Any, reasons: Mapping[str, str]) -> str:
+    text = _cell(frame, row, col)
+    return _tags(text, reasons) if str(col) in REASON_COLUMNS else escape(text)
+
+
 def grid_html(
     frame: pd.DataFrame,
     rows: Sequence[int],
@@ -48,86 +74,154 @@ def grid_html(
     images: np.ndarray | None = None,
     columns: Sequence[str] | None = None,
     thumb_px: int = 56,
+    reasons: Mapping[str, str] | None = None,
 ) -> str:
-    """The given rows as a table, or as cards (thumbnail, then the values) when there are images."""
+    """The given rows as a table, or as cards (thumbnail, then the values) when there are images.
+
+    ``reasons`` maps a check id to its finding's message: the ``flags`` and ``group`` values
+    become tags that say why on hover.
+    """
     cols = list(dict.fromkeys(columns if columns is not None else frame.columns))
+    reasons = reasons or {}
     if images is not None:
-        return _cards_html(frame, rows, images, cols, thumb_px)
-    head = "".join(
-        f"<th style='padding:2px 6px;text-align:left'>{escape(str(c))}</th>" for c in cols
-    )
+        return _cards_html(frame, rows, images, cols, thumb_px, reasons)
+    pad = "padding:2px 6px"
+    head = "".join(f"<th style='{pad};text-align:left'>{escape(str(c))}</th>" for c in cols)
     body = []
     for r in rows:
-        cells = "".join(
-            f"<td style='padding:2px 6px'>{escape(_cell(frame, r, c))}</td>" for c in cols
-        )
+        cells = "".join(f"<td style='{pad}'>{_value_html(frame, r, c, reasons)}</td>" for c in cols)
         body.append(
-            f"<tr data-row='{int(r)}'><td style='padding:2px 6px;color:#57606a'>"
+            f"<tr data-row='{int(r)}'><td style='{pad};color:{colour('muted')}'>"
             f"{escape(str(frame.index[r]))}</td>{cells}</tr>"
         )
     return (
         "<table class='rw-grid' style='border-collapse:collapse;font-size:12px'>"
-        f"<thead><tr><th style='padding:2px 6px'>item</th>{head}</tr></thead>"
+        f"<thead><tr><th style='{pad}'>item</th>{head}</tr></thead>"
         f"<tbody>{''.join(body)}</tbody></table>"
     )
 
 
+def _card_lines(
+    frame: pd.DataFrame, r: int, cols: list[Any], reasons: Mapping[str, str]
+) -> tuple[str, str, bool]:
+    """(hover text, visible lines, flagged): 3 plain values, then flags and group when set."""
+    values = [(str(c), _cell(frame, r, c)) for c in cols]
+    why = [
+        f"why ({tag}): {reasons[tag.split('#')[0]]}"
+        for c, v in values
+        if c in REASON_COLUMNS
+        for tag in (t.strip() for t in v.split(","))
+        if tag and tag.split("#")[0] in reasons
+    ]
+    tip = "\n".join([f"{c}: {v}" for c, v in values] + list(dict.fromkeys(why)))
+    plain = [(c, escape(v)) for c, v in values if c not in REASON_COLUMNS][:3]
+    tagged = [(c, _tags(v, reasons)) for c, v in values if c in REASON_COLUMNS and v]
+    lines = "".join(
+        f"<div style='overflow:hidden;text-overflow:ellipsis;white-space:nowrap'>"
+        f"<span style='color:{colour('muted')}'>{escape(c)}</span> {v}</div>"
+        for c, v in plain + tagged
+    )
+    return tip, lines, bool(tagged)
+
+
 def _cards_html(
-    frame: pd.DataFrame, rows: Sequence[int], images: np.ndarray, cols: list[Any], thumb_px: int
+    frame: pd.DataFrame,
+    rows: Sequence[int],
+    images: np.ndarray,
+    cols: list[Any],
+    thumb_px: int,
+    reasons: Mapping[str, str],
 ) -> str:
     cards = []
     for r in rows:
         img = images[r]
         scale = max(1, thumb_px // max(img.shape[0], 1))
-        values = [(str(c), _cell(frame, r, c)) for c in cols]
-        tip = escape("\n".join(f"{c}: {v}" for c, v in values))  # every value on hover
-        lines = "".join(
-            f"<div style='overflow:hidden;text-overflow:ellipsis;white-space:nowrap'>"
-            f"<span style='color:#57606a'>{escape(c)}</span> {escape(v)}</div>"
-            for c, v in values[:3]
-        )
+        tip, lines, flagged = _card_lines(frame, r, cols, reasons)
+        border = colour("warn") if flagged else colour("border")
         cards.append(
-            f"<div class='rw-card' data-row='{int(r)}' title='{tip}' style='width:{thumb_px + 40}px;"
-            "margin:3px;padding:3px;border:1px solid #d0d7de;border-radius:4px;font-size:11px'>"
-            f"<div style='color:#57606a'>#{escape(str(frame.index[r]))}</div>"
+            f"<div class='rw-card{' rw-flagged' if flagged else ''}' data-row='{int(r)}' "
+            f"title='{escape(tip)}' style='width:{thumb_px + 40}px;margin:3px;padding:3px;"
+            f"border:1px solid {border};border-radius:4px;font-size:11px'>"
+            f"<div style='color:{colour('muted')}'>#{escape(str(frame.index[r]))}</div>"
             f"<img alt='item {int(r)}' src='{png_data_uri(img, scale)}' "
-            f"style='image-rendering:pixelated;width:{thumb_px}px;display:block;margin:auto'>{lines}</div>"
+            f"style='image-rendering:pixelated;width:{thumb_px}px;display:block;margin:auto'>"
+            f"{lines}</div>"
         )
     return f"<div class='rw-grid' style='display:flex;flex-wrap:wrap'>{''.join(cards)}</div>"
 
 
-def histogram_chart(hist: Histogram, *, width: int = 360, height: int = 140) -> alt.Chart:
-    """Bars of a column; numeric bars carry an ``x`` brush named ``brush`` to filter by range."""
+def matched_counts(hist: Histogram, rows: np.ndarray, n_items: int) -> np.ndarray:
+    """Per bar of ``hist`` (built over every item), how many of ``rows`` fall in it."""
+    chosen = np.zeros(n_items, dtype=bool)
+    chosen[np.asarray(rows, dtype=np.int64)] = True
+    hit = chosen[hist.positions]
+    return np.bincount(hist.bar_of[hit], minlength=len(hist.counts))
+
+
+def histogram_chart(
+    hist: Histogram,
+    *,
+    matched: Sequence[int] | None = None,
+    brush: tuple[float, float] | tuple[()] = (),
+    picked: Sequence[str] = (),
+    width: int = 360,
+    height: int = 140,
+) -> alt.LayerChart:
+    """Bars of a column: every item (faint) under the items that match the other filters.
+
+    Numeric bars carry an ``x`` brush named ``brush`` (drag) and a click selection ``bin``
+    (click one bar to select its bin); category bars a click selection ``pick``. An empty
+    category (an unflagged item's ``flags``) is labelled ``(none)``. ``brush`` and ``picked``
+    set the selections drawn at first, so a chart rebuilt for new counts keeps what was picked.
+    """
     import altair as alt
 
     data = hist.to_frame()
+    data["matching"] = list(matched) if matched is not None else data["count"]
+    shown = "matching / all items" if matched is not None else "items"
+    title = f"{hist.column} ({hist.missing} missing)" if hist.missing else hist.column
     if hist.numeric:
-        brush = alt.selection_interval(encodings=["x"], name="brush")
-        return (
-            alt.Chart(
-                data,
-                title=f"{hist.column} ({hist.missing} missing)" if hist.missing else hist.column,
-            )
-            .mark_bar()
-            .encode(
-                x=alt.X("start:Q", bin="binned", title=hist.column),
-                x2="end:Q",
-                y=alt.Y("count:Q", title="items"),
-                tooltip=["start:Q", "end:Q", "count:Q"],
-            )
-            .add_params(brush)
-            .properties(width=width, height=height)
+        x = alt.X("start:Q", bin="binned", title=hist.column)
+        drag = alt.selection_interval(
+            encodings=["x"], name="brush", **({"value": {"x": list(brush)}} if brush else {})
         )
-    pick = alt.selection_point(encodings=["x"], name="pick")
-    return (
-        alt.Chart(data, title=hist.column)
+        click = alt.selection_point(name="bin", fields=["start", "end"], on="click")
+        extra = {"x2": "end:Q"}
+        tooltip = [
+            alt.Tooltip("start:Q", format=".3g"),
+            alt.Tooltip("end:Q", format=".3g"),
+            "matching:Q",
+            "count:Q",
+        ]
+        params = [drag, click]
+    else:
+        data["category"] = [c if c != "" else NONE for c in data["category"]]
+        # One explicit order for both layers: "-y" would sort each layer by its own counts.
+        order = data.sort_values("count", ascending=False, kind="stable")["category"].tolist()
+        x = alt.X("category:N", sort=order, title=hist.column)
+        pick = alt.selection_point(
+            encodings=["x"],
+            name="pick",
+            **({"value": [{"category": c or NONE} for c in picked]} if picked else {}),
+        )
+        click, extra, params = pick, {}, [pick]
+        tooltip = ["category:N", "matching:Q", "count:Q"]
+    every = (
+        alt.Chart()
+        .mark_bar(color=colour_fallback("rule"), opacity=0.35)
+        .encode(x=x, y=alt.Y("count:Q", title=shown), tooltip=tooltip, **extra)
+        .add_params(*params)
+    )
+    matching = (
+        alt.Chart()
         .mark_bar()
         .encode(
-            x=alt.X("category:N", sort="-y", title=hist.column),
-            y=alt.Y("count:Q", title="items"),
-            tooltip=["category:N", "count:Q"],
-            opacity=alt.condition(pick, alt.value(1.0), alt.value(0.4)),
+            x=x,
+            y="matching:Q",
+            tooltip=tooltip,
+            opacity=alt.condition(click, alt.value(1.0), alt.value(0.5)),
+            **extra,
         )
-        .add_params(pick)
-        .properties(width=width, height=height)
     )
+    layered = alt.layer(every, matching, data=data, title=title)
+    return neutral_chart(layered.properties(width=width, height=height))

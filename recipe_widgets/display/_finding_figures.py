@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from recipe_widgets.display._theme import colour
+
 if TYPE_CHECKING:
     from recipe_widgets.engine.results import Finding
 
@@ -32,8 +34,20 @@ def _finite(values: Sequence[Any]) -> list[float]:
     return [float(v) for v in values if isinstance(v, (int, float)) and math.isfinite(float(v))]
 
 
+def _log_ticks(lo: float, hi: float) -> list[float]:
+    """Tick values for a log axis over ``[10**lo, 10**hi]``: the decades inside it, or its two
+    ends when it spans less than a decade (a loss from 0.012 to 0.009 still gets numbers)."""
+    decades = [10.0**k for k in range(math.ceil(lo - 1e-9), math.floor(hi + 1e-9) + 1)]
+    return decades if len(decades) >= 2 else [10**lo, 10**hi]
+
+
 def overfit_figure(evidence: dict[str, Any]) -> str:
-    """The loss of each rung of the overfit ladder (log scale) against its target."""
+    """The loss of each rung of the overfit ladder (log scale) against that rung's own target.
+
+    Each rung has its own target (the report's text names the batch rung's), so each dashed
+    target line is drawn in its rung's colour and labelled with its value; the axes carry ticks
+    so a reader sees how far the loss stopped from the target.
+    """
     ladder = [
         r
         for r in evidence.get("ladder", ())
@@ -41,42 +55,68 @@ def overfit_figure(evidence: dict[str, Any]) -> str:
     ]
     if not ladder:
         return ""
-    target = evidence.get("target", ladder[0].get("target"))
+
+    def target_of(rung: dict[str, Any]) -> float | None:
+        t = rung.get("target", evidence.get("target"))
+        ok = isinstance(t, (int, float)) and math.isfinite(float(t)) and t > 0
+        return float(t) if ok else None
+
     everything = [v for r in ladder for v in _finite(r["losses"]) if v > 0]
-    if isinstance(target, (int, float)) and target > 0:
-        everything.append(float(target))
+    everything += [t for t in map(target_of, ladder) if t is not None]
     if not everything:
         return ""
     lo, hi = math.log10(min(everything)), math.log10(max(everything))
     hi = hi if hi > lo else lo + 1
     steps = max(len(r["losses"]) for r in ladder)
+    width = 420  # room on the right for labels such as '40 ex: 0.00993 (target 0.01)'
+    left, right, bottom = 44, width - 170, _H - 26
 
-    def x(i: int) -> float:
-        return _PAD + (_W - _PAD - 90) * i / max(steps - 1, 1)
+    def x(i: float) -> float:
+        return left + (right - left) * i / max(steps - 1, 1)
 
     def y(v: float) -> float:
-        return 8 + (_H - 24) * (hi - math.log10(max(v, 10**lo))) / (hi - lo)
+        return 8 + (bottom - 8) * (hi - math.log10(max(v, 10**lo))) / (hi - lo)
 
-    parts = [f'<line x1="{_PAD}" y1="{_H - 16}" x2="{_W - 90}" y2="{_H - 16}" stroke="#999"/>']
-    if isinstance(target, (int, float)) and target > 0:
-        ty = y(float(target))
+    axis = f"stroke:{colour('rule')}"
+    muted = f"fill:{colour('muted')}"
+    parts = [
+        f'<line x1="{left}" y1="{bottom}" x2="{right}" y2="{bottom}" style="{axis}"/>',
+        f'<line x1="{left}" y1="8" x2="{left}" y2="{bottom}" style="{axis}"/>',
+    ]
+    for v in _log_ticks(lo, hi):
         parts.append(
-            f'<line x1="{_PAD}" y1="{ty:.1f}" x2="{_W - 90}" y2="{ty:.1f}" stroke="#cf222e" stroke-dasharray="3 2"/>'
+            f'<line x1="{left - 3}" y1="{y(v):.1f}" x2="{left}" y2="{y(v):.1f}" style="{axis}"/>'
+            f'<text class="rw-tick" x="{left - 5}" y="{y(v) + 3:.1f}" text-anchor="end" '
+            f'style="{muted}">{v:.3g}</text>'
         )
+    for i in sorted({0, steps - 1}):
         parts.append(
-            f'<text x="{_W - 88}" y="{ty + 3:.1f}" fill="#cf222e">target {float(target):.3g}</text>'
+            f'<text class="rw-tick" x="{x(i):.1f}" y="{bottom + 11}" text-anchor="middle" '
+            f'style="{muted}">{i}</text>'
         )
     for k, rung in enumerate(ladder):
         losses = _finite(rung["losses"])
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(losses) if v > 0)
-        colour = _COLOURS[k % len(_COLOURS)]
-        parts.append(f'<polyline points="{pts}" fill="none" stroke="{colour}" stroke-width="1.5"/>')
+        stroke = f"stroke:{_COLOURS[k % len(_COLOURS)]}"
+        fill = f"fill:{_COLOURS[k % len(_COLOURS)]}"
+        parts.append(f'<polyline points="{pts}" style="fill:none;{stroke};stroke-width:1.5"/>')
+        target = target_of(rung)
         label = f"{rung.get('examples', '?')} ex: {losses[-1]:.3g}"
+        if target is not None:
+            ty = y(target)
+            parts.append(
+                f'<line class="rw-target" x1="{left}" y1="{ty:.1f}" x2="{right}" y2="{ty:.1f}" '
+                f'style="{stroke};stroke-dasharray:3 2;opacity:0.8"/>'
+            )
+            label += f" (target {target:.3g})"
         parts.append(
-            f'<text x="{_W - 88}" y="{14 + 12 * k}" fill="{colour}">{escape(label)}</text>'
+            f'<text x="{right + 4}" y="{14 + 12 * k}" style="{fill}">{escape(label)}</text>'
         )
-    parts.append(f'<text x="{_PAD}" y="{_H - 4}" fill="#57606a">steps (log-scale loss)</text>')
-    return _svg("".join(parts), "overfit one batch: loss per ladder rung")
+    parts.append(
+        f'<text x="{left}" y="{_H - 2}" style="{muted}">step; loss on a log scale, '
+        "dashed: each rung's target</text>"
+    )
+    return _svg("".join(parts), "overfit one batch: loss per ladder rung", width=width)
 
 
 def labels_figure(evidence: dict[str, Any]) -> str:
@@ -102,7 +142,7 @@ def labels_figure(evidence: dict[str, Any]) -> str:
         parts.append(f'<circle cx="{cx}" cy="{y(preds[i]):.1f}" r="2" fill="#bf3989"/>')
     agree = sum(abs(a - b) <= 1e-6 * max(1.0, abs(a)) for a, b in zip(labels, preds))
     parts.append(
-        f'<text x="{_PAD}" y="{_H - 16}" fill="#57606a">o label  \u2022 prediction: '
+        f'<text x="{_PAD}" y="{_H - 16}" style="fill:{colour("muted")}">o label  \u2022 prediction: '
         f"{agree} of {n} equal</text>"
     )
     return _svg("".join(parts), "overfit one batch: labels vs predictions", width=width, height=_H)
@@ -122,10 +162,10 @@ def loss_at_init_figure(evidence: dict[str, Any]) -> str:
         return 10 + (_W - 20) * (v - lo) / (hi - lo)
 
     body = (
-        f'<line x1="10" y1="22" x2="{_W - 10}" y2="22" stroke="#999"/>'
+        f'<line x1="10" y1="22" x2="{_W - 10}" y2="22" style="stroke:{colour("rule")}"/>'
         f'<rect x="{x(low):.1f}" y="14" width="{max(x(high) - x(low), 2):.1f}" height="16" fill="#dafbe1" stroke="#1a7f37"/>'
         f'<circle cx="{x(loss):.1f}" cy="22" r="4" fill="#0969da"/>'
-        f'<text x="10" y="46" fill="#57606a">expected {low:.4g} to {high:.4g}; measured {loss:.4g}</text>'
+        f'<text x="10" y="46" style="fill:{colour("muted")}">expected {low:.4g} to {high:.4g}; measured {loss:.4g}</text>'
     )
     return _svg(body, "loss at init against the expected range", height=52)
 

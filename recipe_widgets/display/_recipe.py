@@ -5,6 +5,8 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from recipe_widgets.display._theme import colour
+
 # The checklist is defined above this layer (``recipe_widgets._recipe`` reads the package's
 # ``__all__``), so it is typed here by what is used: ``stages`` (each with ``key``, ``title``,
 # ``why``, ``notebook`` and ``steps``; each step ``text`` and ``tools``) and ``available``.
@@ -29,29 +31,34 @@ def checklist_text(checklist: Checklist) -> str:
     return "\n".join(lines)
 
 
+MUTED, BORDER = colour("muted"), colour("border")  # the notebook theme's, light as a fallback
+
+
 def checklist_html(checklist: Checklist) -> str:
     parts = [
         '<div class="rw-recipe" style="font-family:system-ui,sans-serif;line-height:1.4">',
         '<div style="font-weight:600;font-size:1.1em">A Recipe for Training Neural Networks '
-        '<span style="font-weight:400;color:#57606a">(Karpathy, 2019), with recipe_widgets</span></div>',
+        f'<span style="font-weight:400;color:{MUTED}">(Karpathy, 2019), with recipe_widgets</span>'
+        "</div>",
     ]
     for number, stage in enumerate(checklist.stages, start=1):
         parts.append(
             f'<div class="rw-stage" data-stage="{escape(stage.key)}" style="margin-top:8px">'
             f'<div style="font-weight:600">{number}. {escape(stage.title)} '
-            f'<code style="font-weight:400;color:#57606a">notebooks/{escape(stage.notebook)}</code></div>'
-            f'<div style="color:#444;margin:2px 0 4px 0">{escape(stage.why)}</div>'
+            f'<code style="font-weight:400;color:{MUTED}">notebooks/{escape(stage.notebook)}</code></div>'
+            f'<div style="color:{MUTED};margin:2px 0 4px 0">{escape(stage.why)}</div>'
             '<ul style="list-style:none;margin:0;padding-left:4px">'
         )
         for step in stage.steps:
             tools = _tools(step, checklist.available)
             by = (
                 " ".join(
-                    f'<code style="background:#eef2f7;padding:0 4px">{escape(t)}</code>'
+                    f'<code style="border:1px solid {BORDER};border-radius:3px;padding:0 4px">'
+                    f"{escape(t)}</code>"
                     for t in tools
                 )
                 if tools
-                else '<span style="color:#57606a">by hand</span>'
+                else f'<span style="color:{MUTED}">by hand</span>'
             )
             parts.append(f"<li>&#9744; {escape(step.text)} &rarr; {by}</li>")
         parts.append("</ul></div>")

@@ -11,20 +11,15 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from recipe_widgets.display._finding_figures import figure_html
+from recipe_widgets.display._theme import colour
 
 if TYPE_CHECKING:
     from recipe_widgets.engine.results import Finding, Report
 
 WIDTH = 100
 _LABEL = {"fail": "FAIL", "warn": "WARN", "info": "INFO", "pass": "PASS", "skip": "SKIP"}
-# Colour-blind-safe pairs (Okabe-Ito hues); the label text says the status too.
-_COLOUR = {
-    "fail": ("#b42318", "#fdecea"),
-    "warn": ("#8a5a00", "#fff4e0"),
-    "info": ("#0b5cad", "#e8f1fb"),
-    "pass": ("#1a7f37", "#e9f6ec"),
-    "skip": ("#57606a", "#f3f4f6"),
-}
+# The label text says the status; its colour (the theme's error / warn / info / success colour)
+# only repeats it, outlined rather than filled so it reads on a light and a dark background.
 
 
 _PAD = " " * 6  # continuation lines align under the message, like a hanging indent
@@ -47,13 +42,32 @@ def finding_text(finding: Finding, width: int = WIDTH) -> str:
     lines = _wrap(head + finding.message, "", _PAD, width)
     if finding.fix:
         lines += _wrap("fix: " + finding.fix, _PAD, _PAD, width)
+    for warning in _warnings(finding):
+        lines += _wrap("raised " + warning, _PAD, _PAD, width)
     return "\n".join(lines)
 
 
+def _warnings(finding: Finding) -> list[str]:
+    """Warnings the check caught while it ran (``evidence["warnings"]``), each once."""
+    raised = finding.evidence.get("warnings") if isinstance(finding.evidence, dict) else None
+    return [str(w) for w in raised] if isinstance(raised, (list, tuple)) else []
+
+
 def summary_line(report: Report) -> str:
+    """``Data audit: 3 warnings (3 warn, 2 pass)``: the headline names what needs a look.
+
+    "ok" only when nothing failed or warned; warnings do not fail a report, but a reader who
+    stops at the title must not take five warnings for a clean bill.
+    """
     counts = report.counts()
     parts = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no findings"
-    verdict = "ok" if report.ok else "FAILED"
+    warns = counts.get("warn", 0)
+    if not report.ok:
+        verdict = "FAILED"
+    elif warns:
+        verdict = f"{warns} warning{'s' if warns > 1 else ''}"
+    else:
+        verdict = "ok"
     return f"{report.title}: {verdict} ({parts})"
 
 
@@ -71,20 +85,26 @@ def _ordered(report: Report) -> list[Finding]:
 
 
 def finding_html(finding: Finding) -> str:
-    fg, bg = _COLOUR[finding.status]
+    fg = colour(finding.status)
     fix = (
-        f'<div class="rw-fix" style="margin-top:2px;color:#444"><b>fix:</b> {escape(finding.fix)}</div>'
+        f'<div class="rw-fix" style="margin-top:2px;color:{colour("muted")}"><b>fix:</b> '
+        f"{escape(finding.fix)}</div>"
         if finding.fix
         else ""
+    )
+    raised = "".join(
+        f'<div class="rw-raised" style="margin-top:2px;color:{colour("muted")};'
+        f'font-family:monospace;font-size:11px">raised {escape(w)}</div>'
+        for w in _warnings(finding)
     )
     return (
         f'<tr class="rw-finding rw-{finding.status}" data-check="{escape(finding.check)}">'
         f'<td style="padding:3px 8px;vertical-align:top;white-space:nowrap">'
-        f'<span style="color:{fg};background:{bg};border-radius:3px;padding:1px 6px;'
-        f'font-weight:600;font-family:monospace">{_LABEL[finding.status]}</span></td>'
+        f'<span class="rw-status" style="color:{fg};border:1px solid {fg};border-radius:3px;'
+        f'padding:0 5px;font-weight:600;font-family:monospace">{_LABEL[finding.status]}</span></td>'
         f'<td style="padding:3px 8px;vertical-align:top;font-family:monospace">{escape(finding.check)}</td>'
         f'<td style="padding:3px 8px;vertical-align:top;text-align:left">{escape(finding.message)}{fix}'
-        f"{figure_html(finding)}</td>"
+        f"{raised}{figure_html(finding)}</td>"
         "</tr>"
     )
 

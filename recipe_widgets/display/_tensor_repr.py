@@ -25,10 +25,20 @@ PICTURE_SIDE = 128
 VALUES_UP_TO = 200
 
 
+def memory(nbytes: int) -> str:
+    """``3.1 MB``: decimal units, 3 significant digits (``engine.formatting``)."""
+    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if nbytes >= size:
+            return f"{fmt(nbytes / size)} {unit}"
+    return f"{nbytes} B"
+
+
 def stats_text(s: TensorStats) -> str:
-    """``tensor[64, 1, 8, 8] float32 cpu  min 0  max 16  mean 4.88  std 6.02  zeros 3102``."""
+    """``tensor[64, 1, 8, 8] float32 cpu 16.4 kB  min 0  max 16  mean 4.88  std 6.02  zeros 3102``."""
     shape = "[" + ", ".join(str(d) for d in s.shape) + "]"
     parts = [f"tensor{shape} {s.dtype} {s.device}"]
+    if s.nbytes:
+        parts[0] += f" {memory(s.nbytes)}"
     if s.layout != "strided":
         parts[0] += f" {s.layout}"
     if s.requires_grad:

@@ -83,13 +83,61 @@ def training_chart(
         base = base.transform_joinaggregate(last_step="max(step)").transform_filter(
             f"datum.step > datum.last_step - {int(last_n)}"
         )
-    y_scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    # nice=False: a log axis would otherwise round out to whole decades (1-10) and squash
+    # losses of 1.8-2.3 into a thin band; the domain fits the data.
+    y_scale = alt.Scale(type="log", nice=False) if log_y else alt.Scale(zero=False)
     x = alt.X("step:Q", title="optimizer step")
     y = alt.Y("value:Q", scale=y_scale, title="value")
     color = alt.Color("metric:N", title=None)
-    raw = base.mark_line(opacity=0.3, strokeWidth=1).encode(x=x, y=y, color=color)
+    raw, smooth, sparse = _series_layers(base, x, y_scale, color, smoothing)
+    points, rule = _hover_layers(base, x, y, color)
+    return alt.layer(
+        raw, smooth, points, rule, sparse, data=alt.InlineData(values=values, name=DATASET)
+    ).properties(
+        title=alt.Title(
+            "training",
+            anchor="start",
+            fontSize=12,
+            subtitle=f"faint: raw; bold: trailing mean of {smoothing} points "
+            "(sparse series raw, with points)",
+            subtitleFontSize=10,
+        ),
+        width=width,
+        height=height,
+        # resize: lay out again as rows arrive, or axis labels sized for "no data" get clipped
+        autosize=alt.AutoSizeParams(type="pad", resize=True),
+    )
+
+
+def _series_layers(
+    base: alt.Chart, x: alt.X, y_scale: alt.Scale, color: alt.Color, smoothing: int
+) -> tuple[alt.Chart, alt.Chart, alt.Chart]:
+    """The raw lines, the smoothed lines of dense series, and the points of sparse ones."""
+    import altair as alt
+
+    y = alt.Y("value:Q", scale=y_scale, title="value")
+    # A series is smoothed only when it is dense: at least 2 windows of points and at least a
+    # quarter as many as the densest series. A trailing mean over 20 evaluations of a val loss
+    # logged every 100 steps lags it by 2000 steps (2.225 drawn for 2.19); such a series is
+    # drawn raw, solid and with its points.
+    base = base.transform_joinaggregate(n="count()", groupby=["metric"]).transform_joinaggregate(
+        densest="max(n)"
+    )
+    dense = f"datum.n >= {2 * smoothing} && 4 * datum.n >= datum.densest"
+    raw = base.mark_line(strokeWidth=1).encode(
+        x=x,
+        y=y,
+        color=color,
+        opacity=alt.condition(dense, alt.value(0.3), alt.value(1.0)),
+    )
+    sparse = (
+        base.transform_filter(f"!({dense})")
+        .mark_point(size=16, filled=True)
+        .encode(x=x, y=y, color=color)
+    )
     smooth = (
-        base.transform_window(
+        base.transform_filter(dense)
+        .transform_window(
             smoothed="mean(value)",
             frame=[-(smoothing - 1), 0],
             groupby=["metric"],
@@ -98,33 +146,38 @@ def training_chart(
         .mark_line(strokeWidth=2)
         .encode(x=x, y=alt.Y("smoothed:Q", scale=y_scale, title="value"), color=color)
     )
+    return raw, smooth, sparse
+
+
+def _hover_layers(
+    base: alt.Chart, x: alt.X, y: alt.Y, color: alt.Color
+) -> tuple[alt.Chart, alt.Chart]:
+    """The point nearest the pointer, with its values as a tooltip, and a rule at its step."""
+    import altair as alt
+
     hover = alt.selection_point(
         name="hover", fields=["step"], nearest=True, on="pointerover", empty=False
     )
+    # The tooltip is an expression, not a tooltip encoding: Vega-Lite copies an encoding's
+    # tooltip onto the nearest-point (voronoi) layer reading nominal fields from the wrong
+    # object, and the tooltip read "metric undefined". `datum.datum` is the point under a
+    # voronoi cell; on the point itself it is absent.
+    tip = (
+        "{'metric': (datum.datum || datum).metric, 'step': (datum.datum || datum).step, "
+        "'value': format((datum.datum || datum).value, '.4g')}"
+    )
     points = (
-        base.mark_point(size=30, filled=True)
+        base.mark_point(size=30, filled=True, tooltip=alt.ExprRef(expr=tip))
         .encode(
             x=x,
             y=y,
             color=color,
             opacity=alt.condition(hover, alt.value(1.0), alt.value(0.0)),
-            tooltip=[
-                alt.Tooltip("metric:N"),
-                alt.Tooltip("step:Q"),
-                alt.Tooltip("value:Q", format=".4g"),
-            ],
         )
         .add_params(hover)
     )
-    rule = base.mark_rule(color="gray").encode(x=x).transform_filter(hover)
-    return alt.layer(
-        raw, smooth, points, rule, data=alt.InlineData(values=values, name=DATASET)
-    ).properties(
-        width=width,
-        height=height,
-        # resize: lay out again as rows arrive, or axis labels sized for "no data" get clipped
-        autosize=alt.AutoSizeParams(type="pad", resize=True),
-    )
+    rule = base.mark_rule(color="gray", opacity=0.5).encode(x=x).transform_filter(hover)
+    return points, rule
 
 
 def lr_chart(
@@ -179,7 +232,9 @@ def prediction_chart(long: pd.DataFrame, *, width: int = 520, height: int = 220)
     """Prediction dynamics: each tracked example's prediction over training, scrub by hover."""
     import altair as alt
 
-    scrub = alt.selection_point(name="scrub", fields=["step"], nearest=True, on="pointerover")
+    scrub = alt.selection_point(
+        name="scrub", fields=["step"], nearest=True, on="pointerover", empty=False
+    )
     lines = (
         alt.Chart(long, title="prediction dynamics (tracked batch)")
         .mark_line(point=True)
@@ -191,7 +246,14 @@ def prediction_chart(long: pd.DataFrame, *, width: int = 520, height: int = 220)
         )
         .add_params(scrub)
     )
-    rule = alt.Chart(long).mark_rule(color="gray").encode(x="step:Q").transform_filter(scrub)
+    # One light rule at the hovered step; with an empty selection meaning "all", every step got
+    # a rule and the chart was striped with heavy black lines.
+    rule = (
+        alt.Chart(long)
+        .mark_rule(color="gray", opacity=0.5)
+        .encode(x="step:Q")
+        .transform_filter(scrub)
+    )
     return alt.layer(lines, rule).properties(width=width, height=height)
 
 
@@ -209,8 +271,8 @@ def overfit_chart(long: pd.DataFrame, *, width: int = 520, height: int = 220) ->
         .encode(
             x=alt.X("example:O", title="example"),
             y=alt.Y("value:Q", title="value"),
-            color=alt.Color("series:N", title=None),
-            shape="series:N",
+            color=alt.Color("series:N", title=None, legend=alt.Legend(orient="top")),
+            shape=alt.Shape("series:N", title=None, legend=alt.Legend(orient="top")),
             tooltip=["example:O", "series:N", alt.Tooltip("value:Q", format=".3g")],
         )
         .properties(width=width, height=height)
@@ -226,7 +288,7 @@ def compare_chart(long: pd.DataFrame, *, metric: str = "loss", log_y: bool = Fal
     data = long[long["metric"] == metric].assign(
         metric=safe_text(metric), run=lambda d: d["run"].map(safe_text)
     )
-    scale = alt.Scale(type="log") if log_y else alt.Scale(zero=False)
+    scale = alt.Scale(type="log", nice=False) if log_y else alt.Scale(zero=False)
     title = safe_text(metric)
     return (
         alt.Chart(data, title=title)

@@ -37,4 +37,15 @@ def progress(
     try:
         yield from bar
     finally:
-        bar.close()
+        finish(bar)
+
+
+def finish(bar: object) -> None:
+    """Close a bar as finished, also when the work stopped early (a rung that reached its target
+    long before its step budget). tqdm's notebook bar turns red ("danger") when closed short of
+    its total, which reads as an error; setting the total to where it stopped closes it green."""
+    n, total = getattr(bar, "n", 0), getattr(bar, "total", None)
+    if total is not None and n < total:
+        bar.total = n  # type: ignore[attr-defined]
+        bar.refresh()  # type: ignore[attr-defined]
+    bar.close()  # type: ignore[attr-defined]

@@ -47,14 +47,29 @@ function controls(model) {
     model.set("log_y", log.checked);
     model.save_changes();
   });
-  last.addEventListener("change", () => {
+  const applyLast = () => {
     const n = Math.floor(Number(last.value));
     model.set("last_n", Number.isFinite(n) && n > 0 ? n : null);
     model.save_changes();
     show(); // "abc", -3 or 2.5 in the box: show what the chart really uses
+  };
+  last.addEventListener("change", applyLast); // blur, or the spinner arrows
+  // Enter applies too: a number input fires "change" on Enter in some browsers only.
+  last.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      applyLast();
+    }
   });
   show();
   return { bar, show };
+}
+
+// The notebook's theme: JupyterLab marks its body data-jp-theme-light="false" under a dark
+// theme, VS Code adds the class "vscode-dark"; the chart then uses Vega's dark theme.
+function darkTheme() {
+  const body = document.body;
+  return body?.dataset?.jpThemeLight === "false" || Boolean(body?.classList?.contains("vscode-dark"));
 }
 
 // {metric: [steps, values]} (what the kernel sends: flat lists are cheap to encode) -> the
@@ -98,12 +113,15 @@ async function render({ model, el }) {
     const spec = structuredClone(model.get("spec"));
     spec.data = { ...spec.data, values: first };
     holder.replaceChildren();
-    const result = await vegaEmbed(holder, spec, { actions: false, renderer: "svg" });
+    const options = { actions: false, renderer: "svg" };
+    if (darkTheme()) options.theme = "dark";
+    const result = await vegaEmbed(holder, spec, options);
     view = result.view;
     await view.runAsync();
     // Drawn: only now may a test (or a person) trust what the element shows.
     el.setAttribute("data-rw-ready", "true");
     el.setAttribute("data-rw-scale", spec.layer?.[0]?.encoding?.y?.scale?.type ?? "linear");
+    el.setAttribute("data-rw-theme", options.theme ?? "light");
   }
 
   async function append(batch) {

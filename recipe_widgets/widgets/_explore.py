@@ -6,7 +6,10 @@ match (``engine.explore`` and the filter grammar) and the display layer how to d
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -15,7 +18,8 @@ import numpy as np
 import pandas as pd
 import traitlets as T
 
-from recipe_widgets.display._explore import grid_html, histogram_chart
+from recipe_widgets.display._explore import NONE, grid_html, histogram_chart, matched_counts
+from recipe_widgets.display._theme import colour
 from recipe_widgets.engine.explore import _queries as ex
 from recipe_widgets.engine.validate import not_text, whole
 from recipe_widgets.widgets._base import StaticFallbackMixin
@@ -30,6 +34,35 @@ def _offline_chart(chart: Any) -> Any:
     return alt.JupyterChart(chart)
 
 
+SEARCH_DELAY = 0.3  # seconds of no typing before a search runs: as you type, not per key
+
+
+def example_filter(frame: pd.DataFrame) -> str:
+    """A filter expression built from this frame's own columns and values, for the filter box's
+    placeholder: ``label == 3 and mean > 0.42`` where those columns exist, never a column the
+    frame lacks."""
+    numeric = [str(c) for c in ex.numeric_columns(frame)]
+    words = [c for c in map(str, frame.columns) if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", c)]
+    parts = []
+    label = next((c for c in ("label", "target", "y") if c in words), None)
+    if label is not None:
+        first = frame[label].dropna()
+        if len(first):
+            v = first.iloc[0]
+            v = v.item() if isinstance(v, np.generic) else v  # 3, not np.int64(3)
+            parts.append(
+                f"{label} == {v!r}" if not isinstance(v, str) else f'{label} == "{v[:20]}"'
+            )
+    axis = next((c for c in numeric if c in words and c != label), None)
+    if axis is not None:
+        median = pd.to_numeric(frame[axis], errors="coerce").median()
+        if pd.notna(median):
+            parts.append(f"{axis} > {float(median):.3g}")
+    if "flags" in words:
+        parts.append('flags contains "outliers"')
+    return " and ".join(parts[:2]) or "column == value"
+
+
 class Explorer(StaticFallbackMixin, W.VBox):
     """A per-item table with search, filter expression, sort, a histogram per axis and paging."""
 
@@ -37,7 +70,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         sync=False
     )
     regex = T.Bool(False, help="treat `search` as a regular expression")
-    expr = T.Unicode("", help="filter expression, e.g. `label == 3 and brightness > 0.4`")
+    expr = T.Unicode("", help="filter expression, e.g. `label == 3 and mean > 0.4`")
     sort_by = T.Unicode("", help="column to sort by; empty keeps item order")
     descending = T.Bool(False, help="sort largest first")
     axis = T.Unicode("", help="column shown in the histogram")
@@ -56,6 +89,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         note: str = "",
         page_size: int = 24,
         chart: bool = True,
+        reasons: Mapping[str, str] | None = None,
     ) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"Explorer needs a per-item DataFrame, got {type(frame).__name__}")
@@ -67,38 +101,25 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self.images = images
         self.title = title
         self.note = note  # how the items were read, e.g. "1797 items of shape (8, 8)"
+        # check id -> its finding's message: the "why" shown on hover over a flag or group tag
+        self.reasons = dict(reasons or {})
+        self._pending: Any = None  # the scheduled search while a person is typing
+        self._hist: Any = None  # the histogram of every item along `axis`, built on first use
+        self._drawn: Any = None  # (axis, matching counts) the chart on screen was built for
         self._rows = np.arange(len(frame))
         self._cache = ex.ColumnCache(
             frame
         )  # per-column factorizations and sort keys, built on first use
-        self._search = W.Text(
-            placeholder="search text columns", description="search", continuous_update=False
-        )
-        self._regex = W.Checkbox(description="regex", indent=False, layout=W.Layout(width="70px"))
-        self._expr = W.Text(
-            placeholder="label == 3 and brightness > 0.4",
-            description="filter",
-            continuous_update=False,
-        )
-        columns = [str(c) for c in frame.columns]
-        self._sort = W.Dropdown(options=["", *columns], description="sort")
-        self._desc = W.Checkbox(description="largest first", indent=False)
-        axes = ex.numeric_columns(frame) + [
-            c for c in frame.columns if c not in ex.numeric_columns(frame)
-        ]
-        self._axis = W.Dropdown(options=[str(a) for a in axes], description="axis")
-        self._prev, self._next = (
-            W.Button(description="\u25c0", layout=W.Layout(width="40px")),
-            W.Button(description="\u25b6", layout=W.Layout(width="40px")),
-        )
-        self._status = W.HTML()
-        self._grid = W.HTML()
+        axes = self._make_controls(frame)
         self._chart = None
         self._want_chart = chart and len(axes) > 0
         super().__init__(layout=W.Layout(width="100%"))
         self.page_size = page_size
+        # The search box is typed into: each key schedules a search (see _typed); the trait
+        # set from code (or a test) applies at once and shows in the box.
+        self._search.observe(self._typed, names="value")
+        self.observe(lambda c: setattr(self._search, "value", c["new"]), names="search")
         for w, name in (
-            (self._search, "search"),
             (self._expr, "expr"),
             (self._sort, "sort_by"),
             (self._axis, "axis"),
@@ -117,14 +138,52 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self.axis = str(axes[0]) if axes else ""
         self._on_axis(None)  # the link above already set `axis`, so no change event fired
         self._refresh()
+        self._lay_out()
+
+    def _make_controls(self, frame: pd.DataFrame) -> list[Any]:
+        """The boxes, buttons and outputs (not yet linked); returns the histogram's axes."""
+        self._search = W.Text(
+            placeholder="search text columns (as you type)",
+            description="search",
+            continuous_update=True,
+        )
+        self._regex = W.Checkbox(description="regex", indent=False, layout=W.Layout(width="70px"))
+        self._expr = W.Text(
+            placeholder=f"{example_filter(frame)}  (Enter)",
+            description="filter",
+            continuous_update=False,
+        )
+        columns = [str(c) for c in frame.columns]
+        self._sort = W.Dropdown(options=["", *columns], description="sort")
+        self._desc = W.Checkbox(description="largest first", indent=False)
+        axes = ex.numeric_columns(frame) + [
+            c for c in frame.columns if c not in ex.numeric_columns(frame)
+        ]
+        self._axis = W.Dropdown(options=[str(a) for a in axes], description="axis")
+        self._prev, self._next = (
+            W.Button(description="\u25c0", layout=W.Layout(width="40px")),
+            W.Button(description="\u25b6", layout=W.Layout(width="40px")),
+        )
+        self._status = W.HTML()
+        self._code_button = W.Button(description="as code", layout=W.Layout(width="80px"))
+        self._code = W.Textarea(layout=W.Layout(width="100%", height="90px", display="none"))
+        self._code_button.on_click(lambda _: self._toggle_code())
+        self._grid = W.HTML()
+        return axes
+
+    def _lay_out(self) -> None:
         controls = W.VBox(
             [
                 W.HBox([self._search, self._regex, self._expr]),
-                W.HBox([self._sort, self._desc, self._axis, self._prev, self._next]),
+                W.HBox(
+                    [self._sort, self._desc, self._axis, self._prev, self._next, self._code_button]
+                ),
             ]
         )
         self.children = [
-            c for c in (controls, self._chart, self._status, self._grid) if c is not None
+            c
+            for c in (controls, self._chart, self._status, self._code, self._grid)
+            if c is not None
         ]
 
     label_column: str | None = None  # set by explore(); the human baseline hides this column
@@ -159,6 +218,24 @@ class Explorer(StaticFallbackMixin, W.VBox):
         """Positions (0..N-1) of the items that match, in the shown order."""
         return self._rows.copy()
 
+    def to_code(self, name: str = "explorer") -> str:
+        """What is selected now, as Python a script can run: the same query set on an explorer
+        (our filter grammar, never ``DataFrame.query``) and the matching positions themselves."""
+        query = [
+            ("search", self.search, ""),
+            ("regex", self.regex, False),
+            ("expr", self.expr, ""),
+            ("axis", self.axis, self.axis if not (self.brush or self.picked) else None),
+            ("brush", tuple(self.brush), ()),
+            ("picked", tuple(self.picked), ()),
+            ("sort_by", self.sort_by, ""),
+            ("descending", self.descending, False),
+        ]
+        lines = [f"# {self._status_text().split(';')[0]}"]
+        lines += [f"{name}.{key} = {value!r}" for key, value, default in query if value != default]
+        lines.append(f"indices = {[int(i) for i in self._rows]!r}  # positions, in the shown order")
+        return "\n".join(lines)
+
     def selected_frame(self) -> pd.DataFrame:
         return self.frame.iloc[self._rows]
 
@@ -168,12 +245,16 @@ class Explorer(StaticFallbackMixin, W.VBox):
 
         return Subset(dataset, [int(i) for i in self._rows])
 
-    def _match(self) -> np.ndarray:
+    def _match(self, own_selection: bool = True) -> np.ndarray:
+        """Positions that match; ``own_selection=False`` leaves out the histogram's brush and
+        picked bars (what its "matching" bars count)."""
         mask = ex.search_mask(self.frame, self.search, regex=self.regex, cache=self._cache)
         if self.expr.strip():
             from recipe_widgets.engine.explore import filter_mask
 
             mask &= filter_mask(self.frame, self.expr)
+        if not own_selection:
+            return np.flatnonzero(mask)
         if self.brush and self.axis:
             mask &= ex.range_mask(self.frame, {self._column(self.axis): tuple(self.brush)})
         if self.picked and self.axis:
@@ -194,40 +275,105 @@ class Explorer(StaticFallbackMixin, W.VBox):
             self.error = str(err)
         self.page = 0
         self._draw_grid()
+        self._draw_histogram()
+
+    def _typed(self, change: dict[str, Any]) -> None:
+        """A key in the search box: search once typing pauses for SEARCH_DELAY (debounced),
+        so results follow the text without a search per key. Outside a running event loop
+        (a script, a test) the search runs at once."""
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        text = change["new"]
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self.search = text
+            return
+        self._status.value = (
+            f"<div class='rw-status'>searching for {escape(repr(text))}\u2026</div>"
+        )
+        self._pending = loop.call_later(SEARCH_DELAY, lambda: setattr(self, "search", text))
 
     def _on_query(self, _change: Any) -> None:
         self._refresh()
 
     def _on_axis(self, _change: Any) -> None:
+        self._hist = None  # first: resetting brush / picked below redraws with the new axis
         self.brush, self.picked = (), ()
+        self._draw_histogram()
+
+    def _draw_histogram(self) -> None:
+        """Bars of every item under bars of the items that match everything but this chart's own
+        selection (so a brush never hides the bars it was drawn over). Re-sent only when the
+        counts change: sorting, paging or brushing leave the chart as it is."""
         if not self._want_chart or not self.axis:
             return
-        chart = histogram_chart(ex.histogram(self.frame, self._column(self.axis)))
+        if self._hist is None:
+            self._hist = ex.histogram(self.frame, self._column(self.axis))
+        try:
+            others = self._match(own_selection=False)
+        except (ValueError, KeyError, TypeError):
+            others = self._rows
+        matched = matched_counts(self._hist, others, len(self.frame)).tolist()
+        key = (self.axis, tuple(matched))
+        if self._chart is not None and self._drawn == key:
+            return
+        self._drawn = key
+        chart = histogram_chart(self._hist, matched=matched, brush=self.brush, picked=self.picked)
         if self._chart is None:
             self._chart = _offline_chart(chart)
         else:
-            self._chart.chart = chart  # a new axis is a new chart: re-sent once, not per item
+            self._chart.chart = chart  # new counts or axis: the spec is re-sent, not per item
         selections = self._chart.selections
-        if "brush" in selections.trait_names():  # numeric axes carry an x brush
-            selections.observe(self._on_brush, names="brush")
-        if "pick" in selections.trait_names():  # categorical axes: click bars
-            selections.observe(self._on_pick, names="pick")
+        for name, handler in (
+            ("brush", self._on_brush),
+            ("bin", self._on_bin),
+            ("pick", self._on_pick),
+        ):
+            if name in selections.trait_names():
+                with contextlib.suppress(ValueError):  # a new chart may reuse the object
+                    selections.unobserve(handler, names=name)
+                selections.observe(handler, names=name)
 
     def _on_brush(self, change: dict[str, Any]) -> None:
         # IntervalSelection.value maps the brushed field to [lo, hi]; the bars' field is "start".
         bounds = (getattr(change["new"], "value", None) or {}).get("start")
+        if bounds and min(bounds) == max(bounds):
+            return  # a click, not a drag: the "bin" selection says which bar
         self.brush = (float(min(bounds)), float(max(bounds))) if bounds else ()
 
-    def _on_pick(self, change: dict[str, Any]) -> None:
-        # PointSelection.value is a list of {"category": ...} records, one per clicked bar.
+    def _on_bin(self, change: dict[str, Any]) -> None:
+        # A click on a numeric bar: PointSelection.value is [{"start": lo, "end": hi}].
         records = getattr(change["new"], "value", None) or []
-        self.picked = tuple(str(r["category"]) for r in records if "category" in r)
+        bars = [r for r in records if "start" in r and "end" in r]
+        if bars:
+            self.brush = (
+                float(min(r["start"] for r in bars)),
+                float(max(r["end"] for r in bars)),
+            )
+
+    def _on_pick(self, change: dict[str, Any]) -> None:
+        # PointSelection.value is a list of {"category": ...} records, one per clicked bar;
+        # "(none)" is how the chart labels the empty category.
+        records = getattr(change["new"], "value", None) or []
+        self.picked = tuple(
+            "" if str(r["category"]) == NONE else str(r["category"])
+            for r in records
+            if "category" in r
+        )
 
     def _column(self, name: str) -> Any:
         for c in self.frame.columns:
             if str(c) == name:
                 return c
         return name
+
+    def _toggle_code(self) -> None:
+        """Show (or hide) the current selection as code, to paste into a script."""
+        shown = self._code.layout.display != "none"
+        self._code.layout.display = "none" if shown else ""
+        self._code.value = "" if shown else self.to_code()
 
     def _turn(self, step: int) -> None:
         last = max(0, (len(self._rows) - 1) // self.page_size)
@@ -250,15 +396,21 @@ class Explorer(StaticFallbackMixin, W.VBox):
 
     def _draw_grid(self) -> None:
         err = (
-            f"<div class='rw-error' style='color:#b42318'>{escape(self.error)}</div>"
+            f"<div class='rw-error' style='color:{colour('fail')}'>{escape(self.error)}</div>"
             if self.error
             else ""
         )
-        note = f"<div style='color:#57606a'>{escape(self.note)}</div>" if self.note else ""
+        note = (
+            f"<div style='color:{colour('muted')}'>{escape(self.note)}</div>" if self.note else ""
+        )
         self._status.value = (
             f"{note}<div class='rw-status'>{escape(self._status_text())}</div>{err}"
         )
-        self._grid.value = grid_html(self.frame, self._shown(), images=self.images)
+        self._grid.value = grid_html(
+            self.frame, self._shown(), images=self.images, reasons=self.reasons
+        )
+        if getattr(self, "_code", None) is not None and self._code.layout.display != "none":
+            self._code.value = self.to_code()
 
     def _static_text(self) -> str:
         query = ", ".join(
@@ -271,7 +423,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
     def _static_html(self) -> str:
         return (
             f"<div class='rw-explorer'><b>{escape(self.title)}</b>: {escape(self._status_text())}"
-            f"{grid_html(self.frame, self._shown(), images=self.images)}</div>"
+            f"{grid_html(self.frame, self._shown(), images=self.images, reasons=self.reasons)}</div>"
         )
 
 
@@ -305,6 +457,8 @@ def explore(
             f"data= is empty ({len(table.frame)} rows, {len(table.frame.columns)} columns):"
             " nothing to explore"
         )
+    # check id -> its finding's message: what a flag or group tag says on hover
+    reasons = {f.check: f.message for f in getattr(report, "findings", ())} if report else {}
     explorer = Explorer(
         table.frame,
         images=table.images,
@@ -312,6 +466,7 @@ def explore(
         note=table.note,
         page_size=page_size,
         chart=chart,
+        reasons=reasons,
     )
     explorer.label_column = table.label_column
     return explorer

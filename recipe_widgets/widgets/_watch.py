@@ -8,7 +8,10 @@ history, no widget.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
+from html import escape
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -41,11 +44,19 @@ class LiveWatch(Watch):
             self._shown = n
             self._render_findings()
 
-    def _render_findings(self) -> None:
-        from recipe_widgets.display._report import report_html
+    def _render_findings(self, done: bool = False) -> None:
+        """The findings under the chart: in full while the loop runs; once it ends, folded
+        under their headline. A cell that ends with ``w.report`` then prints them once, and
+        the panel still opens them with one click."""
+        from recipe_widgets.display._report import report_html, summary_line
 
         report = self.report
         html = report_html(report) if report.findings else ""
+        if done and html:
+            html = (
+                "<details class='rw-findings-folded'><summary style='cursor:pointer'>"
+                f"{escape(summary_line(report))} (w.report shows them)</summary>{html}</details>"
+            )
         if html != self.plot.findings:
             self.plot.findings = html
 
@@ -65,7 +76,7 @@ class LiveWatch(Watch):
             return super().__exit__(exc_type, exc, tb)
         finally:
             self.plot.flush()
-            self._render_findings()
+            self._render_findings(done=True)
             self._show_tracked()
 
     def _show_tracked(self) -> None:
@@ -78,7 +89,7 @@ class LiveWatch(Watch):
         try:
             chart = wc.run_prediction_chart(self)
             if isinstance(self.tracked, (tuple, list)) and len(self.tracked) > 1:
-                chart = chart | wc.run_overfit_chart(self)
+                chart = chart & wc.run_overfit_chart(self)  # stacked: side by side overflows
         except (ValueError, TypeError, IndexError) as err:  # odd outputs: say so, keep the run
             print(f"prediction dynamics unavailable: {err}")
             return
@@ -89,20 +100,38 @@ def watch(
     model: nn.Module,
     optimizer: torch.optim.Optimizer | Iterable[torch.optim.Optimizer] | None = None,
     *,
-    display: bool = True,
+    display: bool | None = None,
     name: str = "run",
     stats_every: int = 25,
+    logdir: str | Path | None = None,
 ) -> Watch:
     """Watch your own training loop: ``with rw.watch(model, optimizer) as w: ... w.log(loss=l)``.
 
     Hooks on the optimizer step and the model's forward catch the bugs of a hand-written loop
     (forgotten ``zero_grad``, NaN loss, LR decayed to ~0, evaluation in train mode, ...) while
     it runs; ``w.history`` and ``w.report`` hold what was logged and found, also after an error.
-    ``display=False`` for scripts and tests; gradient, update and activation statistics are
+    ``logdir="runs/exp1"`` also appends the run to that directory as it goes (history, LR,
+    findings, sampled gradient norms; one JSON Lines file per process), for :func:`rw.view
+    <recipe_widgets.view>` in a notebook, :func:`rw.load_run <recipe_widgets.load_run>`,
+    ``pandas.read_json(path, lines=True)`` or TensorBoard (``w.to_tensorboard``).
+    ``display`` defaults to showing the panel in a notebook kernel and nothing elsewhere (a
+    script); ``display=False`` for scripts and tests; gradient, update and activation statistics are
     taken in a window of two consecutive steps every ``2 * stats_every`` steps, so each bug is
     reported within that many steps (50 with the default).
     """
     config = WatchConfig(stats_every=stats_every)
+    if display is None:
+        display = in_kernel()
     if not display:
-        return Watch(model, optimizer, config=config, name=name)
-    return LiveWatch(model, optimizer, config=config, name=name)
+        return Watch(model, optimizer, config=config, name=name, logdir=logdir)
+    return LiveWatch(model, optimizer, config=config, name=name, logdir=logdir)
+
+
+def in_kernel() -> bool:
+    """Is this a Jupyter kernel (where a widget shows), rather than a script or a terminal?"""
+    if "ipykernel" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None

@@ -43,8 +43,14 @@ def cases() -> list[Case]:
     """Every case: each correct setup once, each bug twice (as reported, and fixed)."""
     found: list[Case] = []
     for module in _modules("correct"):
-        found.append(Case(name=f"correct/{module.__name__.rsplit('.', 1)[1]}", kind="correct",
-                          module=module, fixed=True))
+        found.append(
+            Case(
+                name=f"correct/{module.__name__.rsplit('.', 1)[1]}",
+                kind="correct",
+                module=module,
+                fixed=True,
+            )
+        )
     for module in _modules("bugs"):
         short = module.__name__.rsplit(".", 1)[1]
         found.append(Case(name=f"bugs/{short}", kind="bug", module=module, fixed=False))

@@ -14,8 +14,11 @@ from corpus._case import Case, Flag, Outcome, Setup
 
 
 def _flags(report: Any, source: str) -> list[Flag]:
-    return [Flag(source, f.check, f.status, f.message, f.fix) for f in report
-            if f.status in ("warn", "fail")]
+    return [
+        Flag(source, f.check, f.status, f.message, f.fix)
+        for f in report
+        if f.status in ("warn", "fail")
+    ]
 
 
 def _where(exc: BaseException) -> str:
@@ -43,9 +46,15 @@ def run_setup(setup: Setup, name: str = "") -> Outcome:
         warnings.simplefilter("ignore")  # the user's own warnings are not the kit's verdict
         if setup.run_check:
             try:
-                report = rw.check(setup.model, setup.data, setup.loss_fn,
-                                  optimizer=setup.optimizer, val=setup.val, quiet=True,
-                                  **setup.check)
+                report = rw.check(
+                    setup.model,
+                    setup.data,
+                    setup.loss_fn,
+                    optimizer=setup.optimizer,
+                    val=setup.val,
+                    quiet=True,
+                    **setup.check,
+                )
                 outcome.flags += _flags(report, "check")
             except Exception as exc:  # noqa: BLE001 - a crash is a result here
                 outcome.crash = f"check: {type(exc).__name__}: {exc}{_where(exc)}"
@@ -55,7 +64,9 @@ def run_setup(setup: Setup, name: str = "") -> Outcome:
                 with w:
                     setup.loop(w)
             except Exception as exc:  # noqa: BLE001
-                outcome.crash = (outcome.crash or "") + f" watch: {type(exc).__name__}: {exc}{_where(exc)}"
+                outcome.crash = (
+                    outcome.crash or ""
+                ) + f" watch: {type(exc).__name__}: {exc}{_where(exc)}"
             outcome.flags += _flags(w.report, "watch")
     outcome.seconds = time.perf_counter() - start
     return outcome

@@ -101,12 +101,31 @@ def test_tensor_summary_line() -> None:
     x = torch.tensor([[0.0, 1.0], [float("nan"), float("inf")]])
     assert (
         stats_text(tensor_stats(x))
-        == "tensor[2, 2] float32 cpu  min 0  max 1  mean 0.5  std 0.707  zeros 1  NaN 1  +Inf 1"
+        == "tensor[2, 2] float32 cpu 16 B  min 0  max 1  mean 0.5  std 0.707  zeros 1  NaN 1  +Inf 1"
     )
     assert (
         stats_text(tensor_stats(torch.empty(2, device="meta")))
-        == "tensor[2] float32 meta  meta tensor: no data"
+        == "tensor[2] float32 meta 8 B  meta tensor: no data"
     )
+
+
+def test_tensor_summary_shows_memory_size() -> None:
+    from recipe_widgets.display._tensor_repr import memory
+
+    assert stats_text(tensor_stats(torch.zeros(1000, 784))).startswith(
+        "tensor[1000, 784] float32 cpu 3.14 MB  min 0"
+    )
+    assert stats_text(tensor_stats(torch.zeros(3, dtype=torch.float16))).startswith(
+        "tensor[3] float16 cpu 6 B  "
+    )
+    assert [memory(n) for n in (999, 16_384, 3_100_000, 2**31)] == [
+        "999 B",
+        "16.4 kB",
+        "3.1 MB",
+        "2.15 GB",
+    ]
+    sparse = torch.zeros(4, 4).to_sparse()
+    assert " B " not in stats_text(tensor_stats(sparse)).split("  ")[0]  # no numel * size claim
     assert "grad" in stats_text(tensor_stats(torch.ones(2, requires_grad=True)))
 
 

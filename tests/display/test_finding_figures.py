@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import torch
 from torch import nn
 
@@ -55,3 +57,24 @@ def test_odd_or_hostile_evidence_gives_no_figure_or_escaped_text() -> None:
     )
     svg = figure_html(hostile)
     assert "<script>" not in svg and "&lt;script&gt;" in svg
+
+
+def test_overfit_figure_labels_each_rung_with_its_own_target_and_has_axis_ticks() -> None:
+    # The report's text names the batch rung's target (< 0.0112); the figure once showed only the
+    # first rung's (0.0155), and had no ticks to tell how far the loss stopped from it.
+    ladder = [
+        {"examples": 1, "losses": [2.3, 1.0, 0.1, 0.009], "target": 0.0155},
+        {"examples": 10, "losses": [2.3, 1.2, 0.5, 0.02, 0.011], "target": 0.01123},
+    ]
+    svg = figure_html(rw.Finding("overfit_one_batch", "fail", "m", evidence={"ladder": ladder}))
+    assert "1 ex: 0.009 (target 0.0155)" in svg and "10 ex: 0.011 (target 0.0112)" in svg
+    assert svg.count('class="rw-target"') == 2
+    ticks = re.findall(r'class="rw-tick"[^>]*>([^<]+)<', svg)
+    assert {"0.01", "0.1", "1"} <= set(ticks) and {"0", "4"} <= set(ticks)  # y decades, x ends
+
+
+def test_overfit_figure_ticks_a_range_narrower_than_a_decade_at_its_ends() -> None:
+    ladder = [{"examples": 4, "losses": [0.02, 0.015, 0.012], "target": 0.011}]
+    svg = figure_html(rw.Finding("overfit_one_batch", "pass", "m", evidence={"ladder": ladder}))
+    ticks = re.findall(r'class="rw-tick"[^>]*>([^<]+)<', svg)
+    assert "0.011" in ticks and "0.02" in ticks

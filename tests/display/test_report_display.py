@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from recipe_widgets.display import report_html, report_text
+from recipe_widgets.display._report import summary_line
 from recipe_widgets.engine import Finding, Report
 
 HOSTILE = '<img src=x onerror="alert(1)"> & "quotes"'
@@ -70,3 +71,24 @@ def test_mimebundle_is_deterministic_and_has_text_and_html() -> None:
 def test_empty_report_renders() -> None:
     assert report_text(Report(())) == "Report: ok (no findings)"
     assert "<table" in report_html(Report(()))
+
+
+def test_headline_counts_warnings_instead_of_saying_ok() -> None:
+    warned = Report(
+        tuple(Finding(f"w{i}", "warn", "m") for i in range(3)) + (Finding("p", "pass", "m"),),
+        title="Data audit",
+    )
+    assert summary_line(warned) == "Data audit: 3 warnings (3 warn, 1 pass)"
+    one = Report((Finding("w", "warn", "m"),), title="Data audit")
+    assert summary_line(one) == "Data audit: 1 warning (1 warn)"
+    assert summary_line(Report((Finding("p", "pass", "m"),))) == "Report: ok (1 pass)"
+    assert ">Data audit: 3 warnings (3 warn, 1 pass)</div>" in report_html(warned)
+
+
+def test_html_colours_follow_the_notebook_theme() -> None:
+    # JupyterLab's variables first, VS Code's next, a light-theme colour last: the same HTML
+    # reads in a dark theme. No hard-coded grey for the fix line.
+    html = report_html(_report())
+    assert "var(--jp-error-color1, var(--vscode-errorForeground, #b42318))" in html
+    assert "var(--jp-ui-font-color2, var(--vscode-descriptionForeground, #57606a))" in html
+    assert "#444" not in html

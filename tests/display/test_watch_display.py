@@ -44,15 +44,22 @@ def test_history_long_drops_missing_and_non_finite(history: pd.DataFrame) -> Non
 def test_training_chart_spec(history: pd.DataFrame) -> None:
     d = training_chart(history_long(history), log_y=True, smoothing=5, last_n=50).to_dict()
     assert d["data"]["name"] == DATASET and len(d["data"]["values"]) == 3
-    raw, smooth, points, rule = d["layer"]
+    raw, smooth, points, rule, sparse = d["layer"]
     assert d["autosize"] == {"type": "pad", "resize": True}  # re-layout as rows are appended
     assert "data" not in raw  # one dataset, shared: the widget appends to it once
-    assert raw["encoding"]["y"]["scale"] == {"type": "log"}
-    assert raw["mark"]["opacity"] < 1
+    assert raw["encoding"]["y"]["scale"] == {"type": "log", "nice": False}
+    assert raw["encoding"]["opacity"]["value"] == 1.0  # sparse series: solid
+    assert (
+        raw["encoding"]["opacity"]["condition"]["value"] < 1
+    )  # dense series: faint under the mean
+    assert sparse["mark"]["type"] == "point"
     window = next(t for t in smooth["transform"] if "window" in t)
     assert window["frame"] == [-4, 0] and window["groupby"] == ["metric"]
     assert {"filter": "datum.step > datum.last_step - 50"} in raw["transform"]
-    assert [t["field"] for t in points["encoding"]["tooltip"]] == ["metric", "step", "value"]
+    # an expression reading the hovered point (also through the voronoi cell: `datum.datum`),
+    # so the tooltip names the metric; tests/browser hovers it in Chromium
+    tip = points["mark"]["tooltip"]["expr"]
+    assert "'metric': (datum.datum || datum).metric" in tip and "step" in tip and "value" in tip
     (hover,) = d["params"]
     assert hover["name"] == "hover" and hover["select"]["nearest"] is True
     assert hover["views"] == [points["name"]]
@@ -132,3 +139,60 @@ def test_hostile_metric_and_run_names_cannot_end_the_script_block() -> None:
             "</script>\n<script", ""
         )
         assert "alert(1)" in html  # the name is still there, readable
+
+
+def _svg_texts(chart) -> list[str]:
+    import re
+
+    import vl_convert
+
+    return re.findall(r"<text[^>]*>([^<]*)</text>", vl_convert.vegalite_to_svg(chart.to_dict()))
+
+
+def _run(n_train: int = 400, every: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    steps = np.arange(n_train)
+    train = 2.3 - 0.5 * steps / n_train + 0.05 * rng.standard_normal(n_train)
+    val_steps = steps[every - 1 :: every]
+    return pd.concat(
+        [
+            pd.DataFrame({"step": steps, "metric": "loss", "value": train}),
+            pd.DataFrame({"step": val_steps, "metric": "val_loss", "value": 2.19}),
+        ],
+        ignore_index=True,
+    )
+
+
+def test_log_axis_fits_the_data_instead_of_rounding_to_decades() -> None:
+    # Losses of 1.8-2.3 on a log axis: with Vega's default nice domain the axis spans 1-10.
+    texts = _svg_texts(training_chart(_run(), log_y=True))
+    assert "10" not in texts and "1" not in texts
+    numbers = [float(t) for t in texts if t.replace(".", "", 1).isdigit()]
+    ticks = [t for t in numbers if 0 < t < 5]  # the y axis (steps run 0-400)
+    assert ticks and min(ticks) >= 1.6 and max(ticks) <= 2.5
+
+
+def test_a_sparse_series_is_not_smoothed() -> None:
+    # 10 val points among 400 training points: the trailing mean would drag the val line away
+    # from its points; the smoothed layer keeps only the dense series.
+    import json
+
+    import vl_convert
+
+    chart = training_chart(_run(), smoothing=20)
+    vega = vl_convert.vegalite_to_vega(chart.to_dict())
+    vega = vega if isinstance(vega, dict) else json.loads(vega)
+    assert vega  # compiles
+    d = chart.to_dict()
+    smooth = d["layer"][1]
+    dense = next(t["filter"] for t in smooth["transform"] if "filter" in t)
+    assert dense == "datum.n >= 40 && 4 * datum.n >= datum.densest"
+    assert "raw" in d["title"]["subtitle"] and "trailing mean of 20" in d["title"]["subtitle"]
+
+
+def test_prediction_rule_only_at_the_hovered_step() -> None:
+    long = predictions_long([(s, np.full((4, 1), s / 10)) for s in range(0, 50, 5)])
+    d = prediction_chart(long).to_dict()
+    rule = d["layer"][1]
+    assert rule["transform"] == [{"filter": {"param": "scrub", "empty": False}}]
+    assert rule["mark"]["opacity"] < 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import torch
@@ -174,8 +175,11 @@ def test_labels_out_of_range(setups) -> None:
     s = setups.tabular("wine", width=8)
     x, y = s["data"]
     # cross_entropy itself raises on CPU (a device-side assert on GPU): the error names the cause
-    with pytest.raises(UnusableInput, match=r"labels range 1\.\.3 but the output has 3 classes"):
-        check(s["model"], (x, y + 1), s["loss_fn"], quiet=True)
+    r = check(s["model"], (x, y + 1), s["loss_fn"], quiet=True)
+    assert r["input_sanity"].status == "fail"
+    assert re.search(r"labels range 1\.\.3 but the output has 3 classes", r["input_sanity"].message)
+    assert "y - 1" in r["input_sanity"].fix
+    assert {f.status for f in r if f.check not in ("input_sanity",)} == {"skip"}
     # a loss that does not index by label would run: input sanity names the range
     r = check(
         s["model"],

@@ -106,3 +106,26 @@ def test_assert_same_accepts_a_correct_rewrite_and_names_the_first_difference() 
     with pytest.raises(AssertionError, match="gradient of input 1"):
         assert_same(_loopy_attention, lambda q, k: (q @ k.detach().T / 2.0).softmax(-1), q, k)
     assert q.grad is None and not q.requires_grad  # inputs untouched
+
+
+def test_warnings_raised_inside_the_check_are_caught_once_as_evidence() -> None:
+    # A regression net whose output (B, 1) meets targets (B,): MSELoss broadcasts and PyTorch
+    # warns on every call, which printed the same UserWarning many times above the report.
+    import warnings
+
+    import recipe_widgets as rw
+
+    torch.manual_seed(0)
+    x, y = torch.randn(32, 4), torch.randn(32)
+    model = nn.Linear(4, 1)
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        report = rw.check(
+            model, (x, y), nn.MSELoss(), checks=["loss_at_init", "overfit_one_batch"], quiet=True
+        )
+    assert not [w for w in leaked if "target size" in str(w.message)]  # none reached the user
+    raised = [w for f in report.findings for w in f.evidence.get("warnings", [])]
+    broadcast = [w for w in raised if "target size" in w]
+    assert len(broadcast) == 1 and broadcast[0].startswith("UserWarning: Using a target size")
+    assert "raised UserWarning: Using a target size" in str(report)  # reported, once
+    assert str(report).count("raised UserWarning: Using a target size") == 1

@@ -47,3 +47,25 @@ def test_seed_range_is_checked_up_front(bad: int) -> None:
 
 def test_seed_accepts_numpy_ints() -> None:
     assert seed_everything(np.int64(5)) == 5
+
+
+@pytest.mark.parametrize("leave", [True, False])
+def test_a_bar_stopped_early_closes_as_finished_not_as_an_error(leave: bool) -> None:
+    # A ladder rung that reaches its target after 3 of 10 steps: tqdm's notebook bar would turn
+    # red ("danger") at 30%, which a reader takes for a crash.
+    from tqdm.notebook import tqdm as notebook_tqdm
+
+    from recipe_widgets.engine.progress import finish
+
+    bar = notebook_tqdm(total=10, leave=leave, display=False)
+    bar.update(3)
+    finish(bar)
+    style = bar.container.children[1].bar_style
+    assert style != "danger" and bar.total == 3
+    if leave:
+        assert style == "success"
+
+    plain = notebook_tqdm(total=10, leave=True, display=False)
+    plain.update(3)
+    plain.close()  # what closing without finish() shows: the red bar this guards against
+    assert plain.container.children[1].bar_style == "danger"

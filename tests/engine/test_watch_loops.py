@@ -139,6 +139,8 @@ def run_broken(bug: str, steps: int = STEPS, start: int = 10) -> object:
     loss_fn = nn.CrossEntropyLoss()
     lr = 3e-3
     opt = torch.optim.Adam(model.parameters(), lr=lr)
+    if bug == "update_ratio":  # Adam's steps are ~lr whatever the gradient: SGD shows the ratio
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
     it = batches(x, y)
     with watch_loop(model, opt) as w:
         for step in range(steps):
@@ -155,7 +157,7 @@ def run_broken(bug: str, steps: int = STEPS, start: int = 10) -> object:
                     g["lr"] = lr * 1e-6
             if bug == "update_ratio" and on:
                 for g in opt.param_groups:
-                    g["lr"] = 0.5
+                    g["lr"] = 1.5
             if bug == "dead_relu" and on and step == start:
                 with torch.no_grad():
                     model[2].bias.fill_(-100.0)  # the second ReLU dead for every input from here

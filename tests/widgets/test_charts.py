@@ -95,12 +95,17 @@ def test_panel_controls_drive_the_plot_and_tracked_charts_appear_after_the_loop(
             opt.step()
             w.log(loss=loss)
     w.panel.log_y = True  # as the front end's checkbox sets it
-    assert w.plot.spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
+    assert w.plot.spec["layer"][0]["encoding"]["y"]["scale"] == {"type": "log", "nice": False}
     w.panel.last_n = 3
     assert w.plot.last_n == 3
     w.panel.last_n = 0
     assert w.plot.last_n is None
     assert shown[0] is w.plot
+    # stacked, not side by side: two 520 px charts in a row overflowed the output (scrollbar,
+    # legend cut off); the overfit view keeps its legend on top
+    tracked = shown[1].chart.to_dict()
+    assert len(tracked["vconcat"]) == 2 and "hconcat" not in tracked
+    assert tracked["vconcat"][1]["encoding"]["color"]["legend"] == {"orient": "top"}
     shown = shown[1]._repr_mimebundle_()[0]
     assert shown["text/plain"].startswith("Chart(prediction dynamics")
 
@@ -131,3 +136,49 @@ def test_learning_rate_preview_from_the_check_dry_run() -> None:
     )
     with pytest.raises(ValueError, match="holds no dry-run learning rates"):
         charts.learning_rate(skipped)
+
+
+def test_every_chart_displayed_bare_draws_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `rw.charts.compare(w1, w2)` at the end of a cell: Altair's default renderer would emit a
+    # script that loads Vega from cdn.jsdelivr.net ("Error loading script" offline).
+    import altair as alt
+
+    w = _run()
+    made = [
+        charts.compare(w, w),
+        charts.training(w),
+        charts.predictions(w),
+        charts.overfit(w),
+        charts.learning_rate(w),
+    ]
+    made.append(made[0].properties(width=300))  # Altair's copies keep the offline display
+    default = alt.Chart(made[0].data).mark_line()._repr_mimebundle_()
+    assert "cdn.jsdelivr" in str(default) or "vega@" in str(default)  # the guarded failure
+    for chart in made:
+        assert isinstance(chart, alt.TopLevelMixin)
+        outside = chart._repr_mimebundle_()  # no kernel: an SVG drawn here, no script
+        assert outside["image/svg+xml"].startswith("<svg") and "jsdelivr" not in str(outside)
+    monkeypatch.setattr(charts, "_in_kernel", lambda: True)  # as inside a Jupyter kernel
+    data, _meta = made[0]._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in data  # the offline widget
+    assert "jsdelivr" not in str(data) and data["text/plain"] == "Chart(loss)"
+
+
+def test_save_writes_charts_and_reports_in_one_call(tmp_path) -> None:
+    w = _run()
+    png = charts.save(charts.compare(w, w), tmp_path / "compare.png")
+    assert png.read_bytes().startswith(b"\x89PNG")
+    svg = charts.save(w, tmp_path / "run.svg")  # a run: its training chart
+    assert svg.read_text().startswith("<svg") and "training" in svg.read_text()
+    html = charts.save(charts.show(charts.training(w)), tmp_path / "run.html").read_text()
+    assert "cdn.jsdelivr" not in html and "vegaEmbed" in html  # Vega inlined: opens offline
+    report = rw.Report((rw.Finding("outliers", "warn", "item 3 <b>", "look"),), title="Data audit")
+    page = charts.save(report, tmp_path / "audit.html").read_text()
+    assert "Data audit: 1 warning" in page and "item 3 &lt;b&gt;" in page
+    assert charts.save(report, tmp_path / "audit.txt").read_text().startswith("Data audit: 1 warn")
+    with pytest.raises(ValueError, match=r"\.html \(with its figures\) or \.txt"):
+        charts.save(report, tmp_path / "audit.png")
+    with pytest.raises(ValueError, match=r"\.png, \.svg or \.html"):
+        charts.save(charts.training(w), tmp_path / "x.pdf")
+    with pytest.raises(TypeError, match="cannot save a int"):
+        charts.save(3, tmp_path / "x.png")

@@ -222,3 +222,146 @@ def test_a_frame_with_its_pictures() -> None:
         rw.explore(frame, images=np.zeros((3, 5)))
     with pytest.raises(ValueError, match="goes with a DataFrame"):
         rw.explore(pics, images=pics)
+
+
+def _flagged_explorer(**kwargs):
+    from recipe_widgets.engine import Finding, Report
+    from recipe_widgets.widgets._explore import explore
+
+    x = torch.zeros(12, 1, 8, 8)
+    x[3] = 5.0
+    x[5] = x[6] = 1.0
+    report = Report(
+        (
+            Finding("outliers", "warn", "item 3 is far brighter", evidence={"indices": [3]}),
+            Finding(
+                "exact_duplicates",
+                "warn",
+                "1 group of exact copies",
+                evidence={"indices": [5, 6], "groups": [[5, 6]]},
+            ),
+        )
+    )
+    return explore((x, torch.arange(12) % 2), report=report, **kwargs)
+
+
+def test_cards_show_flags_and_group_with_the_finding_message_on_hover() -> None:
+    import re
+
+    e = _flagged_explorer(chart=False)
+    cards = re.findall(r"<div class='rw-card[^']*'.*?</div></div>", e._grid.value, re.S)
+    flagged = [c for c in cards if "rw-flagged" in c]
+    assert len(flagged) == 3  # items 3, 5 and 6: the card itself says it was flagged
+    card3 = next(c for c in cards if "data-row='3'" in c)
+    assert "why (outliers): item 3 is far brighter" in card3  # the card's hover
+    assert "title='outliers: item 3 is far brighter'" in card3  # the tag's hover
+    card5 = next(c for c in cards if "data-row='5'" in c)
+    assert ">exact_duplicates#0</span>" in card5 and "1 group of exact copies" in card5
+    plain = next(c for c in cards if "data-row='0'" in c)
+    assert "rw-flag" not in plain and "why" not in plain
+    # a table (no images) tags the same way
+    table = Explorer(e.frame, chart=False, reasons=e.reasons)._grid.value
+    assert "title='outliers: item 3 is far brighter'" in table
+
+
+def test_histogram_shows_matching_over_all_and_a_click_selects_a_bin(frame) -> None:
+    from altair.utils.selection import IntervalSelection, PointSelection
+
+    e = Explorer(frame)
+    e.axis = "brightness"
+    values = e._chart.chart.to_dict()["datasets"]
+    (rows,) = values.values()
+    assert [r["matching"] for r in rows] == [r["count"] for r in rows]  # nothing filtered yet
+    e.expr = "label == 0"
+    (rows,) = e._chart.chart.to_dict()["datasets"].values()
+    assert sum(r["count"] for r in rows) == 60 and sum(r["matching"] for r in rows) == 20
+    drawn = e._chart.chart
+    e._chart.selections._set_value("brush", IntervalSelection("brush", {"start": [0.5, 0.7]}, []))
+    assert e._chart.chart is drawn  # brushing does not rebuild (and so reset) its own chart
+    # a click (zero-width interval, then the clicked bar) selects that bar's bin
+    bar = next(r for r in rows if r["matching"] > 0)
+    e._chart.selections._set_value("brush", IntervalSelection("brush", {"start": [0.3, 0.3]}, []))
+    e._chart.selections._set_value(
+        "bin", PointSelection("bin", [{"start": bar["start"], "end": bar["end"]}], [])
+    )
+    assert e.brush == (bar["start"], bar["end"])
+    got = frame["brightness"].iloc[e.selection]
+    assert len(got) and got.between(bar["start"], bar["end"]).all()
+    assert (frame["label"].iloc[e.selection] == 0).all()
+
+
+def test_flags_histogram_labels_unflagged_items_none_and_picking_it_works() -> None:
+    from altair.utils.selection import PointSelection
+
+    e = _flagged_explorer()
+    e.axis = "flags"
+    (rows,) = e._chart.chart.to_dict()["datasets"].values()
+    assert {r["category"] for r in rows} == {"(none)", "outliers", "exact_duplicates"}
+    assert "" not in {r["category"] for r in rows}
+    e._chart.selections._set_value("pick", PointSelection("pick", [{"category": "(none)"}], []))
+    assert e.picked == ("",) and len(e.selection) == 9
+
+
+def test_search_runs_as_you_type_once_typing_pauses(frame) -> None:
+    import asyncio
+    import concurrent.futures
+
+    from recipe_widgets.widgets import _explore as _explorer
+
+    e = Explorer(frame, chart=False)
+
+    async def type_keys() -> tuple[str, str, int]:
+        for text in ("i", "it", "item 1"):
+            e._search.value = text  # what each key does in the browser (continuous_update)
+        during = e.search, e._status.value
+        await asyncio.sleep(_explorer.SEARCH_DELAY + 0.2)
+        return during[0], during[1], len(e.selection)
+
+    # A fresh event loop in its own thread, as a kernel's: the test session may hold one already
+    # (Playwright's, when the browser tests run in the same session).
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        search_during, status_during, n_after = pool.submit(asyncio.run, type_keys()).result()
+    assert search_during == "" and "searching" in status_during  # no stale results shown as final
+    assert e.search == "item 1" and n_after == 11  # item 1, item 10..19 (item 7 is HOSTILE)
+    e.search = "item 2"  # set from code: applies at once and shows in the box
+    assert e._search.value == "item 2" and len(e.selection) == 11
+
+
+def test_filter_placeholder_is_built_from_the_real_columns(frame) -> None:
+    from recipe_widgets.widgets._explore import example_filter
+
+    e = Explorer(frame, chart=False)
+    hint = e._expr.placeholder
+    assert hint.startswith("label == 0 and brightness > ")
+    only = pd.DataFrame({"petal_len": [1.0, 2.0, 3.0], "species": ["a", "b", "c"]})
+    assert example_filter(only) == "petal_len > 2"
+    from recipe_widgets.engine.explore import filter_mask
+
+    assert filter_mask(frame, hint.removesuffix("  (Enter)")).any()  # the hint parses and matches
+
+
+def test_the_current_selection_exports_as_code_that_reproduces_it(frame) -> None:
+    e = Explorer(frame)
+    e.axis = "brightness"
+    e.expr = "label == 1"
+    e.brush = (0.2, 0.8)
+    e.sort_by, e.descending = "brightness", True
+    code = e.to_code("e2")
+    assert "query(" not in code and "e2.expr = 'label == 1'" in code
+    again = Explorer(frame)
+    namespace: dict = {"e2": again}
+    exec(code, namespace)  # a script pastes it under its own explorer
+    assert again.selection.tolist() == e.selection.tolist()
+    assert namespace["indices"] == e.selection.tolist()
+    e._code_button.click()  # the button shows the same code in the widget
+    assert e._code.layout.display == "" and e._code.value == e.to_code()
+    e.expr = "label == 2"
+    assert "label == 2" in e._code.value  # and keeps it current
+
+
+def test_histogram_reads_on_a_light_and_a_dark_page(frame) -> None:
+    # The widget cannot know the page's theme: no white canvas, mid-grey text and rules.
+    e = Explorer(frame)
+    config = e._chart.chart.to_dict()["config"]
+    assert config["background"] == "transparent"
+    assert config["axis"]["labelColor"] == config["title"]["color"] == "#6e7781"

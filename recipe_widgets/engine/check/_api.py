@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
+from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -11,16 +14,30 @@ from torch import nn
 
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
 from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, CannotCopy, Ctx, start_lr
-from recipe_widgets.engine.check._data import UnusableInput, default_output_fn, make_pool, to_device
+from recipe_widgets.engine.check._data import (
+    NotExampleAligned,
+    UnusableInput,
+    call_model,
+    default_batch_fn,
+    default_output_fn,
+    make_pool,
+    to_device,
+)
 from recipe_widgets.engine.check._state import Snapshot, global_hooks_off
-from recipe_widgets.engine.check._task import infer_task
+from recipe_widgets.engine.check._task import TaskInfo, infer_task
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.validate import not_text, whole
 
+#: Checks that read the values of the model's output (not only the loss).
+_READS_OUTPUT = frozenset(
+    {"input_sanity", "loss_at_init", "init_well", "batch_independence", "causality"}
+)
+
 #: Stable check ids, in the order they run (cheap ones first).
 CHECKS: tuple[str, ...] = (
     "input_sanity",
+    "data_order",
     "loss_at_init",
     "init_well",
     "health_at_init",
@@ -65,6 +82,12 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
     except UnusableInput:
         raise
     except Exception as exc:
+        if _runs_whole(ctx):
+            raise NotExampleAligned(
+                "the model runs on a whole batch of the loader but not on a slice of its"
+                " examples (a graph given whole, with its adjacency indexed by node?): the"
+                f" checks take examples apart along dim 0 ({type(exc).__name__}: {exc})"
+            ) from exc
         shapes = ", ".join(str(tuple(t.shape)) for t in batch.tensors())
         raise UnusableInput(
             f"the model raised {type(exc).__name__}: {exc} on a batch with input"
@@ -75,10 +98,13 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
         with torch.no_grad():
             loss = ctx.loss_fn(out, batch.targets)
     except Exception as exc:
+        hint = _label_hint(out, ctx.pool.targets) if isinstance(out, torch.Tensor) else ""
+        if hint:
+            raise LabelsRefused(hint.strip(), f"{type(exc).__name__}: {exc}") from exc
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         raise UnusableInput(
             f"loss_fn raised {type(exc).__name__}: {exc} on output"
-            f" {tuple(out.shape)} and targets {tuple(batch.targets.shape)}."
-            f"{_label_hint(out, ctx.pool.targets)}"
+            f" {shape} and targets {tuple(batch.targets.shape)}."
         ) from exc
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise UnusableInput(
@@ -86,7 +112,93 @@ def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
             f"{'' if not isinstance(loss, torch.Tensor) else ' of shape ' + str(tuple(loss.shape))}."
             " Use reduction='mean' (or .mean() the result)."
         )
-    return out.detach(), float(loss)
+    return _detached(out), float(loss)
+
+
+def _runs_whole(ctx: Ctx) -> bool:
+    """Does the model run on the loader's first batch as it comes (the user's own call)?"""
+    loader = ctx.raw_data
+    if not isinstance(loader, torch.utils.data.DataLoader):
+        return False
+    try:
+        batch = next(iter(loader))
+        inputs, _ = (ctx.batch_fn or default_batch_fn)(batch)
+        with torch.no_grad():
+            if isinstance(inputs, list):
+                inputs = tuple(inputs)
+            call_model(
+                ctx.fresh(forward_only=True),
+                inputs if isinstance(inputs, (tuple, dict)) else (inputs,),
+            )
+    except Exception:  # noqa: BLE001 - it does not run either: the usual error is raised
+        return False
+    return True
+
+
+def _detached(out: Any) -> Any:
+    """The probe's output without its graph: a tensor, or a tuple / list / dict of them (a VAE's
+    ``(reconstruction, mu, logvar)`` given to a loss that takes all three)."""
+    if isinstance(out, torch.Tensor):
+        return out.detach()
+    if isinstance(out, (tuple, list)):
+        return type(out)(_detached(o) for o in out) if type(out) in (tuple, list) else out
+    if isinstance(out, dict):
+        return {k: _detached(v) for k, v in out.items()}
+    return out
+
+
+class LabelsRefused(UnusableInput):
+    """The loss raised on labels outside 0..C-1: reported as a finding, not raised."""
+
+    def __init__(self, labels: str, error: str) -> None:
+        super().__init__(f"{labels} ({error})")
+        self.labels = labels.rstrip(".")
+        self.error = error
+
+
+def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
+    """Name the usual cause of a loss that raises: integer labels outside 0..C-1."""
+    if y.is_floating_point() or y.numel() == 0 or out.dim() < 2:
+        return ""
+    valid = y[y != -100]
+    if not valid.numel():
+        return ""
+    lo, hi = int(valid.min()), int(valid.max())
+    for c in {out.shape[-1], out.shape[1]}:
+        if lo >= 0 and hi < c:
+            return ""
+    c = out.shape[-1]
+    return (
+        f" The labels range {lo}..{hi} but the output has {c} classes (valid labels 0..{c - 1}):"
+        " relabel to 0..C-1 or widen the final layer."
+    )
+
+
+def _catching_warnings(run: Callable[[], Finding], seen: set[str]) -> Finding:
+    """Run one check with the warnings raised inside it (PyTorch's broadcast ``UserWarning``
+    from the user's loss, once per training step of a copy) caught: each distinct warning is
+    kept once, with its count, as evidence of the first finding it came with."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        finding = run()
+    new = _distinct(caught, seen)
+    if not new:
+        return finding
+    return dataclasses.replace(finding, evidence={**finding.evidence, "warnings": new})
+
+
+def _distinct(caught: list[warnings.WarningMessage], seen: set[str]) -> list[str]:
+    """``"UserWarning: ... (x7)"`` per warning not ``seen`` before (then marked seen). One
+    warning is one place in the code: its text varies with the batch size between rungs."""
+    where = Counter(f"{w.category.__name__}@{w.filename}:{w.lineno}" for w in caught)
+    first = {f"{w.category.__name__}@{w.filename}:{w.lineno}": w for w in reversed(caught)}
+    new = []
+    for key, n in where.items():
+        if key not in seen:
+            text = f"{first[key].category.__name__}: {first[key].message}"
+            new.append(f"{text} (x{n})" if n > 1 else text)
+    seen.update(where)
+    return new
 
 
 #: checks that train and compare losses: meaningless when inputs or the loss are NaN / Inf
@@ -244,6 +356,7 @@ def check(
     steps: int | None = None,
     causal: bool | None = None,
     expected_init_loss: float | None = None,
+    clip_grad_norm: float | None = None,
     seed: int = 0,
     quiet: bool = False,
 ) -> Report:
@@ -252,18 +365,145 @@ def check(
     ``data`` / ``val``: an ``(inputs, targets)`` tuple, a ``Dataset`` or a ``DataLoader`` (a few
     hundred examples are read). ``optimizer``: your ``Optimizer`` (coverage is checked against
     it, its class and hyper-parameters are reused on copies), a list of optimizers stepped
-    together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``: check ids (see ``CHECKS``); ``thresholds``:
-    overrides of ``DEFAULT_THRESHOLDS``. Your model, optimizer, data and every global RNG are
-    bit-identical afterwards, also when a check fails or raises: the optimizer's groups and
-    state tensors are the same objects (values put back in place). The checks train copies,
-    never your model: your forward / backward hooks (module and global) do not fire on them, a
-    model ``copy.deepcopy`` refuses is rebuilt from its parameters, buffers and modes, and when
-    no safe copy exists (a stored function that reaches your modules) the training checks skip
-    and say why. Copies start from a scheduler's ``initial_lr`` (a warm-up from lr 0 would not
-    train them); called under ``torch.no_grad()``, the checks run with gradients enabled.
+    together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``:
+    check ids (see ``CHECKS``); ``thresholds``: overrides of ``DEFAULT_THRESHOLDS``.
+    ``clip_grad_norm``: the max norm your loop clips gradients to (the checks' short runs clip
+    the same way; without it a run that diverges is retried once with clipping at norm 1, and
+    the finding says so). Your model, optimizer, data and every global RNG are bit-identical
+    afterwards, also when a check fails or raises: the optimizer's groups and state tensors are
+    the same objects (values put back in place). The checks train copies, never your model:
+    your forward / backward hooks (module and global) do not fire on them, a model
+    ``copy.deepcopy`` refuses is rebuilt from its parameters, buffers and modes, and when no
+    safe copy exists (a stored function that reaches your modules) the training checks skip and
+    say why. Copies start from a scheduler's ``initial_lr`` (a warm-up from lr 0 would not train
+    them); called under ``torch.no_grad()``, the checks run with gradients enabled.
 
-    Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all.
+    Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all; labels the
+    loss refuses (1..C for C outputs) are a failed ``input_sanity`` finding instead.
     """
+    _validate(model, loss_fn, optimizer, expected_init_loss, clip_grad_norm)
+    chosen = _select(checks, skip)
+    _validate_more(data, val, seed, steps, scheduler)
+    th = _thresholds(thresholds)
+    grad_was = torch.is_grad_enabled()
+    snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
+    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        scheduler = _checked_scheduler(scheduler)
+    try:
+        with torch.enable_grad(), global_hooks_off():
+            return _setup_and_check(
+                model,
+                data,
+                loss_fn,
+                optimizer,
+                val,
+                task,
+                chosen,
+                th,
+                batch_fn,
+                output_fn,
+                scheduler,
+                steps,
+                causal,
+                expected_init_loss,
+                clip_grad_norm,
+                seed,
+                quiet,
+                snapshot,
+                grad_was,
+            )
+    finally:
+        snapshot.restore()
+
+
+def _setup_and_check(
+    model: nn.Module,
+    data: Any,
+    loss_fn: Any,
+    optimizer: Any,
+    val: Any,
+    task: str | None,
+    chosen: list[str],
+    th: dict[str, float],
+    batch_fn: Any,
+    output_fn: Any,
+    scheduler: Any,
+    steps: int | None,
+    causal: bool | None,
+    expected_init_loss: float | None,
+    clip_grad_norm: float | None,
+    seed: int,
+    quiet: bool,
+    snapshot: Snapshot,
+    grad_was: bool,
+) -> Report:
+    try:
+        pool = make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data")
+    except NotExampleAligned as exc:
+        return _all_skipped(str(exc), chosen)
+    pool = to_device(pool, model)
+    if pool.n < 2:
+        raise UnusableInput(
+            f"data= holds {pool.n} example(s); the checks need at least 2 (a few hundred is best)."
+        )
+    ctx = Ctx(
+        model=model,
+        pool=pool,
+        val=_val_pool(val, batch_fn, th, model),
+        loss_fn=loss_fn,
+        output_fn=output_fn or default_output_fn,
+        optimizer=optimizer,
+        task=TaskInfo(task or "other", "unknown"),  # replaced below, from the probe
+        snapshot=snapshot,
+        seed=int(seed),
+        quiet=quiet,
+        thresholds=th,
+        causal=causal,
+        expected_init_loss=expected_init_loss,
+        scheduler=scheduler,
+        steps=steps,
+        raw_data=data,
+        raw_val=val,
+        batch_fn=batch_fn,
+        clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
+    )
+    return _checked(ctx, chosen, task, grad_was)
+
+
+def _checked(ctx: Ctx, chosen: list[str], task: str | None, grad_was: bool) -> Report:
+    """The probe (one forward and loss, whose warnings are the setup's evidence), then every
+    chosen check."""
+    try:
+        with warnings.catch_warnings(record=True) as probed:
+            warnings.simplefilter("always")
+            out, loss = _probe(ctx)
+    except LabelsRefused as exc:
+        return _labels_refused(exc, chosen)
+    except NotExampleAligned as exc:
+        return _all_skipped(str(exc), chosen)
+    ctx.snapshot.restore_model()  # the probe ran on the original when no copy exists
+    if ctx.copy_problem is None:
+        ctx.copy_problem = _copy_leak(ctx)
+    if isinstance(out, torch.Tensor):
+        targets = ctx.pool.targets[: out.shape[0]]
+        ctx.task = infer_task(ctx.loss_fn, out, targets, loss, task)
+    seen: set[str] = set()
+    probe_warnings = _distinct(probed, seen)
+    findings = _run_checks(ctx, chosen, out, loss, seen)
+    findings.insert(0, _setup_finding(ctx, probe_warnings, grad_was))
+    return Report(tuple(findings), title="Recipe check")
+
+
+def _val_pool(val: Any, batch_fn: Any, th: dict[str, float], model: nn.Module) -> Any:
+    if val is None:
+        return None
+    pool = make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val")
+    return to_device(pool, model)
+
+
+def _validate(
+    model: Any, loss_fn: Any, optimizer: Any, expected_init_loss: Any, clip_grad_norm: Any
+) -> None:
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     if not callable(loss_fn):
@@ -282,189 +522,21 @@ def check(
         raise TypeError(
             "optimizer must be a torch Optimizer, a list of them, or a factory params -> Optimizer"
         )
-    chosen = _select(checks, skip)
-    whole("seed", seed, least=0)
-    kinds = "an (inputs, targets) tuple of tensors, a Dataset or a DataLoader"
-    not_text("data", data, kinds)
-    not_text("val", val, kinds)
-    th = _thresholds(thresholds)
     if expected_init_loss is not None and not math.isfinite(float(expected_init_loss)):
         raise ValueError("expected_init_loss must be a finite number")
-    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
-        raise ValueError(f"steps= must be a whole number >= 1, got {steps!r}")
-    if scheduler is not None and not callable(scheduler):
-        raise TypeError(
-            f"scheduler= takes a factory optimizer -> scheduler, got {type(scheduler).__name__}"
-        )
-
-    grad_was = torch.is_grad_enabled()
-    snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
-    try:
-        with torch.enable_grad(), global_hooks_off():
-            return _run(
-                model=model,
-                data=data,
-                loss_fn=loss_fn,
-                optimizer=optimizer,
-                val=val,
-                task=task,
-                chosen=chosen,
-                th=th,
-                batch_fn=batch_fn,
-                output_fn=output_fn,
-                scheduler=scheduler,
-                steps=steps,
-                causal=causal,
-                expected_init_loss=expected_init_loss,
-                seed=seed,
-                quiet=quiet,
-                snapshot=snapshot,
-                grad_was=grad_was,
-            )
-    finally:
-        snapshot.restore()
+    if clip_grad_norm is not None and not (
+        isinstance(clip_grad_norm, (int, float)) and clip_grad_norm > 0
+    ):
+        raise ValueError(f"clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
 
 
-def _run_checks(
-    ctx: Ctx, chosen: list[str], runners: dict[str, Callable[[], Finding]], not_finite: str | None
-) -> list[Finding]:
-    """Each chosen check in turn; a crash becomes that check's finding, the others still run."""
-    findings = []
-    for cid in chosen:
-        if not_finite and cid in _TRAINING:
-            findings.append(Finding(cid, "skip", f"not run: {not_finite}."))
-            continue
-        try:
-            findings.append(runners[cid]())
-        except UnusableInput:
-            raise
-        except CannotCopy as exc:
-            findings.append(Finding(cid, "skip", f"not run, to leave your model untouched: {exc}."))
-        except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
-            findings.append(
-                Finding(
-                    cid,
-                    "fail",
-                    f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
-                    fix="Run one training step by hand on a batch to find the"
-                    " error; the other checks ran.",
-                    evidence={"error": repr(exc)},
-                )
-            )
-        ctx.snapshot.restore_model()  # a check's forward never changes the original; make sure
-    return findings
-
-
-def _setup_finding(ctx: Ctx, val_pool: Any, how: str, grad_was: bool) -> Finding:
-    """What was read and how the checks ran (copies, gradients, the lr the copies used)."""
-    evidence = {
-        "task": ctx.task.task,
-        "loss_kind": ctx.task.loss_kind,
-        "n_classes": ctx.task.n_classes,
-        "examples": ctx.pool.n,
-        "copy": "none" if ctx.copy_problem else ("rebuilt" if how else "deep copy"),
-        "grad_enabled_by_check": not grad_was,
-        "copies_lr": [
-            float(start_lr(g))
-            for o in (
-                [ctx.optimizer] if not isinstance(ctx.optimizer, (list, tuple)) else ctx.optimizer
-            )
-            if isinstance(o, torch.optim.Optimizer)
-            for g in o.param_groups
-            if isinstance(start_lr(g), (int, float))
-        ],
-    }
-    notes = ""
-    if ctx.copy_problem:
-        notes += f"; training checks skipped: {ctx.copy_problem}"
-    elif how:
-        notes += (
-            f"; the model could not be deep-copied ({how}), so the checks ran on a rebuilt"
-            " copy of its parameters, buffers and modes (attributes that cannot be copied"
-            " are shared)"
-        )
-    if not grad_was:
-        notes += "; called under torch.no_grad(): the checks ran with gradients enabled"
-    notes += _lr_note(ctx.optimizer)
-    return Finding(
-        "setup",
-        "info",
-        f"task {ctx.task.task!r}"
-        f" (loss {ctx.task.loss_kind}"
-        f"{', ' + str(ctx.task.n_classes) + ' classes' if ctx.task.n_classes else ''}),"
-        f" {ctx.pool.n} examples read"
-        f"{'' if val_pool is None else f', {val_pool.n} validation examples'}"
-        f"{notes}.",
-        evidence=evidence,
-    )
-
-
-def _run(
-    *,
-    model: nn.Module,
-    data: Any,
-    loss_fn: Callable[..., torch.Tensor],
-    optimizer: Any,
-    val: Any,
-    task: str | None,
-    chosen: list[str],
-    th: dict[str, float],
-    batch_fn: Callable[[Any], Any] | None,
-    output_fn: Callable[[Any], torch.Tensor] | None,
-    scheduler: Any,
-    steps: int | None,
-    causal: bool | None,
-    expected_init_loss: float | None,
-    seed: int,
-    quiet: bool,
-    snapshot: Snapshot,
-    grad_was: bool,
-) -> Report:
-    pool = to_device(
-        make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data"), model
-    )
-    val_pool = (
-        None
-        if val is None
-        else to_device(
-            make_pool(val, batch_fn=batch_fn, limit=int(th["pool_size"]), name="val"), model
-        )
-    )
-    if pool.n < 2:
-        raise UnusableInput(
-            f"data= holds {pool.n} example(s); the checks need at least 2 (a few hundred is best)."
-        )
-    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
-        scheduler = _checked_scheduler(scheduler)
-    ctx = Ctx(
-        model=model,
-        pool=pool,
-        val=val_pool,
-        loss_fn=loss_fn,
-        output_fn=output_fn or default_output_fn,
-        optimizer=optimizer,
-        task=None,  # type: ignore[arg-type] - set right below, from the probe
-        snapshot=snapshot,
-        seed=int(seed),
-        quiet=quiet,
-        thresholds=th,
-        causal=causal,
-        expected_init_loss=expected_init_loss,
-        scheduler=scheduler,
-        steps=steps,
-        raw_data=data,
-    )
-    out, loss = _probe(ctx)
-    how = ctx.copy_how
-    snapshot.restore_model()  # the probe ran on the original when no copy exists
-    if ctx.copy_problem is None:
-        ctx.copy_problem = _copy_leak(ctx)
-    ctx.task = infer_task(loss_fn, out, pool.targets[: out.shape[0]], loss, task)
-    runners: dict[str, Callable[[], Finding]] = {
+def _runners(ctx: Ctx, out: Any, loss: float) -> dict[str, Callable[[], Finding]]:
+    return {
         "input_sanity": lambda: _static.input_sanity(ctx, out),
         "loss_at_init": lambda: _static.loss_at_init(ctx, out, loss),
-        "init_well": lambda: _static.init_well(ctx, out),
+        "init_well": lambda: _static.init_well(ctx, out, loss),
         "health_at_init": lambda: _static.health_at_init(ctx),
+        "data_order": lambda: _coverage.data_order(ctx),
         "parameter_coverage": lambda: _coverage.parameter_coverage(ctx),
         "eval_mode": lambda: _coverage.eval_mode(ctx),
         "batch_independence": lambda: _structure.batch_independence(ctx),
@@ -475,6 +547,142 @@ def _run(
         "input_independent_baseline": lambda: _training.input_independent_baseline(ctx),
         "lr_schedule": lambda: _training.lr_schedule(ctx),
     }
-    findings = _run_checks(ctx, chosen, runners, _not_finite(pool, loss))
-    findings.insert(0, _setup_finding(ctx, val_pool, how, grad_was))
+
+
+def _run_checks(
+    ctx: Ctx, chosen: list[str], out: Any, loss: float, seen: set[str]
+) -> list[Finding]:
+    runners = _runners(ctx, out, loss)
+    not_finite = _not_finite(ctx.pool, loss)
+    findings = []
+    for cid in chosen:
+        if not_finite and cid in _TRAINING:
+            findings.append(Finding(cid, "skip", f"not run: {not_finite}."))
+            continue
+        if cid in _READS_OUTPUT and not isinstance(out, torch.Tensor):
+            findings.append(
+                Finding(
+                    cid,
+                    "skip",
+                    f"the output the loss takes is a {type(out).__name__}, not a tensor:"
+                    " this check reads the output's values.",
+                    fix="Pass output_fn= returning the tensor of predictions, and a loss"
+                    " that takes it, to run this check too.",
+                )
+            )
+            continue
+        try:
+            findings.append(_catching_warnings(runners[cid], seen))
+        except UnusableInput:
+            raise
+        except CannotCopy as exc:
+            findings.append(Finding(cid, "skip", f"not run, to leave your model untouched: {exc}."))
+        except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
+            # The probe ran the user's model and loss, so what raises here is what the check
+            # did to the setup (zeroed inputs, one example, a permuted batch): the check
+            # cannot judge it, which is not a verdict on the setup.
+            findings.append(
+                Finding(
+                    cid,
+                    "skip",
+                    f"the check could not run: the setup raised {type(exc).__name__}: {exc}",
+                    fix="Run one training step by hand on a batch to see whether your"
+                    " setup raises too; the other checks ran.",
+                    evidence={"error": repr(exc)},
+                )
+            )
+        ctx.snapshot.restore_model()  # a check's forward never changes the original; make sure
+    return findings
+
+
+def _setup_finding(ctx: Ctx, probe_warnings: list[str], grad_was: bool) -> Finding:
+    """What was read and how the checks ran (copies, gradients, the lr the copies used)."""
+    several = ctx.optimizer if isinstance(ctx.optimizer, (list, tuple)) else [ctx.optimizer]
+    evidence = {
+        "task": ctx.task.task,
+        "loss_kind": ctx.task.loss_kind,
+        "n_classes": ctx.task.n_classes,
+        "examples": ctx.pool.n,
+        "copy": "none" if ctx.copy_problem else ("rebuilt" if ctx.copy_how else "deep copy"),
+        "grad_enabled_by_check": not grad_was,
+        "copies_lr": [
+            float(start_lr(g))
+            for o in several
+            if isinstance(o, torch.optim.Optimizer)
+            for g in o.param_groups
+            if isinstance(start_lr(g), (int, float))
+        ],
+        **({"warnings": probe_warnings} if probe_warnings else {}),
+    }
+    classes = f", {ctx.task.n_classes} classes" if ctx.task.n_classes else ""
+    val = "" if ctx.val is None else f", {ctx.val.n} validation examples"
+    return Finding(
+        "setup",
+        "info",
+        f"task {ctx.task.task!r} (loss {ctx.task.loss_kind}{classes}),"
+        f" {ctx.pool.n} examples read{val}{_how_notes(ctx, grad_was)}.",
+        evidence=evidence,
+    )
+
+
+def _how_notes(ctx: Ctx, grad_was: bool) -> str:
+    notes = ""
+    if ctx.copy_problem:
+        notes += f"; training checks skipped: {ctx.copy_problem}"
+    elif ctx.copy_how:
+        notes += (
+            f"; the model could not be deep-copied ({ctx.copy_how}), so the checks ran on a"
+            " rebuilt copy of its parameters, buffers and modes (attributes that cannot be"
+            " copied are shared)"
+        )
+    if not grad_was:
+        notes += "; called under torch.no_grad(): the checks ran with gradients enabled"
+    return notes + _lr_note(ctx.optimizer)
+
+
+def _validate_more(data: Any, val: Any, seed: Any, steps: Any, scheduler: Any) -> None:
+    whole("seed", seed, least=0)
+    kinds = "an (inputs, targets) tuple of tensors, a Dataset or a DataLoader"
+    not_text("data", data, kinds)
+    not_text("val", val, kinds)
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps= must be a whole number >= 1, got {steps!r}")
+    if scheduler is not None and not callable(scheduler):
+        raise TypeError(
+            f"scheduler= takes a factory optimizer -> scheduler, got {type(scheduler).__name__}"
+        )
+
+
+def _all_skipped(why: str, chosen: list[str]) -> Report:
+    """Batches the checks cannot take apart into examples: every check says so and how to
+    give them per-example tensors."""
+    fix = (
+        "Pass batch_fn= returning inputs with the examples along dim 0 (e.g. padded token ids"
+        " and lengths instead of a flat tensor with offsets)."
+    )
+    findings = [Finding("setup", "skip", f"the checks cannot run on these batches: {why}", fix=fix)]
+    findings += [
+        Finding(c, "skip", "the batches are not example-aligned (see setup).") for c in chosen
+    ]
+    return Report(tuple(findings), title="Recipe check")
+
+
+def _labels_refused(exc: LabelsRefused, chosen: list[str]) -> Report:
+    """The loss raises on the labels (1..C for C outputs): that is the finding, and every other
+    check, which needs the loss, says it waits for the fix."""
+    findings = [
+        Finding(
+            "input_sanity",
+            "fail",
+            f"{exc.labels}. The loss refuses them ({exc.error}).",
+            fix="Relabel the targets to 0..C-1 (e.g. y - 1 for labels 1..C), or widen the"
+            " final layer to the largest label + 1.",
+            evidence={"error": exc.error},
+        )
+    ]
+    findings += [
+        Finding(c, "skip", "the loss cannot run on these labels; fix them first.")
+        for c in chosen
+        if c != "input_sanity"
+    ]
     return Report(tuple(findings), title="Recipe check")

@@ -25,8 +25,14 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "init_kl_warn": 0.25,  # KL(label prior || mean prediction) at init, nats -> warn (random
     # inits land up to ~0.1 by chance; a 90/10 prior with uniform outputs is 0.37)
     "init_kl_fail": 1.0,
+    "init_gain_warn": 0.25,  # ... and only if the final bias alone would remove this fraction
+    # of the initial loss (a 1:10 binary prior: 56%; a character LM's letter frequencies: <10%)
     "init_mean_warn": 1.0,  # |mean prediction - mean target| / std target -> warn (regression)
     "init_mean_fail": 3.0,
+    "init_bias_steps_warn": 1000,  # ... and only if the optimizer needs this many steps to get
+    # the output bias to the target mean (a shorter hockey stick is reported as info)
+    "retry_clip": 0.25,  # a short run that diverges is retried with gradients clipped to this
+    # norm (tutorials' loops clip at 0.1-1: torchtext 0.1, the transformer LM 0.5, nanoGPT 1)
     "lr_scale": 10.0,  # the checks' short runs first try the user's lr times this (then 1x)
     "overfit_examples": 10,
     "overfit_steps": 300,
@@ -36,11 +42,13 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "decrease_ratio": 0.9,  # loss after / before must be at most this
     "baseline_steps": 120,
     "baseline_ratio": 0.9,  # real held-out loss must be at most this times the zero-input one
+    "baseline_weak_ratio": 0.97,  # ... between the two (or a better training loss): 'info'
     "repro_steps": 3,
     "independence_examples": 64,
     "independence_rtol": 0.0,  # 0: calibrated from the dtype (sqrt(eps))
     "input_std_warn": 5.0,  # a float input with std or |mean| beyond this is not normalized
-    "dead_relu_warn": 0.5,  # fraction of units dead on the whole batch at init
+    "dead_relu_warn": 0.9,  # fraction of units dead on the whole batch at init (over half is
+    # common in a narrow autoencoder's decoder, which still trains)
     "activation_std_fail": 100.0,  # a layer's output std at init beyond this: badly scaled init
     "grad_ratio_warn": 1e-4,  # smallest / largest per-layer grad norm (vanishing gradients)
     "schedule_floor": 0.01,  # lr below this fraction of its peak ...
@@ -160,6 +168,9 @@ class Ctx:
     #: how the copies are made: "" for a deep copy, else why deepcopy failed (rebuilt instead)
     copy_how: str = ""
     raw_data: Any = None
+    raw_val: Any = None
+    batch_fn: Any = None
+    clip_grad_norm: float | None = None  # the user's loop clips gradients to this norm
     cache: dict[str, Any] = field(default_factory=dict)
 
     def th(self, name: str) -> float:
@@ -241,12 +252,16 @@ class Ctx:
         full_batch: bool = False,
         lr_scale: float = 1.0,
         stop_fn: Callable[[list[float]], bool] | None = None,
+        clip: float | None = None,
     ) -> list[float]:
         """A plain loop of ``steps`` optimizer steps on batches of ``pool`` in a fixed order.
 
         Seeds torch first so two calls from the same start repeat exactly (the caller's RNG is
         restored by ``rw.check`` at the end). Stops early once the loss is below ``stop_below``.
+        Gradients are clipped to ``clip`` (default: the user's ``clip_grad_norm``) as their
+        loop does: an RNN or a transformer at the LR its author chose may need it not to diverge.
         """
+        clip = self.clip_grad_norm if clip is None else clip
         torch.manual_seed(self.seed)
         opt = self.make_optimizer(model, lr_scale)
         bs = pool.n if full_batch else min(int(self.th("batch_size")), pool.n)
@@ -271,5 +286,7 @@ class Ctx:
             if stop_fn is not None and stop_fn(losses):
                 break
             loss.backward()
+            if clip:
+                nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
         return losses

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -29,8 +31,11 @@ def _missing_from_optimizer(ctx: Ctx, trainable: list[str]) -> list[str]:
     return [n for n in trainable if n not in in_opt]
 
 
-def _one_step(ctx: Ctx, trainable: list[str], missing: list[str]) -> tuple[list[str], list[str]]:
-    """On a fresh copy, one step: the parameters with no gradient, and those that do not move."""
+def _one_step(
+    ctx: Ctx, trainable: list[str], missing: list[str]
+) -> tuple[list[str], list[str], list[str]]:
+    """On a fresh copy, one step: the parameters with no gradient, those that do not move, and
+    layers hidden in plain containers that train but no optimizer sees."""
     model = ctx.fresh()
     model.train()
     opt = ctx.make_optimizer(model)
@@ -41,6 +46,15 @@ def _one_step(ctx: Ctx, trainable: list[str], missing: list[str]) -> tuple[list[
     no_grad = [n for n in trainable if params[n].grad is None or not bool(params[n].grad.any())]
     before = {n: params[n].detach().clone() for n in trainable}
     opt.step()
+    # Hidden layers that train in forward (their parameters got gradients) but that no
+    # optimizer can see; a frozen teacher kept in a list on purpose gets none and is fine.
+    hidden = [
+        name
+        for name, ps in unregistered_layers(model)
+        if any(p.requires_grad and p.grad is not None for p in ps)
+    ]
+    if any(params[n].grad is not None for n in no_grad):
+        no_grad = _still_without_gradient(ctx, model, opt, batch, no_grad)
     # A parameter with a gradient that does not move: its group's lr is 0 (a tiny gradient, like
     # a bias right before batch norm, can legitimately round to no change, so lr decides).
     lr_of = {id(p): g.get("lr") for g in opt.param_groups for p in g["params"]}
@@ -52,11 +66,19 @@ def _one_step(ctx: Ctx, trainable: list[str], missing: list[str]) -> tuple[list[
         and torch.equal(before[n], params[n].detach())
         and lr_of.get(id(params[n])) == 0
     ]
-    return no_grad, unchanged
+    return no_grad, unchanged, hidden
 
 
-def _coverage_problems(missing: list[str], no_grad: list[str], unchanged: list[str]) -> list[str]:
+def _coverage_problems(
+    missing: list[str], no_grad: list[str], unchanged: list[str], hidden: list[str]
+) -> list[str]:
     problems = []
+    if hidden:
+        problems.append(
+            f"layers kept in a plain Python list or dict ({', '.join(hidden[:5])}) are not"
+            " registered: model.parameters() never sees them, so the optimizer never updates"
+            " them and .to(device) / state_dict() skip them"
+        )
     if missing:
         problems.append(
             f"{len(missing)} trainable parameter(s) are not in the optimizer"
@@ -125,19 +147,115 @@ def parameter_coverage(ctx: Ctx) -> Finding:
             evidence=ev,
         )
     missing = _missing_from_optimizer(ctx, trainable)
-    no_grad, unchanged = _one_step(ctx, trainable, missing)
-    ev.update(missing_from_optimizer=missing, no_gradient=no_grad, unchanged_after_step=unchanged)
-    problems = _coverage_problems(missing, no_grad, unchanged)
+    no_grad, unchanged, hidden = _one_step(ctx, trainable, missing)
+    ev.update(
+        missing_from_optimizer=missing,
+        no_gradient=no_grad,
+        unchanged_after_step=unchanged,
+        unregistered=hidden,
+    )
+    problems = _coverage_problems(missing, no_grad, unchanged, hidden)
     if problems:
+        registered = (
+            "Hold submodules in nn.ModuleList / nn.ModuleDict (parameters in"
+            " nn.ParameterList), then build the optimizer from model.parameters(). "
+        )
         return Finding(
             "parameter_coverage",
             "fail",
             "; ".join(problems) + ".",
-            fix="Build the optimizer after the model is complete, from"
+            fix=(registered if hidden else "")
+            + "Build the optimizer after the model is complete, from"
             " model.parameters(); use every submodule in forward.",
             evidence=ev,
         )
     return _covered(user, frozen, trainable, ev)
+
+
+def _still_without_gradient(
+    ctx: Ctx, model: nn.Module, opt: Any, batch: Any, names: list[str]
+) -> list[str]:
+    """Of ``names`` (no gradient at the first step), those that have none in the next steps
+    either. A gradient of exactly 0 at init can be the design: a ReZero gate or a zero-initialised
+    head lets no gradient through at step 0, and one step later it does."""
+    params = dict(model.named_parameters())
+    left = [n for n in names if params[n].grad is not None]  # None: not in the graph at all
+    for _ in range(3):
+        if not left:
+            break
+        opt.zero_grad(set_to_none=True)
+        ctx.loss(model, batch).backward()
+        left = [n for n in left if params[n].grad is None or not bool(params[n].grad.any())]
+        opt.step()
+    return [n for n in names if params[n].grad is None or n in left]
+
+
+def _params_in(value: Any, depth: int) -> list[torch.Tensor]:
+    """Parameters held by a (nested) plain container of modules and parameters."""
+    if isinstance(value, nn.Parameter):
+        return [value]
+    if isinstance(value, nn.Module):
+        return list(value.parameters())
+    if depth == 0 or not isinstance(value, (list, tuple, dict)):
+        return []
+    items = value.values() if isinstance(value, dict) else value
+    return [p for v in items for p in _params_in(v, depth - 1)]
+
+
+def unregistered_layers(model: nn.Module) -> list[tuple[str, list[torch.Tensor]]]:
+    """Attributes holding modules or parameters inside a plain list, tuple or dict, with their
+    parameters: PyTorch does not register them, so ``parameters()`` never sees them."""
+    found = []
+    for prefix, module in model.named_modules():
+        for attr, value in vars(module).items():
+            if attr.startswith("_") or not isinstance(value, (list, tuple, dict)):
+                continue
+            params = _params_in(value, depth=3)
+            if params:
+                found.append((f"{prefix}.{attr}" if prefix else attr, params))
+    return found
+
+
+def data_order(ctx: Ctx) -> Finding:
+    """An unshuffled training loader over data sorted by class: each batch then holds one class
+    and the net chases the last class it saw (the loss swings, the model forgets)."""
+    loader = ctx.raw_data
+    if not isinstance(loader, torch.utils.data.DataLoader):
+        return Finding("data_order", "skip", "data is not a DataLoader: no order to look at.")
+    if not isinstance(loader.sampler, torch.utils.data.SequentialSampler):
+        return Finding(
+            "data_order", "pass", "the loader draws its examples in a shuffled or sampled order."
+        )
+    y = ctx.pool.targets
+    if y.is_floating_point() or y.dim() != 1 or ctx.task.task not in ("classification", "binary"):
+        return Finding("data_order", "skip", "not a classification task with one label each.")
+    size = loader.batch_size or 1
+    batches = [y[i : i + size] for i in range(0, y.shape[0], size)][:8]
+    batches = [b for b in batches if b.numel() >= 4]
+    if len(batches) < 3:
+        return Finding("data_order", "skip", "too few batches read to judge their order.")
+    majority = [float(b.bincount().max()) / b.numel() for b in batches]
+    pure = sum(m >= 0.9 for m in majority)
+    ev = {"batches": len(batches), "single_class_batches": pure, "majority_share": majority}
+    if pure >= 0.75 * len(batches):
+        firsts = [int(b.bincount().argmax()) for b in batches]
+        return Finding(
+            "data_order",
+            "warn",
+            f"the training loader is not shuffled (shuffle=False) and {pure} of its first"
+            f" {len(batches)} batches hold a single class (classes {firsts}): the data is"
+            " sorted by label, so each step pulls the net towards one class and it forgets"
+            " the others.",
+            fix="Pass shuffle=True to the training DataLoader (a seeded generator= keeps it"
+            " reproducible).",
+            evidence=ev,
+        )
+    return Finding(
+        "data_order",
+        "pass",
+        f"the loader is not shuffled, but its first {len(batches)} batches mix the classes.",
+        evidence=ev,
+    )
 
 
 @torch.no_grad()
@@ -166,9 +284,51 @@ def eval_mode(ctx: Ctx) -> Finding:
             " augmentation out of forward, and do not override train().",
             evidence=ev,
         )
+    if _val_item_changes(ctx.raw_val):
+        return Finding(
+            "eval_mode",
+            "warn",
+            "the model is deterministic in eval mode, but reading the same validation example"
+            " twice gives different inputs: the evaluation data goes through a random"
+            " transform (augmentation), so validation numbers are noisy and measure"
+            " augmented data.",
+            fix="Give the validation / test dataset a deterministic transform (resize,"
+            " to-tensor, normalize only); keep random augmentation for training.",
+            evidence=ev,
+        )
     return Finding(
         "eval_mode",
         "pass",
         "two eval-mode passes on the same batch give identical outputs.",
         evidence=ev,
     )
+
+
+def _val_item_changes(val: Any) -> bool:
+    """Does the validation dataset return different data for the same index twice? (The
+    global RNG the transform draws from is put back by ``rw.check`` afterwards.)"""
+    dataset = val.dataset if isinstance(val, torch.utils.data.DataLoader) else val
+    if not isinstance(dataset, torch.utils.data.Dataset) or isinstance(
+        dataset, torch.utils.data.IterableDataset
+    ):
+        return False
+    try:
+        if len(dataset) == 0:  # type: ignore[arg-type]
+            return False
+        first, second = dataset[0], dataset[0]
+    except Exception:  # noqa: BLE001 - a dataset that cannot be indexed twice says nothing
+        return False
+    a, b = _tensors(first), _tensors(second)
+    return len(a) == len(b) and any(
+        x.shape != y.shape or not torch.equal(x, y) for x, y in zip(a, b)
+    )
+
+
+def _tensors(item: Any) -> list[torch.Tensor]:
+    if isinstance(item, torch.Tensor):
+        return [item]
+    if isinstance(item, dict):
+        return [t for v in item.values() for t in _tensors(v)]
+    if isinstance(item, (tuple, list)):
+        return [t for v in item for t in _tensors(v)]
+    return []

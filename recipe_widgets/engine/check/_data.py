@@ -23,6 +23,12 @@ class UnusableInput(ValueError):
     """The setup cannot be checked as given (wrong data type, a model that raises, ...)."""
 
 
+class NotExampleAligned(UnusableInput):
+    """A loader whose batches do not hold the examples along dim 0 (a flat token tensor with
+    offsets, as ``nn.EmbeddingBag`` takes): the user's pipeline is fine, the checks cannot
+    index its examples. ``rw.check`` reports this instead of raising."""
+
+
 @dataclass(frozen=True)
 class Pool:
     """``n`` examples in memory: ``inputs`` (tuple or dict of tensors) and ``targets``."""
@@ -116,6 +122,15 @@ def _split(batch: Any, batch_fn: Callable[[Any], Any] | None) -> tuple[Inputs, t
     return _as_inputs(inputs), targets
 
 
+def _same_shapes(a: Inputs, b: Inputs, ya: torch.Tensor, yb: torch.Tensor) -> bool:
+    """Do two batches stack: the same tensors, with the same shapes past dim 0?"""
+    ta = list(a.values()) if isinstance(a, dict) else list(a)
+    tb = list(b.values()) if isinstance(b, dict) else list(b)
+    if len(ta) != len(tb) or ya.shape[1:] != yb.shape[1:]:
+        return False
+    return all(x.shape[1:] == y.shape[1:] for x, y in zip(ta, tb))
+
+
 def _cat(parts: list[Inputs]) -> Inputs:
     if isinstance(parts[0], dict):
         return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}  # type: ignore[index]
@@ -138,9 +153,16 @@ def make_pool(
     if isinstance(data, DataLoader):
         parts_in: list[Inputs] = []
         parts_t: list[torch.Tensor] = []
-        n = 0
+        n = skipped = 0
         for batch in data:
             inputs, targets = _split(batch, batch_fn)
+            if parts_t and not _same_shapes(parts_in[0], inputs, parts_t[0], targets):
+                # Batches padded to their own longest sequence cannot be stacked: the pool
+                # keeps the batches shaped like the first (at worst, the first alone).
+                skipped += 1
+                if skipped > 64:
+                    break
+                continue
             parts_in.append(inputs)
             parts_t.append(targets)
             n += int(targets.shape[0]) if targets.dim() else 1
@@ -173,7 +195,8 @@ def make_pool(
         )
     sizes = {int(t.shape[0]) for t in pool.tensors() if t.dim()} | {pool.n}
     if len(sizes) != 1 or pool.targets.dim() == 0:
-        raise UnusableInput(
+        aligned = NotExampleAligned if isinstance(data, (DataLoader, Dataset)) else UnusableInput
+        raise aligned(
             f"{name}: inputs and targets must have the examples along dim 0 with the same count;"
             f" saw sizes {sorted(sizes)}. Check the order of (inputs, targets)."
         )

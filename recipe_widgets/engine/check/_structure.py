@@ -160,7 +160,25 @@ def _is_causal(ctx: Ctx) -> bool | None:
         val = getattr(ctx.model, attr, None)
         if isinstance(val, bool):
             return val
-    return None
+    return True if next_token_data(ctx) else None
+
+
+def _declared(ctx: Ctx) -> bool:
+    return any(isinstance(getattr(ctx.model, a, None), bool) for a in ("causal", "is_causal"))
+
+
+def next_token_data(ctx: Ctx) -> bool:
+    """Are the targets the input sequence shifted by one (``y[:, t] == x[:, t + 1]``)? Then the
+    model predicts the next token and must be causal, whether or not ``causal=`` was passed."""
+    tensors = ctx.pool.tensors()
+    y = ctx.pool.targets
+    if not tensors or y.is_floating_point() or y.dim() != 2 or y.shape[1] < 3:
+        return False
+    x = tensors[0]
+    if x.is_floating_point() or x.shape != y.shape:
+        return False
+    same = (y[:, :-1] == x[:, 1:]).float().mean()
+    return bool(same >= 0.95)
 
 
 def causality(ctx: Ctx) -> Finding:
@@ -212,12 +230,20 @@ def causality(ctx: Ctx) -> Finding:
             if leak > tol:
                 violations.append({"changed_from": t0, "relative_change_before": leak})
     ev = {"positions": positions, "violations": violations, "tolerance": tol, "length": t_len}
+    inferred = (
+        ""
+        if ctx.causal or _declared(ctx)
+        else (
+            "The targets are the inputs shifted by one (next-token prediction), so the model must"
+            " be causal; "
+        )
+    )
     if violations:
         v = violations[0]
         return Finding(
             "causality",
             "fail",
-            f"changing the inputs from step {v['changed_from']} on"
+            f"{inferred}changing the inputs from step {v['changed_from']} on"
             f" changes the outputs at earlier steps (relative change {v['relative_change_before']:.3g}):"
             " the model sees the future, so its training loss is a lie and generation"
             " will fail.",

@@ -14,6 +14,7 @@ from torch import nn
 
 from recipe_widgets.engine.check._context import Ctx, dropout_off
 from recipe_widgets.engine.check._data import split_pool
+from recipe_widgets.engine.check._static import loss_mixes_examples
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding
 
@@ -40,12 +41,22 @@ def reproducibility(ctx: Ctx) -> Finding:
     data = ctx.raw_data
     if isinstance(data, torch.utils.data.DataLoader) or isinstance(data, torch.utils.data.Dataset):
         firsts = []
-        for _ in range(2):
-            _seed_all(ctx.seed)
-            item = next(iter(data)) if isinstance(data, torch.utils.data.DataLoader) else data[0]
-            firsts.append(item)
+        # A loader (or its sampler) may carry its own seeded generator, as PyTorch documents for
+        # reproducible shuffling: both iterations start from its state now, which is put back.
+        gens = _loader_generators(data)
+        states = [g.get_state() for g in gens]
         try:
-            same = all(torch.equal(a, b) for a, b in zip(_flat(firsts[0]), _flat(firsts[1])))
+            for _ in range(2):
+                _seed_all(ctx.seed)
+                for g, st in zip(gens, states):
+                    g.set_state(st)
+                loader = isinstance(data, torch.utils.data.DataLoader)
+                firsts.append(next(iter(data)) if loader else data[0])
+        finally:
+            for g, st in zip(gens, states):
+                g.set_state(st)
+        try:
+            same = all(_same(a, b) for a, b in zip(_flat(firsts[0]), _flat(firsts[1])))
         except (TypeError, RuntimeError):
             same = True
         if not same:
@@ -61,8 +72,10 @@ def reproducibility(ctx: Ctx) -> Finding:
         model.train()
         losses = ctx.train(model, pool, int(ctx.th("repro_steps")), desc="reproducibility")
         runs.append((losses, [p.detach().clone() for p in model.parameters()]))
-    same_loss = runs[0][0] == runs[1][0]
-    same_params = all(torch.equal(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+    same_loss = len(runs[0][0]) == len(runs[1][0]) and all(
+        a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(runs[0][0], runs[1][0])
+    )
+    same_params = all(_same(a, b) for a, b in zip(runs[0][1], runs[1][1]))
     if not (same_loss and same_params):
         first = next((i for i, (a, b) in enumerate(zip(*(r[0] for r in runs))) if a != b), None)
         where = "the forward pass" if first == 0 else "the training step (a nondeterministic op)"
@@ -89,6 +102,31 @@ def reproducibility(ctx: Ctx) -> Finding:
         f"two seeded runs of {len(runs[0][0])} steps give identical losses and parameters.",
         evidence=ev,
     )
+
+
+def _loader_generators(data: Any) -> list[torch.Generator]:
+    """The private generators a loader draws its order from (its own, its sampler's)."""
+    found = []
+    for holder in (data, getattr(data, "sampler", None), getattr(data, "batch_sampler", None)):
+        g = getattr(holder, "generator", None)
+        if isinstance(g, torch.Generator) and all(g is not f for f in found):
+            found.append(g)
+    inner = getattr(getattr(data, "batch_sampler", None), "sampler", None)
+    g = getattr(inner, "generator", None)
+    if isinstance(g, torch.Generator) and all(g is not f for f in found):
+        found.append(g)
+    return found
+
+
+def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Bit-equal, where NaN equals NaN (NaN data is a finding of its own, not irreproducibility)."""
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if a.is_floating_point() or a.is_complex():
+        return bool(torch.equal(a.isnan(), b.isnan())) and bool(
+            torch.equal(a.nan_to_num(0.0), b.nan_to_num(0.0))
+        )
+    return bool(torch.equal(a, b))
 
 
 def _flat(x: Any) -> list[torch.Tensor]:
@@ -141,6 +179,57 @@ def _floor(ctx: Ctx, model: nn.Module, pool: Any) -> float:
         return 0.0
 
 
+def _contradiction_floor(ctx: Ctx, pool: Any) -> float:
+    """The lowest mean cross-entropy any net can reach on ``pool`` when some examples have
+    identical inputs but different labels (a bigram model's batch), or, for a causal sequence
+    model, identical prefixes followed by different tokens (random windows of a text). 0 when
+    nothing contradicts."""
+    y = pool.targets
+    if ctx.task.loss_kind not in ("ce", "nll") or y.is_floating_point() or pool.n < 2:
+        return 0.0
+    xs = [t.reshape(t.shape[0], -1) for t in pool.tensors()]
+    if not xs:
+        return 0.0
+    x = torch.cat([t.to(torch.float64) for t in xs], dim=1)
+    valid = y != ctx.task.ignore_index
+    if y.dim() == 1:
+        keys = [x[i].tolist() for i in range(pool.n)]
+        return _group_entropy(keys, y.tolist(), valid.tolist())
+    seq = pool.tensors()[0]
+    if (
+        len(xs) != 1
+        or seq.is_floating_point()
+        or seq.dim() != 2
+        or y.shape != seq.shape
+        or ctx.causal is False
+    ):
+        return 0.0
+    keys, labels, ok = [], [], []
+    for t in range(seq.shape[1]):
+        for i in range(pool.n):
+            keys.append((t, *seq[i, : t + 1].tolist()))
+            labels.append(int(y[i, t]))
+            ok.append(bool(valid[i, t]))
+    return _group_entropy(keys, labels, ok)
+
+
+def _group_entropy(keys: list, labels: list, valid: list) -> float:
+    """Mean over valid items of -log(the share of its label among items with the same key)."""
+    groups: dict[Any, dict[Any, int]] = {}
+    for k, lab, ok in zip(keys, labels, valid):
+        if ok:
+            counts = groups.setdefault(tuple(k) if isinstance(k, list) else k, {})
+            counts[lab] = counts.get(lab, 0) + 1
+    total = sum(sum(c.values()) for c in groups.values())
+    if not total:
+        return 0.0
+    h = 0.0
+    for counts in groups.values():
+        n = sum(counts.values())
+        h -= sum(c * math.log(c / n) for c in counts.values())
+    return h / total
+
+
 def _stalled(budget: int):
     """Stop after ``budget`` steps unless the last quarter still cut the loss by over 20% (then
     keep going, up to the caller's hard cap): a slow but steady descent is not a failure."""
@@ -156,8 +245,7 @@ def _stalled(budget: int):
 
 def overfit_one_batch(ctx: Ctx) -> Finding:
     n_main = min(int(ctx.th("overfit_examples")), ctx.pool.n)
-    steps = int(ctx.th("overfit_steps"))
-    ladder = []
+    ladder: list[dict] = []
     final_out = None
     batch = ctx.pool.take(slice(0, n_main))
     # The ladder: 1 example, then the batch, then (once the batch is memorized) 4x more, which
@@ -167,99 +255,139 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
     for n in rungs:
         if n == n_more and n > n_main and not ladder[-1]["reached"]:
             break  # the batch was not memorized: more examples cannot tell us anything new
-        rung = ctx.pool.take(slice(0, n))
-        # A short budget: first the user's lr times lr_scale, then the user's own lr.
-        for scale in dict.fromkeys((ctx.th("lr_scale"), 1.0)):
-            model = ctx.fresh()
-            model.train()
-            dropout_off(model)
-            for m in model.modules():  # statistics of 1-10 examples are noise (BN1d refuses 1)
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
-            with torch.no_grad():
-                init = float(ctx.loss(model, rung))
-            target = (
-                _floor(ctx, model, rung) + ctx.th("overfit_ce_target")
-                if ctx.task.loss_kind in _CE_KINDS
-                else ctx.th("overfit_rel_target") * init
-            )
-            losses = ctx.train(
-                model,
-                rung,
-                3 * steps,
-                desc=f"overfit {n}",
-                stop_below=target,
-                full_batch=True,
-                lr_scale=scale,
-                stop_fn=_stalled(steps),
-            )
-            finite = [v for v in losses if math.isfinite(v)]
-            best = min(finite) if finite else math.inf
-            if best < target:
-                break
-        ladder.append(
-            {
-                "examples": n,
-                "init": init,
-                "floor": best,
-                "target": target,
-                "lr_scale": scale,
-                "steps": len(losses),
-                "reached": best < target,
-                "losses": _thin(losses),
-            }
-        )
+        record, model = _overfit_rung(ctx, ctx.pool.take(slice(0, n)))
+        ladder.append(record)
         if n == n_main:
             with torch.no_grad():
                 model.eval()
                 final_out = ctx.out(model, batch).detach()
     main = next(r for r in ladder if r["examples"] == n_main)
-    more = ladder[-1] if ladder[-1]["examples"] > n_main else None
     ev = {
         "ladder": ladder,
         "labels": batch.targets.tolist(),
         "predictions": _predictions(ctx, final_out) if final_out is not None else [],
     }
     if main["reached"]:
+        more = ladder[-1] if ladder[-1]["examples"] > n_main else None
+        nxt = (
+            f" Next rung: {more['examples']} examples"
+            f" {'reach' if more['reached'] else 'stop at'} {fmt(more['floor'])}"
+            f" in {more['steps']} steps."
+            if more
+            else ""
+        )
         return Finding(
             "overfit_one_batch",
             "pass",
-            f"{n_main} examples overfit to loss"
-            f" {fmt(main['floor'])} (< {fmt(main['target'])}) in {main['steps']} steps"
-            f" (from {fmt(main['init'])})."
-            + (
-                f" Next rung: {more['examples']} examples"
-                f" {'reach' if more['reached'] else 'stop at'} {fmt(more['floor'])}"
-                f" in {more['steps']} steps."
-                if more
-                else ""
-            ),
+            f"{n_main} examples overfit to loss {fmt(main['floor'])} (< {fmt(main['target'])})"
+            f" in {main['steps']} steps (from {fmt(main['init'])}).{nxt}",
             evidence=ev,
         )
-    causes = []
+    seen = _seen_causes(ctx, final_out, batch)
+    rung1 = ladder[0]
+    if rung1["reached"] and rung1["examples"] < n_main and not seen:
+        # The plumbing works (one example is memorized) and nothing specific is wrong: a slow
+        # architecture (sigmoid LeNet), a budget or a target this loss does not reach in
+        # the steps given. Worth a look, not a verdict on the setup.
+        return Finding(
+            "overfit_one_batch",
+            "info",
+            f"1 example overfits (loss {fmt(rung1['floor'])}), {n_main} examples reached"
+            f" {fmt(main['floor'])} from {fmt(main['init'])} in {main['steps']} steps (target"
+            f" < {fmt(main['target'])}): the plumbing works; the model, its learning rate or"
+            " this step budget do not memorize the batch yet.",
+            fix="If training stalls too, widen the model or raise the learning rate; a slow"
+            " start can also be the architecture (saturating activations).",
+            evidence=ev,
+        )
+    return _not_overfit(ctx, ladder, main, seen, ev)
+
+
+def _overfit_rung(ctx: Ctx, rung: Any) -> tuple[dict, nn.Module]:
+    """Train a fresh copy on ``rung`` until its loss is below the target: first at the user's
+    lr times ``lr_scale``, then their own lr, then (if it diverged) clipped."""
+    steps = int(ctx.th("overfit_steps"))
+    for scale, clip in _attempts(ctx):
+        model = ctx.fresh()
+        model.train()
+        dropout_off(model)
+        for m in model.modules():  # statistics of 1-10 examples are noise (BN1d refuses 1)
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                m.eval()
+        with torch.no_grad():
+            init = float(ctx.loss(model, rung))
+        target = (
+            max(_floor(ctx, model, rung), _contradiction_floor(ctx, rung))
+            + ctx.th("overfit_ce_target")
+            if ctx.task.loss_kind in _CE_KINDS
+            else ctx.th("overfit_rel_target") * init
+        )
+        losses = ctx.train(
+            model,
+            rung,
+            3 * steps,
+            desc=f"overfit {rung.n}",
+            stop_below=target,
+            full_batch=True,
+            lr_scale=scale,
+            stop_fn=_stalled(steps),
+            clip=clip,
+        )
+        finite = [v for v in losses if math.isfinite(v)]
+        best = min(finite) if finite else math.inf
+        if best <= target or (clip and len(finite) == len(losses)):
+            break
+        if clip is None and scale == 1.0 and len(finite) == len(losses) and best < init:
+            break  # it fell, unclipped: clipping would not change the verdict
+    record = {
+        "examples": rung.n,
+        "init": init,
+        "floor": best,
+        "target": target,
+        "lr_scale": scale,
+        "clip": clip,
+        "steps": len(losses),
+        "reached": best <= target,
+        "losses": _thin(losses),
+    }
+    return record, model
+
+
+def _seen_causes(ctx: Ctx, final_out: Any, batch: Any) -> list[tuple[str, str]]:
+    """Causes seen in the trained copy's outputs (not guessed), each with its fix."""
+    seen = []
     if ctx.task.loss_kind in ("ce", "bce_logits") and final_out is not None:
         o = final_out.float()
         if bool(((o >= 0) & (o <= 1)).all()):
-            causes.append(
-                "the outputs stay in [0, 1]: a softmax/sigmoid before a loss that expects logits"
+            seen.append(
+                (
+                    "the outputs stay in [0, 1]: a softmax/sigmoid before a loss that expects"
+                    " logits",
+                    "return raw logits for cross_entropy / BCEWithLogits",
+                )
             )
     if (
         final_out is not None
         and ctx.task.loss_kind in ("mse", "l1", "bce_logits", "bce")
         and final_out.shape != batch.targets.shape
+        and loss_mixes_examples(ctx, final_out, batch.targets) is not None
     ):
-        causes.append(
-            f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
-            " broadcasting in the loss"
+        seen.append(
+            (
+                f"output {tuple(final_out.shape)} vs target {tuple(batch.targets.shape)}:"
+                " broadcasting in the loss",
+                "give the loss targets of the output's shape",
+            )
         )
-    fixes = [
-        (
-            "return raw logits for cross_entropy / BCEWithLogits"
-            if "softmax" in c
-            else "give the loss targets of the output's shape"
-        )
-        for c in causes
-    ]
+    return seen
+
+
+def _not_overfit(
+    ctx: Ctx, ladder: list[dict], main: dict, seen: list[tuple[str, str]], ev: dict
+) -> Finding:
+    n_main = main["examples"]
+    causes = [c for c, _ in seen]
+    fixes = [f for _, f in seen]
     if not math.isfinite(main["floor"]) or main["floor"] >= main["init"]:
         causes.append(
             "the loss never fell below its start: a learning rate too high for this"
@@ -303,16 +431,29 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
     )
 
 
+def _attempts(ctx: Ctx) -> list[tuple[float, float | None]]:
+    """(lr scale, gradient clip) for a short run, tried in turn until one stays finite: the
+    user's LR times ``lr_scale``, their own LR, and their own LR with gradients clipped to
+    ``retry_clip`` (the LR many RNN and transformer recipes use only works with clipping, which
+    their loops do and ``rw.check`` cannot see unless given ``clip_grad_norm=``)."""
+    tries: list[tuple[float, float | None]] = [
+        (scale, None) for scale in dict.fromkeys((ctx.th("lr_scale"), 1.0))
+    ]
+    if not ctx.clip_grad_norm:
+        tries.append((1.0, ctx.th("retry_clip")))
+    return tries
+
+
 def _real_run(ctx: Ctx) -> dict:
     """Train a copy on the training split (shared by the baseline and decreasing-loss checks)."""
     if "real_run" not in ctx.cache:
         train, held = (ctx.pool, ctx.val) if ctx.val is not None else split_pool(ctx.pool)
         steps = int(ctx.th("baseline_steps"))
-        for scale in dict.fromkeys((ctx.th("lr_scale"), 1.0)):
+        for scale, clip in _attempts(ctx):
             model = ctx.fresh()
             model.train()
             before = ctx.eval_loss(model, train)
-            losses = ctx.train(model, train, steps, desc="real inputs", lr_scale=scale)
+            losses = ctx.train(model, train, steps, desc="real inputs", lr_scale=scale, clip=clip)
             after = ctx.eval_loss(model, train)
             if math.isfinite(after) and after < before and all(map(math.isfinite, losses)):
                 break  # the scaled lr worked; otherwise retry with the user's own lr
@@ -323,6 +464,7 @@ def _real_run(ctx: Ctx) -> dict:
             "losses": losses,
             "after": after,
             "lr_scale": scale,
+            "clip": clip,
             "held_loss": ctx.eval_loss(model, held),
         }
     return ctx.cache["real_run"]
@@ -350,6 +492,17 @@ def decreasing_loss(ctx: Ctx) -> Finding:
     ratio = after / before if before > 0 else 0.0
     ev["ratio"] = ratio
     if ratio <= ctx.th("decrease_ratio"):
+        if run["clip"] and not ctx.clip_grad_norm:
+            return Finding(
+                "decreasing_loss",
+                "info",
+                f"the training loss fell from {fmt(before)} to {fmt(after)} in {steps} steps"
+                f" with gradients clipped to norm {fmt(run['clip'])}; without clipping it diverged at this"
+                " learning rate.",
+                fix="If your loop clips gradients, say so with clip_grad_norm=; if it does"
+                " not, clip (nn.utils.clip_grad_norm_) or lower the learning rate.",
+                evidence=ev,
+            )
         return Finding(
             "decreasing_loss",
             "pass",
@@ -390,10 +543,13 @@ def input_independent_baseline(ctx: Ctx) -> Finding:
     zero = ctx.eval_loss(model, held.zeroed())
     real = run["held_loss"]
     ratio = real / zero if zero > 0 else math.inf
+    zero_train = ctx.eval_loss(model, train.zeroed())
+    train_ratio = run["after"] / zero_train if zero_train > 0 else math.inf
     ev = {
         "real_held_loss": real,
         "zero_input_held_loss": zero,
         "ratio": ratio,
+        "train_ratio": train_ratio,
         "held_examples": held.n,
         "steps": int(ctx.th("baseline_steps")),
     }
@@ -405,6 +561,32 @@ def input_independent_baseline(ctx: Ctx) -> Finding:
             f"on {held.n} held-out examples the"
             f" net trained on real inputs reaches loss {fmt(real)}, vs {fmt(zero)}"
             f" with inputs zeroed ({ratio:.2f}x): it learns from its input.",
+            evidence=ev,
+        )
+    if not math.isfinite(ratio) or not math.isfinite(train_ratio):
+        return Finding(
+            "input_independent_baseline",
+            "info",
+            f"the short training runs did not stay finite (held-out loss {fmt(real)} with real"
+            f" inputs, {fmt(zero)} with zeroed ones), so they cannot compare the two; the"
+            " decreasing-loss and overfit checks say why.",
+            evidence=ev,
+        )
+    if ratio <= ctx.th("baseline_weak_ratio") or train_ratio <= limit:
+        # The real inputs did help, on the held-out examples a little (a CNN 120 steps into
+        # CIFAR) or on the training examples (embedding tables and factorizations memorize
+        # their ids long before they generalize): a slow learner or a small pool, not a net
+        # that ignores its input.
+        return Finding(
+            "input_independent_baseline",
+            "info",
+            f"on {held.n} held-out examples the net trained on real inputs reaches loss"
+            f" {fmt(real)}, vs {fmt(zero)} with inputs zeroed ({ratio:.2f}x); on its training"
+            f" examples {train_ratio:.2f}x. It uses its input, but in"
+            f" {int(ctx.th('baseline_steps'))} steps on {train.n} examples little of it"
+            " generalizes yet.",
+            fix="Pass more data (or val=) or raise thresholds={'baseline_steps': ...} to"
+            " see it generalize.",
             evidence=ev,
         )
     return Finding(

@@ -58,6 +58,7 @@ class TensorStats:
     requires_grad: bool = False
     of: str = ""
     note: str = ""
+    nbytes: int = 0  # memory the elements take (dense layouts; 0 when not simply numel * size)
 
     @property
     def inf(self) -> int:
@@ -233,6 +234,8 @@ def tensor_stats(x: torch.Tensor) -> TensorStats:
         "layout": str(x.layout).removeprefix("torch."),
         "numel": numel,
         "requires_grad": bool(x.requires_grad),
+        # what a meta tensor would take once real; sparse storage is not numel * size
+        "nbytes": numel * x.element_size() if x.layout == torch.strided else 0,
     }
     empty = {"count": 0, "min": None, "max": None, "mean": None, "std": None}
     if x.device.type == "meta":

@@ -37,13 +37,18 @@ class WatchConfig:
     grad_explode: float = 1e4  # total gradient norm (after clipping / unscaling)
     grad_explode_factor: float = 1e3  # ... or this many times the first sampled norm
     grad_vanish: float = 1e-7  # relative gradient norm of a layer vs. the largest layer's
-    dead_fraction: float = 0.5  # a ReLU layer with more units dead over a window's batches
+    dead_fraction: float = 0.9  # a ReLU layer with more units dead over a window's batches
+    # (an autoencoder's narrow decoder can keep over half its units silent on every batch and
+    # still train; a layer nine-tenths dead has lost its capacity)
     lr_collapse: float = 1e-4  # LR below this fraction of its peak is "collapsed"
     lr_collapse_steps: int = 30  # ... for this many optimizer steps
     lr_collapse_fraction: float = 0.015  # ... and for this fraction of the run so far
     diverge_factor: float = 4.0  # windowed loss this many times its best window
     plateau_window: int = 200  # logged losses without a 1% improvement
     no_grad_samples: int = 2  # sampled steps in a row a trainable parameter had no .grad
+    overfit_evals: int = 4  # held-out evaluations without improvement (patience 3 stops before)
+    overfit_rise: float = 0.15  # ... the last one this much above its best, while the training
+    # loss fell this much since the best (a held-out loss drifting a few % is noise)
 
     def __post_init__(self) -> None:
         if self.stats_every < 1:
@@ -83,15 +88,26 @@ def _median(values: Any) -> float:
 class LossDetector:
     """NaN/Inf (every loss-like key), divergence and plateau (the ``loss`` key)."""
 
-    def __init__(self, config: WatchConfig, out: Findings) -> None:
+    def __init__(self, config: WatchConfig, out: Findings, players: bool = False) -> None:
         self.config = config
         self.out = out
+        # Several optimizers over disjoint parameters (a GAN's generator and discriminator):
+        # the logged loss may be one player's, which rises when the other one improves.
+        self._status = "info" if players else "warn"
+        self._players = (
+            " With several optimizers (e.g. a GAN's), one player's loss rising or flat is not"
+            " by itself a problem."
+            if players
+            else ""
+        )
         self.losses: list[float] = []
         self._window: deque[float] = deque(maxlen=10)
         self._best_window = math.inf
         self._first_window: float | None = None
         self._best_loss = math.inf
         self._best_at = 0
+        self._held_best: dict[str, tuple[int, float, float]] = {}  # key -> (step, best, train)
+        self._held_worse: dict[str, int] = {}  # key -> evaluations since its best
 
     def feed(self, key: str, value: float, step: int) -> None:
         if value - value != 0.0:  # NaN or +-Inf, without a call (this runs for every logged loss)
@@ -111,6 +127,8 @@ class LossDetector:
             )
             return
         if key != "loss":
+            if "loss" in key and key.startswith(("val", "eval", "dev", "test", "held")):
+                self._held_out(key, value, step)
             return
         self.losses.append(value)
         window = self._window
@@ -140,13 +158,47 @@ class LossDetector:
                 "loss_plateau",
                 Finding(
                     "loss_plateau",
-                    "warn",
+                    self._status,
                     f"The loss has not improved by 1% in {n - self._best_at} logged steps and "
                     f"is still {fmt(self._best_loss)}, over half of where it started "
-                    f"({fmt(first)}): the model is not learning.",
+                    f"({fmt(first)}): the model is not learning.{self._players}",
                     fix="Overfit one batch first; if that fails, check the LR (try 3e-4 with "
                     "Adam), the labels and the loss; then check that the data changes.",
                     evidence={"step": step, "best": self._best_loss, "start": first},
+                ),
+            )
+
+    def _held_out(self, key: str, value: float, step: int) -> None:
+        """Overfitting: the held-out loss has not improved for ``overfit_evals`` evaluations and
+        is now well above its best, while the training loss kept falling. A run that stops
+        early after a few worse evaluations (patience) never gets here."""
+        best = self._held_best.get(key)
+        train = _median(self.losses[-10:]) if self.losses else math.nan
+        if best is None or value < best[1]:
+            self._held_best[key] = (step, value, train)
+            self._held_worse[key] = 0
+            return
+        self._held_worse[key] += 1
+        at, low, train_then = best
+        if (
+            self._held_worse[key] >= self.config.overfit_evals
+            and value > (1 + self.config.overfit_rise) * low
+            and train < (1 - self.config.overfit_rise) * train_then
+            and f"overfitting:{key}" not in self.out
+        ):
+            self.out.add(
+                f"overfitting:{key}",
+                Finding(
+                    "overfitting",
+                    "warn",
+                    f"{key} was best at step {at} ({fmt(low)}) and has not improved in"
+                    f" {self._held_worse[key]} evaluations since: {fmt(value)} at step {step},"
+                    f" while the training loss fell from {fmt(train_then)} to {fmt(train)}."
+                    f" The net is overfitting: stop early at step {at} (keep that checkpoint).",
+                    fix="Keep the weights of the best validation loss and stop after a few"
+                    " evaluations without improvement; then regularize (more data,"
+                    " augmentation, dropout, weight decay) to push the best lower.",
+                    evidence={"step": step, "best_step": at, "best": low, "value": value},
                 ),
             )
 
@@ -157,9 +209,9 @@ class LossDetector:
             "loss_diverging",
             Finding(
                 "loss_diverging",
-                "warn",
+                self._status,
                 f"The loss is diverging: {fmt(current)} at step {step}, "
-                f"{current / best:.1f}x its best ({fmt(best)}).",
+                f"{current / best:.1f}x its best ({fmt(best)}).{self._players}",
                 fix="Lower the learning rate (by 3-10x), add warm-up or gradient "
                 "clipping, and check for a bad batch at that step.",
                 evidence={"step": step, "loss": current, "best": best},
@@ -175,6 +227,7 @@ class LRDetector:
         self.out = out
         self.peak: dict[tuple[int, int], float] = {}
         self.low_since: dict[tuple[int, int], int] = {}
+        self.changes: dict[tuple[int, int], deque[tuple[int, float]]] = {}
 
     @property
     def pending(self) -> bool:
@@ -189,6 +242,9 @@ class LRDetector:
             if lr is None:
                 continue
             key = (opt_index, gi)
+            seen = self.changes.setdefault(key, deque(maxlen=64))
+            if not seen or seen[-1][1] != lr:
+                seen.append((step, float(lr)))
             peak = max(self.peak.get(key, 0.0), float(lr))
             self.peak[key] = peak
             if peak <= 0 or lr >= self.config.lr_collapse * peak:
@@ -202,6 +258,10 @@ class LRDetector:
                 low_for >= self.config.lr_collapse_steps
                 and low_for >= self.config.lr_collapse_fraction * step
             ):
+                cuts = _geometric_cuts(self.changes[key])
+                if cuts is not None:
+                    self._stepped_too_often(key, lr, peak, start, cuts)
+                    continue
                 self.out.add(
                     f"lr_collapsed:{key}",
                     Finding(
@@ -215,6 +275,51 @@ class LRDetector:
                         evidence={"step": start, "lr": lr, "peak": peak, "group": gi},
                     ),
                 )
+
+    def _stepped_too_often(
+        self, key: tuple[int, int], lr: float, peak: float, start: int, cuts: tuple
+    ) -> None:
+        factor, times, first, last = cuts
+        every = (last - first) / max(times - 1, 1)
+        self.out.add(
+            f"lr_collapsed:{key}",
+            Finding(
+                "lr_schedule",
+                "warn",
+                f"The learning rate of optimizer {key[0]}, group {key[1]} was cut by {factor:.2g}x"
+                f" {times} times between optimizer steps {first} and {last} (every ~{every:.0f}"
+                f" steps), down to {fmt(lr)} ({lr / peak:.1e} of its peak) by step {start}:"
+                " training has effectively stopped. A schedule written in epochs (StepLR,"
+                " MultiStepLR, ExponentialLR) stepped every batch decays this fast, and so does"
+                " a gamma far too small for the run's length.",
+                fix="Call scheduler.step() once per epoch (after the loop over batches), or give"
+                " step_size / milestones in optimizer steps; check gamma against the number of"
+                " scheduler steps.",
+                evidence={
+                    "step": start,
+                    "lr": lr,
+                    "peak": peak,
+                    "factor": factor,
+                    "cuts": times,
+                    "group": key[1],
+                },
+            ),
+        )
+
+
+def _geometric_cuts(changes: Any) -> tuple[float, int, int, int] | None:
+    """(factor, how many, first step, last step) when the LR fell in at least three cuts by the
+    same factor (a step or exponential schedule); None for a one-off drop or a smooth curve
+    that is not geometric (cosine, linear decay)."""
+    pts = list(changes)
+    ratios = [b / a for (_, a), (_, b) in zip(pts, pts[1:]) if a > 0]
+    falls = [r for r in ratios if r < 1]
+    if len(falls) < 3 or len(falls) != len(ratios):
+        return None
+    ref = falls[-1]
+    if not all(abs(r / ref - 1) < 1e-3 for r in falls):
+        return None
+    return 1 / ref, len(falls), pts[1][0], pts[-1][0]
 
 
 def unit_maxima(output: Any) -> torch.Tensor | None:

@@ -48,6 +48,10 @@ class Hooks:
         self.out = out
         self.steps = 0
         self.suspended = False  # True while the watch itself runs the model (w.track)
+        # A framework that calls optimizer.step(closure) runs forward and backward inside the
+        # step, after torch's pre-step hook: there the integration calls before_step() from its
+        # own "gradients are ready" hook instead (Lightning's on_before_optimizer_step).
+        self.external_pre = False
         self.lr = LRDetector(config, out)
         self._lr_points: list[
             tuple[int, float]
@@ -73,6 +77,10 @@ class Hooks:
         self._checked_since_step: set[int] = set()
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
         self._relu_sampled: dict[str, int] = {}  # layer -> the step it was last sampled at
+        self._frozen_norms: list[tuple[str, nn.Module]] = []
+        self._stale: dict[int, str] = {}  # parameters a backward added to stale gradients
+        self._patched: list[torch.optim.Optimizer] = []  # zero_grad wrapped until next call
+        self._eval_forward_at = -1  # the step count when a forward with grad ran in eval mode
         self._relu_tops: dict[str, list[torch.Tensor]] = {}  # layer -> per-unit maxima this window
         self._lr_looks = False  # look at the LR every LR_EVERY steps (see _next_due)
         self._in_opt = {id(p) for params in self._params_of for p in params}
@@ -89,6 +97,16 @@ class Hooks:
             self._handles.append(self.model.register_forward_hook(self._on_model_forward))
         self._relus = [
             (name, m) for name, m in self.model.named_modules() if isinstance(m, nn.ReLU)
+        ]
+        # Batch norms whose own parameters are frozen: requires_grad=False does not stop their
+        # running statistics, only eval mode does.
+        self._frozen_norms = [
+            (name, m)
+            for name, m in self.model.named_modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+            and m.track_running_stats
+            and m.weight is not None
+            and not m.weight.requires_grad
         ]
         # zero_grad check: a few small trainable parameters are enough (any of them shows it).
         in_opt = [p for params in self._params_of for p in params]
@@ -127,7 +145,18 @@ class Hooks:
 
     def _arm_pre(self, index: int) -> None:
         if index not in self._pre:
-            self._pre[index] = self.optimizers[index].register_step_pre_hook(self._make_pre(index))
+            if self.external_pre:
+                self._pre[index] = _Unhooked()  # armed: before_step() does the work
+            else:
+                hook = self._make_pre(index)
+                self._pre[index] = self.optimizers[index].register_step_pre_hook(hook)
+
+    def before_step(self, optimizer: torch.optim.Optimizer) -> None:
+        """The pre-step work, called by an integration once the gradients of the coming step
+        are ready (see ``external_pre``)."""
+        for index, opt in enumerate(self.optimizers):
+            if opt is optimizer and index in self._pre:
+                self._pre_step(index)
 
     def _disarm(self) -> None:
         for h in self._transient:
@@ -144,6 +173,9 @@ class Hooks:
         self._probes_armed = False
 
     def remove(self) -> None:
+        for opt in self._patched:  # a zero_grad wrapper not called yet
+            vars(opt).pop("zero_grad", None)
+        self._patched.clear()
         self._disarm()
         for h in [*self._handles, *self._pre.values()]:
             h.remove()
@@ -155,14 +187,17 @@ class Hooks:
 
     def _make_pre(self, index: int) -> Any:
         def pre(opt: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
-            # Armed for sampled steps only (see _arm): gradients as the step will use them.
-            k = self.steps
-            with_grad = self.samples.with_gradients(self._params_of[index], k + 1)
-            if with_grad and self.heavy(k):
-                with torch.no_grad():  # the weights before the update, for the update norms
-                    self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
+            self._pre_step(index)
 
         return pre
+
+    def _pre_step(self, index: int) -> None:
+        # Armed for sampled steps only (see _arm): gradients as the step will use them.
+        k = self.steps
+        with_grad = self.samples.with_gradients(self._params_of[index], k + 1)
+        if with_grad and self.heavy(k):
+            with torch.no_grad():  # the weights before the update, for the update norms
+                self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
 
     def _make_post(self, index: int) -> Any:
         single = len(self.optimizers) == 1
@@ -184,6 +219,13 @@ class Hooks:
 
     def _after_step(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
         """The post-step work of a sampled step, a step whose LR changed, or a periodic LR look."""
+        if self._stale:
+            owned = {id(q) for q in self._params_of[index]}
+            for pid, name in self._stale.items():
+                if pid in owned:
+                    self.samples.zero_grad_forgotten(name, step - 1)
+                    break
+            self._stale.clear()
         self._look_at_lr(index, opt, step)
         sampled = index in self._pre
         coming = self.light(step)
@@ -191,11 +233,20 @@ class Hooks:
             self._due = self._next_due(step, coming)
             return
         first = len(self.optimizers) == 1 or index == 0
+        if first and sampled and any(m.training for _, m in self._frozen_norms):
+            names = [n for n, m in self._frozen_norms if m.training]
+            self.samples.frozen_norm_training(names, step)
+        if first and self._eval_forward_at == step - 1:
+            # The forward this step's gradients came from ran with dropout / batch norm in eval
+            # mode (model.eval() for validation, never undone). A frozen backbone in eval mode
+            # under a training model is not this: the model itself is in train mode then.
+            self.samples.training_in_eval_mode(step)
         self._checked_since_step.clear()
         before = self._before.pop(index, None)
         if before is not None:
             with torch.no_grad():
                 self.samples.norms(*before, step)
+            self._watch_grads_after_step(index, opt, step)
         if sampled and not coming:
             self._pre.pop(index).remove()
         if first:
@@ -219,6 +270,28 @@ class Hooks:
                 if p.grad is not None:
                     self._grad_seen[id(p)] = (id(p.grad), p.grad._version)
         self._due = self._next_due(step, coming)
+
+    def _watch_grads_after_step(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
+        """Until the optimizer's next ``zero_grad``: were the gradients this step used changed in
+        place after it (a ``clip_grad_norm_`` placed after ``optimizer.step()``)? One small
+        parameter's gradient, its version counter and norm are kept; ``zero_grad`` is wrapped on
+        this optimizer instance for that one call (the instance attribute is removed again)."""
+        p = next((q for q in self._probes_of[index] if q.grad is not None), None)
+        if p is None or "zero_grad" in vars(opt) or "clip_after_step" in self.samples.out:
+            return
+        grad = p.grad
+        seen = (grad, grad._version, float(grad.norm()))
+        original = opt.zero_grad
+
+        def zero_grad(*args: Any, **kwargs: Any) -> Any:
+            vars(opt).pop("zero_grad", None)
+            g, version, norm = seen
+            if p.grad is g and g._version != version and float(g.norm()) < norm * (1 - 1e-6):
+                self.samples.clip_after_step(step)
+            return original(*args, **kwargs)
+
+        opt.zero_grad = zero_grad  # type: ignore[method-assign]
+        self._patched.append(opt)
 
     def _look_at_lr(self, index: int, opt: torch.optim.Optimizer, step: int) -> None:
         groups = opt.param_groups
@@ -286,7 +359,13 @@ class Hooks:
                 return
             if not bool(old.any()):
                 return
-            self.samples.zero_grad_forgotten(self._names.get(id(p), "?"), self.steps)
+            if len(self.optimizers) == 1:
+                self.samples.zero_grad_forgotten(self._names.get(id(p), "?"), self.steps)
+            else:
+                # With several optimizers, another one's backward may run through these
+                # parameters (a GAN's generator loss through the discriminator) and their
+                # owner zero them before its own step: a bug only if the owner steps next.
+                self._stale[id(p)] = self._names.get(id(p), "?")
 
         return probe
 
@@ -298,6 +377,8 @@ class Hooks:
         evaluating = not torch.is_grad_enabled() or torch.is_inference_mode_enabled()
         if evaluating and module.training and self._has_train_layers:
             self.samples.eval_in_train_mode(self.steps)
+        elif not evaluating and not module.training and self._has_train_layers:
+            self._eval_forward_at = self.steps  # a forward with gradients, in eval mode
 
     def _make_relu(self, name: str) -> Any:
         def hook(module: nn.Module, args: Any, output: Any) -> None:
@@ -312,6 +393,13 @@ class Hooks:
                 self._relu_tops.setdefault(name, []).append(top)
 
         return hook
+
+
+class _Unhooked:
+    """Stands for a pre-step hook the integration calls itself (nothing to remove)."""
+
+    def remove(self) -> None:
+        pass
 
 
 def _accumulator(p: nn.Parameter) -> Any:

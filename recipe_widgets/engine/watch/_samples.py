@@ -69,12 +69,16 @@ class Samples:
         values = _norms(grads + params + before)
         g, w, d = values[:n], values[n : 2 * n], values[2 * n :]
         high = self.config.ratio_high
-        if any(di > high * wi for wi, di in zip(w, d)):  # d / w > high, w = 0 included
+        # The ~1e-3 rule is about weight matrices in steady state: a bias, a norm's scale or a
+        # ReZero gate starts at (or near) 0, so its first updates are as large as itself, and
+        # so is any tensor's right after initialisation. Only matrices and kernels (dim >= 2),
+        # and only once the first three steps are over, are judged.
+        if step > 3 and any(di > high * wi for p, wi, di in zip(params, w, d) if p.dim() >= 2):
             self._ratio_findings(
                 {
                     self._names.get(id(p), "?"): (di / wi if wi > 0 else math.inf)
                     for p, wi, di in zip(params, w, d)
-                    if di > high * wi
+                    if di > high * wi and p.dim() >= 2
                 },
                 step,
             )
@@ -112,11 +116,26 @@ class Samples:
                     evidence={"step": step, "norm": total, "first": first},
                 ),
             )
+        self._vanishing(params, g, w, step)
+
+    def _vanishing(
+        self, params: list[nn.Parameter], g: list[float], w: list[float], step: int
+    ) -> None:
+        """Weight matrices whose gradient, relative to the weight, is a vanishing fraction of
+        the largest relative gradient."""
+        n = len(params)
         rel = [gi / wi if wi > 0 else gi for gi, wi in zip(g, w)]  # gradient relative to weight
         top = max(rel, default=0.0)
         if n > 1 and top > 0:
             cut = self.config.grad_vanish * top
-            low = sorted(self._names.get(id(p), "?") for p, r in zip(params, rel) if r < cut)
+            # A gradient of exactly 0 is structural, not vanishing (a bias feeding batch norm,
+            # whose mean subtraction cancels it), and biases carry no depth signal: the
+            # matrices say whether the signal fades through the layers.
+            low = sorted(
+                self._names.get(id(p), "?")
+                for p, r, gi in zip(params, rel, g)
+                if r < cut and gi > 0 and p.dim() >= 2
+            )
             if low:
                 self.out.add(
                     "grad_vanishing",
@@ -197,6 +216,58 @@ class Samples:
                 f"step {step}): dropout stays on and batch norm uses batch statistics "
                 "and updates its running averages, so evaluation numbers are wrong.",
                 fix="Call model.eval() before evaluating and model.train() after.",
+                evidence={"step": step},
+            ),
+        )
+
+    def frozen_norm_training(self, names: list[str], step: int) -> None:
+        if "frozen_norm_training" in self.out:
+            return
+        self.out.add(
+            "frozen_norm_training",
+            Finding(
+                "frozen_parameters",
+                "warn",
+                f"{len(names)} batch norm layer(s) with frozen parameters ({', '.join(names[:3])}"
+                f"{', ...' if len(names) > 3 else ''}) are in train mode at optimizer step"
+                f" {step}: requires_grad=False does not freeze their running statistics, so"
+                " every batch overwrites the mean and variance the frozen layers were trained"
+                " with, and evaluation uses the drifted ones.",
+                fix="Put the frozen part in eval mode after every model.train() (e.g."
+                " backbone.eval(), or override train() to keep it there).",
+                evidence={"step": step, "layers": names},
+            ),
+        )
+
+    def clip_after_step(self, step: int) -> None:
+        self.out.add(
+            "clip_after_step",
+            Finding(
+                "clip_after_step",
+                "warn",
+                f"After optimizer step {step} the gradients it had used were scaled down in"
+                " place before zero_grad: a clip_grad_norm_ (or clip_grad_value_) placed after"
+                " optimizer.step(). The step already took the unclipped gradients, so the clip"
+                " has no effect on training.",
+                fix="Clip between loss.backward() and optimizer.step() (with a GradScaler, after"
+                " scaler.unscale_(optimizer)).",
+                evidence={"step": step},
+            ),
+        )
+
+    def training_in_eval_mode(self, step: int) -> None:
+        if "training_in_eval_mode" in self.out:
+            return
+        self.out.add(
+            "training_in_eval_mode",
+            Finding(
+                "training_in_eval_mode",
+                "warn",
+                f"Optimizer step {step} trained on a forward pass made with the model in eval"
+                " mode: dropout is off and batch norm uses (and no longer updates) its running"
+                " statistics, so the net trains as a different model than intended.",
+                fix="Call model.train() at the start of every training epoch (after each"
+                " validation that called model.eval()).",
                 evidence={"step": step},
             ),
         )

@@ -27,6 +27,13 @@ from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.validate import names as _names
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._hooks import Hooks
+from recipe_widgets.engine.watch._logdir import (
+    RunState,
+    RunWriter,
+    is_run,
+    lr_points_to_steps,
+    read_run,
+)
 
 _FORMAT = "recipe_widgets.watch/1"
 # How often logged values reach the rows, the detectors and the live plot. Each batch sent to
@@ -151,18 +158,44 @@ class _RunData:
         _write_atomic(path, json.dumps(data, indent=1).encode("utf-8"))
         return path
 
+    def to_tensorboard(self, logdir: str | Path) -> Path:
+        """Write this run as TensorBoard event files: every logged metric, the LR and the sampled
+        gradient norm as scalars, and each finding as text at its step. Needs ``tensorboard``
+        (``pip install recipe-widgets[tensorboard]``)."""
+        from recipe_widgets.engine.watch._tensorboard import write_tensorboard
+
+        return write_tensorboard(self, logdir)
+
 
 class Run(_RunData):
-    """A finished run loaded from disk by :func:`load_run`: history and report, no hooks."""
+    """A run loaded from disk by :func:`load_run`: history, LR, gradient norms and report."""
 
-    def __init__(self, name: str, rows: list[dict[str, float]], report: Report) -> None:
+    def __init__(
+        self,
+        name: str,
+        rows: list[dict[str, float]],
+        report: Report,
+        *,
+        lrs: list[tuple[int, float]] | None = None,
+        grad_norms: list[tuple[int, float]] | None = None,
+    ) -> None:
         self.name = name
         self._rows = rows
         self._report = report
+        self._lrs = lrs or []
+        self._grad_norms = grad_norms or []
 
     @property
     def report(self) -> Report:
         return self._report
+
+    @property
+    def grad_norms(self) -> pd.DataFrame:
+        return pd.DataFrame(self._grad_norms, columns=["step", "grad_norm"])
+
+    @property
+    def lrs(self) -> pd.DataFrame:
+        return pd.DataFrame(self._lrs, columns=["step", "lr"])
 
 
 class Watch(_RunData):
@@ -177,6 +210,7 @@ class Watch(_RunData):
         *,
         config: WatchConfig | None = None,
         name: str = "run",
+        logdir: str | Path | None = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"rw.watch needs a torch.nn.Module; got {type(model).__name__}.")
@@ -198,7 +232,7 @@ class Watch(_RunData):
         self.name = name
         self._rows = []
         self._findings = Findings()
-        self._loss = LossDetector(self.config, self._findings)
+        self._loss = LossDetector(self.config, self._findings, players=_players(optimizers))
         self._hooks = Hooks(model, optimizers, self.config, self._findings)
         self._tracked: Any = None
         self.predictions: list[tuple[int, Any]] = []
@@ -211,6 +245,9 @@ class Watch(_RunData):
         self._drained_at = time.monotonic()
         self.interrupted: str | None = None
         self._active = False
+        # Written to disk at each drain (see _persist): how much of each source went already.
+        self._writer = RunWriter(logdir, name) if logdir is not None else None
+        self._written = {"findings": 0, "lr": 0, "grad_norm": 0}
         frozen = [n for n, p in model.named_parameters() if not p.requires_grad]
         if frozen:
             self._findings.add(
@@ -239,6 +276,7 @@ class Watch(_RunData):
             self._hooks.remove()
             self._active = False
             self._drain()
+            self._close_writer()
         return False  # re-raise: the user's KeyboardInterrupt / error is theirs to see
 
     # -- logging ------------------------------------------------------------------------------
@@ -286,8 +324,12 @@ class Watch(_RunData):
         listeners (the live plot): a few times a second, and before any result is read."""
         self._settle()
         queued, self._queued = self._queued, []
-        if not queued:
-            return
+        if queued:
+            self._take(queued)
+        if self._writer is not None:  # after the loss detector: its findings go too
+            self._persist(self._writer, queued)
+
+    def _take(self, queued: list[tuple[int, dict[str, float]]]) -> None:
         rows = self._rows
         row = rows[-1] if rows else None
         lossy = self._lossy
@@ -309,6 +351,45 @@ class Watch(_RunData):
     def _catch_up(self) -> None:
         if self._queued:
             self._drain()
+
+    def _persist(self, writer: RunWriter, queued: list[tuple[int, dict[str, float]]]) -> None:
+        """Append what is new since the last drain to the run directory, in one write."""
+        records: list[dict[str, Any]] = [{"kind": "log", "step": at, **v} for at, v in queued]
+        done = self._written
+        lr_points = self._hooks._lr_points
+        records += [{"kind": "lr", "step": s, "lr": lr} for s, lr in lr_points[done["lr"] :]]
+        norms = self._hooks.samples.grad_norms
+        records += [
+            {"kind": "grad_norm", "step": s, "grad_norm": g} for s, g in norms[done["grad_norm"] :]
+        ]
+        findings = self._findings.all
+        records += [_finding_record(f) for f in findings[done["findings"] :]]
+        done.update(lr=len(lr_points), grad_norm=len(norms), findings=len(findings))
+        writer.write(records)
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.write(
+                [{"kind": "end", "step": self.steps, "interrupted": self.interrupted}]
+            )
+            self._writer.close()
+            self._writer = None
+
+    def steps_with_closure(self) -> None:
+        """For a framework that runs forward and backward inside ``optimizer.step(closure)``
+        (Lightning): the pre-step sampling waits for :meth:`gradients_ready` instead of torch's
+        pre-step hook, which runs before the closure. Call before entering the watch."""
+        self._hooks.external_pre = True
+
+    def gradients_ready(self, optimizer: torch.optim.Optimizer) -> None:
+        """The gradients ``optimizer`` is about to use are in place (see
+        :meth:`steps_with_closure`)."""
+        self._hooks.before_step(optimizer)
+
+    @property
+    def logdir(self) -> Path | None:
+        """The run directory this watch writes to (``logdir=``), or None."""
+        return self._writer.dir if self._writer is not None else None
 
     def _settle(self) -> None:
         """Logged GPU tensors in the queue become floats, all in one read."""
@@ -428,10 +509,37 @@ def watch_loop(
     *,
     name: str = "run",
     stats_every: int = 25,
+    logdir: str | Path | None = None,
 ) -> Watch:
     """Watch the user's own loop, engine side (no display; ``rw.watch`` adds the live panel):
-    ``with watch_loop(model, opt) as w:``."""
-    return Watch(model, optimizer, config=WatchConfig(stats_every=stats_every), name=name)
+    ``with watch_loop(model, opt) as w:``; ``logdir=`` also writes the run there."""
+    config = WatchConfig(stats_every=stats_every)
+    return Watch(model, optimizer, config=config, name=name, logdir=logdir)
+
+
+def _finding_record(f: Finding) -> dict[str, Any]:
+    return {"kind": "finding", "step": f.evidence.get("step"), **f.to_dict()}
+
+
+def run_from_state(state: RunState) -> Run:
+    """A :class:`Run` of what has been read of a run directory so far."""
+    several = len(state.ranks) > 1
+    findings = []
+    for r in state.findings:
+        evidence = dict(r.get("evidence") or {})
+        fields = {k: r.get(k, "") for k in ("check", "status", "message", "fix")}
+        if several:  # a merged view: which process saw it
+            evidence["rank"] = int(r.get("rank", 0))
+            fields["message"] = f"Rank {evidence['rank']}: {fields['message']}"
+        findings.append(Finding(**fields, evidence=evidence))
+    last = int(state.rows[-1]["step"]) if state.rows else 0
+    return Run(
+        state.name,
+        state.rows,
+        Report(tuple(findings), title=f"Run {state.name}"),
+        lrs=lr_points_to_steps(state.lrs, last),
+        grad_norms=state.grad_norms,
+    )
 
 
 def _checksum(data: dict[str, Any]) -> str:
@@ -462,12 +570,15 @@ def _write_atomic(path: Path, payload: bytes) -> None:
 
 
 def load_run(path: str | Path) -> Run:
-    """Load a run written by ``w.save(path)``.
+    """Load a run: a run directory written with ``logdir=`` (every rank's findings, rank 0's
+    history), one of its ``rank*.jsonl`` files, or a file written by ``w.save(path)``.
 
-    Raises ``ValueError`` naming the file when it is not a complete, unchanged run file
+    Raises ``ValueError`` naming the file when a saved file is not complete and unchanged
     (truncated, corrupted, a key missing, content not matching its checksum)."""
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path= must be a file path (str or Path), got {type(path).__name__}")
+    if is_run(path):
+        return run_from_state(read_run(path))
     path = Path(path)
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
@@ -522,3 +633,11 @@ def compare(*runs: _RunData, names: Iterable[str] | None = None) -> pd.DataFrame
         long.insert(0, "run", label)
         frames.append(long.dropna(subset=["value"]))
     return pd.concat(frames, ignore_index=True)
+
+
+def _players(optimizers: list[torch.optim.Optimizer]) -> bool:
+    """Several optimizers over disjoint parameter sets, as a GAN's two players are."""
+    if len(optimizers) < 2:
+        return False
+    sets = [{id(p) for g in o.param_groups for p in g["params"]} for o in optimizers]
+    return all(not (a & b) for i, a in enumerate(sets) for b in sets[i + 1 :])

@@ -22,8 +22,9 @@ def make(fixed: bool) -> Setup:
     y = torch.tensor(d.target)
     train = DataLoader(TensorDataset(x[:1400], y[:1400]), batch_size=32, shuffle=True)
     val = DataLoader(TensorDataset(x[1400:], y[1400:]), batch_size=128)
-    model = nn.Sequential(nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.3),
-                          nn.Linear(128, 10))
+    model = nn.Sequential(
+        nn.Linear(64, 128), nn.BatchNorm1d(128), nn.ReLU(), nn.Dropout(0.3), nn.Linear(128, 10)
+    )
     criterion = nn.CrossEntropyLoss()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -43,4 +44,6 @@ def make(fixed: bool) -> Setup:
                 val_loss = sum(criterion(model(xb), yb).item() for xb, yb in val) / len(val)
             w.log(val_loss=val_loss)
 
-    return Setup(model=model, data=train, loss_fn=criterion, optimizer=optimizer, val=val, loop=loop)
+    return Setup(
+        model=model, data=train, loss_fn=criterion, optimizer=optimizer, val=val, loop=loop
+    )

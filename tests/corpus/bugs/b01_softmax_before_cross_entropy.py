@@ -30,7 +30,9 @@ def load_windows(rng, n):
     amp = np.random.RandomState(0).uniform(0.3, 1.0, size=(N_CLASS, 9)).astype(np.float32)
     y = rng.randint(0, N_CLASS, size=n)
     phase = rng.uniform(0, 2 * np.pi, size=(n, 1, 1)).astype(np.float32)
-    x = amp[y][:, :, None] * np.sin(2 * np.pi * cadence[y][:, None, None] * t[None, None, :] + phase)
+    x = amp[y][:, :, None] * np.sin(
+        2 * np.pi * cadence[y][:, None, None] * t[None, None, :] + phase
+    )
     x += 0.3 * rng.randn(n, 9, 128).astype(np.float32)
     return x.reshape(n, 9, 1, 128).astype(np.float32), y.astype(np.int64)
 
@@ -67,10 +69,16 @@ def make(fixed: bool) -> Setup:
     rng = np.random.RandomState(10)
     x_train, y_train = load_windows(rng, 640)
     x_test, y_test = load_windows(rng, 256)
-    train_loader = DataLoader(TensorDataset(torch.from_numpy(x_train), torch.from_numpy(y_train)),
-                              batch_size=64, shuffle=True)
-    test_loader = DataLoader(TensorDataset(torch.from_numpy(x_test), torch.from_numpy(y_test)),
-                             batch_size=128, shuffle=False)
+    train_loader = DataLoader(
+        TensorDataset(torch.from_numpy(x_train), torch.from_numpy(y_train)),
+        batch_size=64,
+        shuffle=True,
+    )
+    test_loader = DataLoader(
+        TensorDataset(torch.from_numpy(x_test), torch.from_numpy(y_test)),
+        batch_size=128,
+        shuffle=False,
+    )
     model = Network(fixed)
     optimizer = torch.optim.SGD(params=model.parameters(), lr=0.02, momentum=0.9)
     criterion = nn.CrossEntropyLoss()
@@ -94,5 +102,11 @@ def make(fixed: bool) -> Setup:
                     n += len(label)
             w.log(val_loss=total_loss / n)
 
-    return Setup(model=model, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=test_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=test_loader,
+        loop=loop,
+    )

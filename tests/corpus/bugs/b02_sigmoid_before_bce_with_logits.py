@@ -62,7 +62,7 @@ class PointNeuMF(nn.Module):
         for m in self.MLP_layers:
             if isinstance(m, nn.Linear):
                 nn.init.xavier_uniform_(m.weight)
-        nn.init.kaiming_uniform_(self.predict_layer.weight, a=1, nonlinearity='sigmoid')
+        nn.init.kaiming_uniform_(self.predict_layer.weight, a=1, nonlinearity="sigmoid")
         for m in self.modules():
             if isinstance(m, nn.Linear) and m.bias is not None:
                 m.bias.data.zero_()
@@ -112,5 +112,11 @@ def make(fixed: bool) -> Setup:
                 val = sum(criterion(model(u, i), lb).item() * len(lb) for u, i, lb in test_loader)
             w.log(val_loss=val / len(test_set))
 
-    return Setup(model=model, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=test_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=test_loader,
+        loop=loop,
+    )

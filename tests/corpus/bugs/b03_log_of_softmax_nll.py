@@ -45,10 +45,14 @@ def make(fixed: bool) -> Setup:
     X = (digits.data / 16.0).astype(np.float32)
     y = digits.target.astype(np.int64)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=42)
-    train_iter = DataLoader(TensorDataset(torch.from_numpy(X_train), torch.from_numpy(y_train)),
-                            batch_size=128, shuffle=True)
-    valid_iter = DataLoader(TensorDataset(torch.from_numpy(X_test), torch.from_numpy(y_test)),
-                            batch_size=128)
+    train_iter = DataLoader(
+        TensorDataset(torch.from_numpy(X_train), torch.from_numpy(y_train)),
+        batch_size=128,
+        shuffle=True,
+    )
+    valid_iter = DataLoader(
+        TensorDataset(torch.from_numpy(X_test), torch.from_numpy(y_test)), batch_size=128
+    )
 
     module = ClassifierModule(fixed=fixed)
     criterion = nn.NLLLoss()
@@ -74,5 +78,11 @@ def make(fixed: bool) -> Setup:
                 valid_loss = sum(get_loss(module(Xi), yi).item() * len(yi) for Xi, yi in valid_iter)
             w.log(val_loss=valid_loss / len(valid_iter.dataset))
 
-    return Setup(model=module, data=train_iter, loss_fn=get_loss, optimizer=optimizer,
-                 val=valid_iter, loop=loop)
+    return Setup(
+        model=module,
+        data=train_iter,
+        loss_fn=get_loss,
+        optimizer=optimizer,
+        val=valid_iter,
+        loop=loop,
+    )

@@ -96,8 +96,9 @@ def make(fixed: bool) -> Setup:
 
     classifier = get_model(k=4, fixed=fixed)
     criterion = get_loss()
-    optimizer = torch.optim.Adam(classifier.parameters(), lr=0.001, betas=(0.9, 0.999),
-                                 eps=1e-08, weight_decay=1e-4)
+    optimizer = torch.optim.Adam(
+        classifier.parameters(), lr=0.001, betas=(0.9, 0.999), eps=1e-08, weight_decay=1e-4
+    )
 
     def loop(w):
         for _epoch in range(7):
@@ -113,10 +114,18 @@ def make(fixed: bool) -> Setup:
                 w.log(loss=loss)
             classifier.eval()
             with torch.no_grad():
-                test_loss = sum(criterion(classifier(p.transpose(2, 1)), t[:, 0]).item() * len(t)
-                                for p, t in testDataLoader)
+                test_loss = sum(
+                    criterion(classifier(p.transpose(2, 1)), t[:, 0]).item() * len(t)
+                    for p, t in testDataLoader
+                )
             w.log(val_loss=test_loss / len(TEST_DATASET))
 
-    return Setup(model=classifier, data=trainDataLoader, loss_fn=criterion, optimizer=optimizer,
-                 val=testDataLoader, loop=loop,
-                 check=dict(batch_fn=lambda batch: (batch[0].transpose(2, 1), batch[1][:, 0])))
+    return Setup(
+        model=classifier,
+        data=trainDataLoader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=testDataLoader,
+        loop=loop,
+        check=dict(batch_fn=lambda batch: (batch[0].transpose(2, 1), batch[1][:, 0])),
+    )

@@ -20,16 +20,29 @@ EXPECT = Expect("batch_independence", says=r"permute|batch")
 
 
 class SentenceClassifier(nn.Module):
-    def __init__(self, vocab_size, embedding_size, hidden_size, num_classes, bidirectional=True,
-                 num_layers=1, fixed=False):
+    def __init__(
+        self,
+        vocab_size,
+        embedding_size,
+        hidden_size,
+        num_classes,
+        bidirectional=True,
+        num_layers=1,
+        fixed=False,
+    ):
         super().__init__()
         self.fixed = fixed
         self.hidden_size = hidden_size
         self.bidirectional = bidirectional
         self.num_layers = num_layers
         self.embedding = nn.Embedding(vocab_size, embedding_size)
-        self.encoder_rnn = nn.GRU(embedding_size, hidden_size, num_layers=num_layers,
-                                  bidirectional=self.bidirectional, batch_first=True)
+        self.encoder_rnn = nn.GRU(
+            embedding_size,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=self.bidirectional,
+            batch_first=True,
+        )
         self.hidden_factor = (2 if bidirectional else 1) * num_layers
         self.hidden2logits = nn.Linear(hidden_size * self.hidden_factor, num_classes)
 
@@ -58,13 +71,16 @@ def make(fixed: bool) -> Setup:
     sentences = torch.where(torch.rand(1216, 12, generator=g) < 0.3, marks, sentences)
     sentences[sentences == 0] = 3
     labels = ((sentences == 1).sum(1) > (sentences == 2).sum(1)).long()
-    datasets = {"train": TensorDataset(sentences[:960], labels[:960]),
-                "valid": TensorDataset(sentences[960:], labels[960:])}
+    datasets = {
+        "train": TensorDataset(sentences[:960], labels[:960]),
+        "valid": TensorDataset(sentences[960:], labels[960:]),
+    }
     train_loader = DataLoader(datasets["train"], batch_size=32, shuffle=True)
     valid_loader = DataLoader(datasets["valid"], batch_size=64, shuffle=False)
 
-    model = SentenceClassifier(vocab_size=30, embedding_size=16, hidden_size=24, num_classes=2,
-                               fixed=fixed)
+    model = SentenceClassifier(
+        vocab_size=30, embedding_size=16, hidden_size=24, num_classes=2, fixed=fixed
+    )
     optimizer = torch.optim.Adam(model.parameters(), lr=0.003)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -89,5 +105,11 @@ def make(fixed: bool) -> Setup:
                 if split == "valid":
                     w.log(val_loss=total / len(datasets["valid"]))
 
-    return Setup(model=model, data=train_loader, loss_fn=loss_fn, optimizer=optimizer,
-                 val=valid_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        val=valid_loader,
+        loop=loop,
+    )

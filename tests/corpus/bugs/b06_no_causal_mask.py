@@ -31,24 +31,33 @@ class PositionalEncoding(nn.Module):
         pe = torch.zeros(1, max_len, d_model)
         pe[0, :, 0::2] = torch.sin(position * div_term)
         pe[0, :, 1::2] = torch.cos(position * div_term)
-        self.register_buffer('pe', pe)
+        self.register_buffer("pe", pe)
 
     def forward(self, x: Tensor) -> Tensor:
         """``x``: Tensor, shape ``[batch_size, seq_len, embedding_dim]``"""
-        x = x + self.pe[:, :x.size(1)]
+        x = x + self.pe[:, : x.size(1)]
         return self.dropout(x)
 
 
 class TransformerModel(nn.Module):
-    def __init__(self, ntoken: int, d_model: int, nhead: int, d_hid: int, nlayers: int,
-                 dropout: float = 0.1, fixed: bool = False):
+    def __init__(
+        self,
+        ntoken: int,
+        d_model: int,
+        nhead: int,
+        d_hid: int,
+        nlayers: int,
+        dropout: float = 0.1,
+        fixed: bool = False,
+    ):
         super().__init__()
-        self.model_type = 'Transformer'
+        self.model_type = "Transformer"
         self.fixed = fixed
         self.pos_encoder = PositionalEncoding(d_model, dropout)
         encoder_layers = TransformerEncoderLayer(d_model, nhead, d_hid, dropout, batch_first=True)
-        self.transformer_encoder = TransformerEncoder(encoder_layers, nlayers,
-                                                      enable_nested_tensor=False)
+        self.transformer_encoder = TransformerEncoder(
+            encoder_layers, nlayers, enable_nested_tensor=False
+        )
         self.embedding = nn.Embedding(ntoken, d_model)
         self.d_model = d_model
         self.linear = nn.Linear(d_model, ntoken)
@@ -90,8 +99,9 @@ def make(fixed: bool) -> Setup:
     train_loader = DataLoader(train_data, batch_size=32, shuffle=True)
     val_loader = DataLoader(val_data, batch_size=64)
 
-    model = TransformerModel(ntokens, d_model=32, nhead=2, d_hid=64, nlayers=1, dropout=0.1,
-                             fixed=fixed)
+    model = TransformerModel(
+        ntokens, d_model=32, nhead=2, d_hid=64, nlayers=1, dropout=0.1, fixed=fixed
+    )
     criterion = nn.CrossEntropyLoss()
 
     def lm_loss(output, targets):
@@ -111,11 +121,17 @@ def make(fixed: bool) -> Setup:
                 optimizer.step()
                 w.log(loss=loss)
             model.eval()
-            total_loss = 0.
+            total_loss = 0.0
             with torch.no_grad():
                 for data, targets in val_loader:
                     total_loss += len(data) * lm_loss(model(data), targets).item()
             w.log(val_loss=total_loss / len(val_data))
 
-    return Setup(model=model, data=train_loader, loss_fn=lm_loss, optimizer=optimizer,
-                 val=val_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=lm_loss,
+        optimizer=optimizer,
+        val=val_loader,
+        loop=loop,
+    )

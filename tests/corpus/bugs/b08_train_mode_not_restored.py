@@ -53,15 +53,24 @@ def get_digits():
     targets = torch.tensor(digits.target)
     train = TensorDataset(images[:1400], targets[:1400])
     valid = TensorDataset(images[1400:], targets[1400:])
-    return (DataLoader(train, batch_size=BATCHSIZE, shuffle=True),
-            DataLoader(valid, batch_size=BATCHSIZE, shuffle=True))
+    return (
+        DataLoader(train, batch_size=BATCHSIZE, shuffle=True),
+        DataLoader(valid, batch_size=BATCHSIZE, shuffle=True),
+    )
 
 
 def make(fixed: bool) -> Setup:
     torch.manual_seed(1725)
     # the parameters one trial sampled
-    params = {"n_layers": 2, "n_units_l0": 96, "dropout_l0": 0.4, "n_units_l1": 48,
-              "dropout_l1": 0.3, "optimizer": "Adam", "lr": 3e-3}
+    params = {
+        "n_layers": 2,
+        "n_units_l0": 96,
+        "dropout_l0": 0.4,
+        "n_units_l1": 48,
+        "dropout_l1": 0.3,
+        "optimizer": "Adam",
+        "lr": 3e-3,
+    }
     model = define_model(params)
     optimizer = getattr(optim, params["optimizer"])(model.parameters(), lr=params["lr"])
     train_loader, valid_loader = get_digits()
@@ -107,6 +116,12 @@ def make(fixed: bool) -> Setup:
             # (the objective reports it: trial.report(accuracy, epoch))
             assert 0.0 <= accuracy <= 1.0
 
-    return Setup(model=model, data=train_loader, loss_fn=F.nll_loss, optimizer=optimizer,
-                 val=valid_loader, loop=loop,
-                 check=dict(batch_fn=lambda batch: (batch[0].view(batch[0].size(0), -1), batch[1])))
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=F.nll_loss,
+        optimizer=optimizer,
+        val=valid_loader,
+        loop=loop,
+        check=dict(batch_fn=lambda batch: (batch[0].view(batch[0].size(0), -1), batch[1])),
+    )

@@ -41,8 +41,10 @@ class SpotKeypointsDataset(Dataset):
         return len(self.images)
 
     def __getitem__(self, idx):
-        return {'image': torch.from_numpy(self.images[idx]),
-                'keypoints': torch.from_numpy(self.key_pts[idx])}
+        return {
+            "image": torch.from_numpy(self.images[idx]),
+            "keypoints": torch.from_numpy(self.key_pts[idx]),
+        }
 
 
 class Net(nn.Module):
@@ -85,8 +87,8 @@ def make(fixed: bool) -> Setup:
         total = 0.0
         with torch.no_grad():
             for sample in test_loader:
-                images = sample['image']
-                key_pts = sample['keypoints'].view(sample['keypoints'].size(0), -1)
+                images = sample["image"]
+                key_pts = sample["keypoints"].view(sample["keypoints"].size(0), -1)
                 output_pts = net(images)
                 total += criterion(output_pts, key_pts).item() * images.size(0)
         return total / len(test_dataset)
@@ -95,8 +97,8 @@ def make(fixed: bool) -> Setup:
         for _epoch in range(n_epochs):
             net.train()
             for _batch_i, data in enumerate(train_loader):
-                images = data['image']
-                key_pts = data['keypoints']
+                images = data["image"]
+                key_pts = data["keypoints"]
                 key_pts = key_pts.view(key_pts.size(0), -1)
                 output_pts = net(images)
                 loss = criterion(output_pts, key_pts)
@@ -106,7 +108,14 @@ def make(fixed: bool) -> Setup:
                 w.log(loss=loss)
             w.log(val_loss=test_loss())
 
-    return Setup(model=net, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=test_loader, loop=lambda w: train_net(w, 7),
-                 check=dict(batch_fn=lambda b: (b['image'],
-                                                b['keypoints'].view(b['keypoints'].size(0), -1))))
+    return Setup(
+        model=net,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=test_loader,
+        loop=lambda w: train_net(w, 7),
+        check=dict(
+            batch_fn=lambda b: (b["image"], b["keypoints"].view(b["keypoints"].size(0), -1))
+        ),
+    )

@@ -73,5 +73,11 @@ def make(fixed: bool) -> Setup:
             with torch.no_grad():
                 w.log(val_loss=cost(model(test_features), test_labels).item())
 
-    return Setup(model=model, data=(train_features, train_labels), loss_fn=cost,
-                 optimizer=optimizer, val=(test_features, test_labels), loop=loop)
+    return Setup(
+        model=model,
+        data=(train_features, train_labels),
+        loss_fn=cost,
+        optimizer=optimizer,
+        val=(test_features, test_labels),
+        loop=loop,
+    )

@@ -63,8 +63,13 @@ def make(fixed: bool) -> Setup:
                 opt.zero_grad()
                 w.log(loss=loss)
             with torch.no_grad():
-                w.log(val_loss=sum(mnist_loss(simple_net(xb), yb).item() * len(yb)
-                                   for xb, yb in valid_dl) / len(valid_dset))
+                w.log(
+                    val_loss=sum(
+                        mnist_loss(simple_net(xb), yb).item() * len(yb) for xb, yb in valid_dl
+                    )
+                    / len(valid_dset)
+                )
 
-    return Setup(model=simple_net, data=dl, loss_fn=mnist_loss, optimizer=opt, val=valid_dl,
-                 loop=loop)
+    return Setup(
+        model=simple_net, data=dl, loss_fn=mnist_loss, optimizer=opt, val=valid_dl, loop=loop
+    )

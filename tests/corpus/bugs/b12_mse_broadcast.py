@@ -27,7 +27,7 @@ def make(fixed: bool) -> Setup:
         y = y.reshape(sample_size, 1)
     model = nn.Linear(2, 1)
 
-    optimizer = torch.optim.SGD(model.parameters(), lr=.1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
     loss_func = nn.MSELoss()
 
     def loop(w):

@@ -53,8 +53,9 @@ def make(fixed: bool) -> Setup:
     is_ent = input_ids < 10
     prev = torch.cat([torch.zeros(1100, 1, dtype=torch.bool), is_ent[:, :-1]], 1)
     labels = torch.where(is_ent, torch.where(prev, 2, 1), 0)
-    train_dataloader = DataLoader(TensorDataset(input_ids[:900], labels[:900]), batch_size=32,
-                                  shuffle=True)
+    train_dataloader = DataLoader(
+        TensorDataset(input_ids[:900], labels[:900]), batch_size=32, shuffle=True
+    )
     dev_dataloader = DataLoader(TensorDataset(input_ids[900:], labels[900:]), batch_size=100)
 
     model = NERModel(vocab_size=40, num_labels=len(LABELS))
@@ -65,15 +66,15 @@ def make(fixed: bool) -> Setup:
 
     # before_train: parameter groups by name
     parameters = []
-    params = {'lr': 3e-3, 'weight_decay': 1e-2}
-    params['params'] = [param for name, param in model.named_parameters() if 'bert' in name]
+    params = {"lr": 3e-3, "weight_decay": 1e-2}
+    params["params"] = [param for name, param in model.named_parameters() if "bert" in name]
     parameters.append(params)
 
-    params = {'lr': 5e-2, 'weight_decay': 1e-2}
-    params['params'] = []
+    params = {"lr": 5e-2, "weight_decay": 1e-2}
+    params["params"] = []
     for name, param in model.named_parameters():
-        if 'crf' in name or name.startswith('fc'):
-            params['params'].append(param)
+        if "crf" in name or name.startswith("fc"):
+            params["params"].append(param)
     if fixed:
         parameters.append(params)
 
@@ -93,5 +94,11 @@ def make(fixed: bool) -> Setup:
                 dev = [ner_loss(model(ids), tags).item() for ids, tags in dev_dataloader]
             w.log(val_loss=sum(dev) / len(dev))
 
-    return Setup(model=model, data=train_dataloader, loss_fn=ner_loss, optimizer=optimizer,
-                 val=dev_dataloader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_dataloader,
+        loss_fn=ner_loss,
+        optimizer=optimizer,
+        val=dev_dataloader,
+        loop=loop,
+    )

@@ -22,17 +22,19 @@ EXPECT = Expect("parameter_coverage", says=r"list|dict|ModuleList")
 class SNLINet(nn.Module):
     def __init__(self, options, fixed=False):
         super().__init__()
-        indim = options['n_in']
+        indim = options["n_in"]
         self.hids = []
-        for _li in range(options['n_layers']):
-            self.hids.append([
-                nn.Linear(indim, options['n_hid']),
-                getattr(nn, options['act'])(),
-            ])
-            indim = options['n_hid']
+        for _li in range(options["n_layers"]):
+            self.hids.append(
+                [
+                    nn.Linear(indim, options["n_hid"]),
+                    getattr(nn, options["act"])(),
+                ]
+            )
+            indim = options["n_hid"]
         if fixed:
             self.hids = nn.ModuleList([nn.ModuleList(pair) for pair in self.hids])
-        self.classifier = nn.Linear(options['n_hid'], 3)
+        self.classifier = nn.Linear(options["n_hid"], 3)
 
     def forward(self, x):
         for layer, act in self.hids:
@@ -48,18 +50,25 @@ def make(fixed: bool) -> Setup:
     y = torch.tensor(wine.target)[perm]
     x_train, y_train, x_valid, y_valid = x[:138], y[:138], x[138:], y[138:]
 
-    options = {'n_in': 13, 'n_hid': 32, 'n_layers': 2, 'act': 'Tanh', 'batch_size': 16,
-               'lr': 1e-2, 'n_epochs': 15}
+    options = {
+        "n_in": 13,
+        "n_hid": 32,
+        "n_layers": 2,
+        "act": "Tanh",
+        "batch_size": 16,
+        "lr": 1e-2,
+        "n_epochs": 15,
+    }
     model = SNLINet(options, fixed=fixed)
     loss_fn = nn.CrossEntropyLoss()
-    optimizer = torch.optim.Adam(model.parameters(), lr=options['lr'])
+    optimizer = torch.optim.Adam(model.parameters(), lr=options["lr"])
 
     def loop(w):
         n = x_train.size(0)
-        for _epoch in range(options['n_epochs']):
+        for _epoch in range(options["n_epochs"]):
             order = torch.randperm(n)
-            for bi in range(0, n, options['batch_size']):
-                idx = order[bi:bi + options['batch_size']]
+            for bi in range(0, n, options["batch_size"]):
+                idx = order[bi : bi + options["batch_size"]]
                 optimizer.zero_grad()
                 loss = loss_fn(model(x_train[idx]), y_train[idx])
                 loss.backward()
@@ -68,5 +77,11 @@ def make(fixed: bool) -> Setup:
             with torch.no_grad():
                 w.log(val_loss=loss_fn(model(x_valid), y_valid).item())
 
-    return Setup(model=model, data=(x_train, y_train), loss_fn=loss_fn, optimizer=optimizer,
-                 val=(x_valid, y_valid), loop=loop)
+    return Setup(
+        model=model,
+        data=(x_train, y_train),
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        val=(x_valid, y_valid),
+        loop=loop,
+    )

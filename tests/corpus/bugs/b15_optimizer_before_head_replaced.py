@@ -41,8 +41,9 @@ def make(fixed: bool) -> Setup:
     x = torch.tensor(digits.data / 16.0, dtype=torch.float32)
     y = torch.tensor(digits.target)
     first = y[:1400] < 5
-    loader_0to4 = DataLoader(TensorDataset(x[:1400][first], y[:1400][first]), batch_size=64,
-                             shuffle=True)
+    loader_0to4 = DataLoader(
+        TensorDataset(x[:1400][first], y[:1400][first]), batch_size=64, shuffle=True
+    )
     train_loader = DataLoader(TensorDataset(x[:1400], y[:1400]), batch_size=64, shuffle=True)
     test_loader = DataLoader(TensorDataset(x[1400:], y[1400:]), batch_size=200)
 
@@ -70,9 +71,16 @@ def make(fixed: bool) -> Setup:
                 w.log(loss=loss)
             net1.eval()
             with torch.no_grad():
-                test_loss = sum(F.cross_entropy(net1(d), t, reduction='sum').item()
-                                for d, t in test_loader)
+                test_loss = sum(
+                    F.cross_entropy(net1(d), t, reduction="sum").item() for d, t in test_loader
+                )
             w.log(val_loss=test_loss / len(test_loader.dataset))
 
-    return Setup(model=net1, data=train_loader, loss_fn=F.cross_entropy, optimizer=optimizer,
-                 val=test_loader, loop=loop)
+    return Setup(
+        model=net1,
+        data=train_loader,
+        loss_fn=F.cross_entropy,
+        optimizer=optimizer,
+        val=test_loader,
+        loop=loop,
+    )

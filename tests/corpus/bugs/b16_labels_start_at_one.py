@@ -85,5 +85,11 @@ def make(fixed: bool) -> Setup:
                 test_loss = sum(criterion(net(x), t).item() * len(t) for x, t in testloader)
             w.log(val_loss=test_loss / len(testset))
 
-    return Setup(model=net, data=trainloader, loss_fn=criterion, optimizer=optimizer,
-                 val=testloader, loop=loop)
+    return Setup(
+        model=net,
+        data=trainloader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=testloader,
+        loop=loop,
+    )

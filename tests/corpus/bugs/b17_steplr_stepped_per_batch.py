@@ -49,8 +49,9 @@ class Generator(nn.Module):
         super().__init__()
         self.head = nn.Sequential(nn.Conv2d(1, channels, 3, padding=1), nn.PReLU())
         self.trunk = nn.Sequential(*[ResidualBlock(channels) for _ in range(num_blocks)])
-        self.upsample = nn.Sequential(nn.Conv2d(channels, channels * 4, 3, padding=1),
-                                      nn.PixelShuffle(2), nn.PReLU())
+        self.upsample = nn.Sequential(
+            nn.Conv2d(channels, channels * 4, 3, padding=1), nn.PixelShuffle(2), nn.PReLU()
+        )
         self.tail = nn.Conv2d(channels, 1, 3, padding=1)
 
     def forward(self, x):
@@ -94,5 +95,11 @@ def make(fixed: bool) -> Setup:
                     total += pixel_criterion(generator(lr), hr).item()
             w.log(val_loss=total / len(valid_dataloader))
 
-    return Setup(model=generator, data=train_dataloader, loss_fn=pixel_criterion,
-                 optimizer=optimizer, val=valid_dataloader, loop=loop)
+    return Setup(
+        model=generator,
+        data=train_dataloader,
+        loss_fn=pixel_criterion,
+        optimizer=optimizer,
+        val=valid_dataloader,
+        loop=loop,
+    )

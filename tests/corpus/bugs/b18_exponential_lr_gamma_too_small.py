@@ -31,15 +31,18 @@ class Dataset_Custom(Dataset):
 
     def __getitem__(self, index):
         s_end = index + self.seq_len
-        return (torch.from_numpy(self.data[index:s_end]),
-                torch.from_numpy(self.data[s_end:s_end + self.pred_len]))
+        return (
+            torch.from_numpy(self.data[index:s_end]),
+            torch.from_numpy(self.data[s_end : s_end + self.pred_len]),
+        )
 
 
 class Model(nn.Module):
     def __init__(self, configs):
         super().__init__()
-        self.backbone = nn.Sequential(nn.Linear(configs.seq_len, configs.d_model), nn.GELU(),
-                                      nn.Dropout(configs.dropout))
+        self.backbone = nn.Sequential(
+            nn.Linear(configs.seq_len, configs.d_model), nn.GELU(), nn.Dropout(configs.dropout)
+        )
         self.projection = nn.Linear(configs.d_model, configs.pred_len)
 
     def forward(self, x_enc):
@@ -50,15 +53,26 @@ class Model(nn.Module):
 def make(fixed: bool) -> Setup:
     torch.manual_seed(2024)
     rng = np.random.RandomState(2024)
-    args = SimpleNamespace(seq_len=48, pred_len=12, d_model=64, dropout=0.1, batch_size=128,
-                           learning_rate=1e-3, train_epochs=30,
-                           lr_decay=0.9 if fixed else 0.5)
+    args = SimpleNamespace(
+        seq_len=48,
+        pred_len=12,
+        d_model=64,
+        dropout=0.1,
+        batch_size=128,
+        learning_rate=1e-3,
+        train_epochs=30,
+        lr_decay=0.9 if fixed else 0.5,
+    )
     t = np.arange(1400)
-    series = (np.sin(2 * np.pi * t / 24) + 0.5 * np.sin(2 * np.pi * t / 168) + 0.002 * t
-              + 0.2 * rng.randn(len(t)))
+    series = (
+        np.sin(2 * np.pi * t / 24)
+        + 0.5 * np.sin(2 * np.pi * t / 168)
+        + 0.002 * t
+        + 0.2 * rng.randn(len(t))
+    )
     series = (series - series[:1000].mean()) / series[:1000].std()
     train_data = Dataset_Custom(series[:1000], args.seq_len, args.pred_len)
-    vali_data = Dataset_Custom(series[1000 - args.seq_len:], args.seq_len, args.pred_len)
+    vali_data = Dataset_Custom(series[1000 - args.seq_len :], args.seq_len, args.pred_len)
     train_loader = DataLoader(train_data, batch_size=args.batch_size, shuffle=True, drop_last=True)
     vali_loader = DataLoader(vali_data, batch_size=args.batch_size, shuffle=False)
 
@@ -91,7 +105,17 @@ def make(fixed: bool) -> Setup:
             w.log(val_loss=vali())
             scheduler.step()
 
-    return Setup(model=model, data=train_loader, loss_fn=criterion, optimizer=model_optim,
-                 val=vali_loader, loop=loop,
-                 check={"scheduler": lambda opt: torch.optim.lr_scheduler.ExponentialLR(
-                     opt, gamma=args.lr_decay), "steps": args.train_epochs})
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=model_optim,
+        val=vali_loader,
+        loop=loop,
+        check={
+            "scheduler": lambda opt: torch.optim.lr_scheduler.ExponentialLR(
+                opt, gamma=args.lr_decay
+            ),
+            "steps": args.train_epochs,
+        },
+    )

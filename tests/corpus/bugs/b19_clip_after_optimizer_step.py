@@ -31,7 +31,7 @@ def synthetic_rolls(n, frames, notes, bins, generator):
     for i in range(n):
         for k in range(notes):
             for s, length in zip(starts[i, k].tolist(), lengths[i, k].tolist()):
-                roll[i, s:s + length, k] = 1.0
+                roll[i, s : s + length, k] = 1.0
     templates = torch.rand(notes, bins, generator=generator)
     mel = roll @ templates + 0.1 * torch.randn(n, frames, bins, generator=generator)
     return mel, roll
@@ -53,8 +53,9 @@ def make(fixed: bool) -> Setup:
     torch.manual_seed(1)
     g = torch.Generator().manual_seed(1)
     mel, roll = synthetic_rolls(320, frames=10, notes=8, bins=20, generator=g)
-    loader = DataLoader(TensorDataset(mel[:256], roll[:256]), batch_size=16, shuffle=True,
-                        drop_last=True)
+    loader = DataLoader(
+        TensorDataset(mel[:256], roll[:256]), batch_size=16, shuffle=True, drop_last=True
+    )
     validation = TensorDataset(mel[256:], roll[256:])
 
     iterations, clip_gradient_norm = 120, 0.05
@@ -81,9 +82,13 @@ def make(fixed: bool) -> Setup:
             if i % 50 == 0:
                 model.eval()
                 with torch.no_grad():
-                    w.log(val_loss=frame_loss(model(validation.tensors[0]),
-                                              validation.tensors[1]).item())
+                    w.log(
+                        val_loss=frame_loss(
+                            model(validation.tensors[0]), validation.tensors[1]
+                        ).item()
+                    )
                 model.train()
 
-    return Setup(model=model, data=loader, loss_fn=frame_loss, optimizer=optimizer,
-                 val=validation, loop=loop)
+    return Setup(
+        model=model, data=loader, loss_fn=frame_loss, optimizer=optimizer, val=validation, loop=loop
+    )

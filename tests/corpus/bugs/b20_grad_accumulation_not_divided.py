@@ -20,8 +20,26 @@ from corpus import Expect, Setup
 SOURCE = "https://github.com/karpathy/nanoGPT/issues/206"
 EXPECT = Expect("grad_accumulation", says=r"divid|accumul")
 
-WORDS = ["the", "cat", "sat", "on", "a", "mat", "dog", "ran", "to", "red", "big", "house",
-         "and", "then", "it", "slept", "under", "tree"]
+WORDS = [
+    "the",
+    "cat",
+    "sat",
+    "on",
+    "a",
+    "mat",
+    "dog",
+    "ran",
+    "to",
+    "red",
+    "big",
+    "house",
+    "and",
+    "then",
+    "it",
+    "slept",
+    "under",
+    "tree",
+]
 
 
 class CausalSelfAttention(nn.Module):
@@ -30,8 +48,10 @@ class CausalSelfAttention(nn.Module):
         self.c_attn = nn.Linear(n_embd, 3 * n_embd)
         self.c_proj = nn.Linear(n_embd, n_embd)
         self.n_head, self.n_embd = n_head, n_embd
-        self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size))
-                             .view(1, 1, block_size, block_size))
+        self.register_buffer(
+            "bias",
+            torch.tril(torch.ones(block_size, block_size)).view(1, 1, block_size, block_size),
+        )
 
     def forward(self, x):
         B, T, C = x.size()
@@ -50,9 +70,15 @@ class GPT(nn.Module):
         super().__init__()
         self.wte = nn.Embedding(vocab_size, n_embd)
         self.wpe = nn.Embedding(block_size, n_embd)
-        self.ln_1, self.ln_2, self.ln_f = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
+        self.ln_1, self.ln_2, self.ln_f = (
+            nn.LayerNorm(n_embd),
+            nn.LayerNorm(n_embd),
+            nn.LayerNorm(n_embd),
+        )
         self.attn = CausalSelfAttention(n_embd, n_head, block_size)
-        self.mlp = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd))
+        self.mlp = nn.Sequential(
+            nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd)
+        )
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
 
     def forward(self, idx, targets=None):
@@ -84,8 +110,8 @@ def make(fixed: bool) -> Setup:
     def get_batch(split):
         d = train_data if split == "train" else val_data
         ix = torch.randint(len(d) - block_size, (batch_size,), generator=g)
-        x = torch.stack([d[i:i + block_size] for i in ix])
-        y = torch.stack([d[i + 1:i + 1 + block_size] for i in ix])
+        x = torch.stack([d[i : i + block_size] for i in ix])
+        y = torch.stack([d[i + 1 : i + 1 + block_size] for i in ix])
         return x, y
 
     model = GPT(len(chars), block_size=block_size)
@@ -122,6 +148,12 @@ def make(fixed: bool) -> Setup:
 
     xs, ys = zip(*(get_batch("train") for _ in range(32)))
     xv, yv = zip(*(get_batch("val") for _ in range(8)))
-    return Setup(model=model, data=(torch.cat(xs), torch.cat(ys)), loss_fn=lm_loss,
-                 optimizer=optimizer, val=(torch.cat(xv), torch.cat(yv)), loop=loop,
-                 check={"causal": True})
+    return Setup(
+        model=model,
+        data=(torch.cat(xs), torch.cat(ys)),
+        loss_fn=lm_loss,
+        optimizer=optimizer,
+        val=(torch.cat(xv), torch.cat(yv)),
+        loop=loop,
+        check={"causal": True},
+    )

@@ -23,8 +23,9 @@ class DigitFolder(Dataset):
 
     def __init__(self, images, targets):
         self.classes = sorted(set(targets.tolist()))
-        self.samples = [(images[i], c) for c in self.classes
-                        for i in range(len(targets)) if targets[i] == c]
+        self.samples = [
+            (images[i], c) for c in self.classes for i in range(len(targets)) if targets[i] == c
+        ]
 
     def __len__(self):
         return len(self.samples)
@@ -48,8 +49,9 @@ def make(fixed: bool) -> Setup:
 
     net = nn.Sequential(nn.Flatten(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, nesterov=True,
-                                weight_decay=1e-4)
+    optimizer = torch.optim.SGD(
+        net.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4
+    )
 
     def loop(w):
         for _epoch in range(3):
@@ -65,5 +67,11 @@ def make(fixed: bool) -> Setup:
                 valid_loss = sum(criterion(net(x), y).item() * len(y) for x, y in valid_loader)
             w.log(val_loss=valid_loss / len(valid_set))
 
-    return Setup(model=net, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=valid_loader, loop=loop)
+    return Setup(
+        model=net,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=valid_loader,
+        loop=loop,
+    )

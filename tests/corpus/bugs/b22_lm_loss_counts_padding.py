@@ -54,9 +54,11 @@ def make(fixed: bool) -> Setup:
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
 
     if fixed:
+
         def loss_fn(logits, labels):
             return F.cross_entropy(logits.transpose(1, 2), labels, ignore_index=0)
     else:
+
         def loss_fn(logits, labels):
             return F.cross_entropy(logits.transpose(1, 2), labels)
 
@@ -64,7 +66,7 @@ def make(fixed: bool) -> Setup:
         for _epoch in range(4):
             perm = torch.randperm(512, generator=g)
             for i in range(0, 512, 16):
-                idx = perm[i:i + 16]
+                idx = perm[i : i + 16]
                 loss = loss_fn(model(train[0][idx]), train[1][idx])
                 opt.zero_grad()
                 loss.backward()
@@ -73,5 +75,12 @@ def make(fixed: bool) -> Setup:
             with torch.no_grad():
                 w.log(val_loss=loss_fn(model(val[0]), val[1]).item())
 
-    return Setup(model=model, data=train, loss_fn=loss_fn, optimizer=opt, val=val, loop=loop,
-                 check={"causal": True})
+    return Setup(
+        model=model,
+        data=train,
+        loss_fn=loss_fn,
+        optimizer=opt,
+        val=val,
+        loop=loop,
+        check={"causal": True},
+    )

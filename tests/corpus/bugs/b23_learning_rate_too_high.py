@@ -15,8 +15,8 @@ from corpus import Expect, Setup
 SOURCE = "https://discuss.pytorch.org/t/finding-coefficients-of-a-polynomial-through-linear-regression/71751"
 EXPECT = Expect("loss_diverging", "loss_not_finite", says=r"learning rate|\blr\b")
 
-N = 64    # Number of sampling points
-deg = 2   # Degree of our model polynomial
+N = 64  # Number of sampling points
+deg = 2  # Degree of our model polynomial
 
 
 def truef(x):  # True function on which the data is based
@@ -56,5 +56,6 @@ def make(fixed: bool) -> Setup:
             optimizer.step()
             w.log(loss=loss)
 
-    return Setup(model=model, data=(x_data, y_data), loss_fn=criterion, optimizer=optimizer,
-                 loop=loop)
+    return Setup(
+        model=model, data=(x_data, y_data), loss_fn=criterion, optimizer=optimizer, loop=loop
+    )

@@ -29,15 +29,18 @@ def make(fixed: bool) -> Setup:
     X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
     def as_tensors(a, b):
-        return torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32).unsqueeze(1)
+        return torch.tensor(a, dtype=torch.float32), torch.tensor(b, dtype=torch.float32).unsqueeze(
+            1
+        )
 
     train_ds = TensorDataset(*as_tensors(X_train, y_train))
     test_ds = TensorDataset(*as_tensors(X_test, y_test))
     train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)
     test_loader = DataLoader(test_ds, batch_size=128)
 
-    model = nn.Sequential(nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(),
-                          nn.Linear(64, 1))
+    model = nn.Sequential(
+        nn.Linear(10, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 1)
+    )
     if fixed:
         with torch.no_grad():
             model[-1].bias.fill_(float(np.mean(y_train)))
@@ -58,5 +61,12 @@ def make(fixed: bool) -> Setup:
                 val = np.mean([loss_fn(model(xb), yb).item() for xb, yb in test_loader])
             w.log(val_loss=val)
 
-    return Setup(model=model, data=train_loader, loss_fn=loss_fn, optimizer=optimizer,
-                 val=test_loader, loop=loop, check={"task": "regression"})
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        val=test_loader,
+        loop=loop,
+        check={"task": "regression"},
+    )

@@ -16,7 +16,9 @@ from torch import nn
 from corpus import Expect, Setup
 
 SOURCE = "https://github.com/tinygrad/tinygrad/pull/566"
-EXPECT = Expect("health_at_init", "loss_at_init", says=r"badly scaled|scaled init|kaiming|xavier|fan.in")
+EXPECT = Expect(
+    "health_at_init", "loss_at_init", says=r"badly scaled|scaled init|kaiming|xavier|fan.in"
+)
 
 
 def uniform(*shape):
@@ -62,5 +64,11 @@ def make(fixed: bool) -> Setup:
                 with torch.no_grad():
                     w.log(val_loss=F.nll_loss(model(X_test), Y_test).item())
 
-    return Setup(model=model, data=(X_train, Y_train), loss_fn=F.nll_loss, optimizer=optim,
-                 val=(X_test, Y_test), loop=loop)
+    return Setup(
+        model=model,
+        data=(X_train, Y_train),
+        loss_fn=F.nll_loss,
+        optimizer=optim,
+        val=(X_test, Y_test),
+        loop=loop,
+    )

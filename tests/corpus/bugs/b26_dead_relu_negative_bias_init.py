@@ -46,8 +46,9 @@ class DLRM_Net(nn.Module):
             emb_l.append(EE)
         return emb_l
 
-    def __init__(self, m_spa, ln_emb, ln_bot, ln_top, sigmoid_bot=-1, sigmoid_top=-1,
-                 zero_bias=False):
+    def __init__(
+        self, m_spa, ln_emb, ln_bot, ln_top, sigmoid_bot=-1, sigmoid_top=-1, zero_bias=False
+    ):
         super().__init__()
         self.zero_bias = zero_bias
         self.emb_l = self.create_emb(m_spa, ln_emb)
@@ -84,7 +85,11 @@ class RandomClickData(Dataset):
         return len(self.target)
 
     def __getitem__(self, i):
-        return torch.from_numpy(self.dense[i]), torch.from_numpy(self.sparse[i]), torch.from_numpy(self.target[i])
+        return (
+            torch.from_numpy(self.dense[i]),
+            torch.from_numpy(self.sparse[i]),
+            torch.from_numpy(self.target[i]),
+        )
 
 
 def make(fixed: bool) -> Setup:
@@ -116,5 +121,6 @@ def make(fixed: bool) -> Setup:
             with torch.no_grad():
                 w.log(val_loss=np.mean([loss_fn(dlrm(X, s), T).item() for X, s, T in test_ld]))
 
-    return Setup(model=dlrm, data=train_ld, loss_fn=loss_fn, optimizer=optimizer, val=test_ld,
-                 loop=loop)
+    return Setup(
+        model=dlrm, data=train_ld, loss_fn=loss_fn, optimizer=optimizer, val=test_ld, loop=loop
+    )

@@ -34,8 +34,11 @@ def make(fixed: bool) -> Setup:
     y = data.target[idx].astype(np.float32)
     X_train, y_train, X_val, y_val = X[:450], y[:450], X[450:], y[450:]
 
-    train_loader = DataLoader(TensorDataset(torch.from_numpy(X_train), torch.from_numpy(y_train)),
-                              batch_size=32, shuffle=True)
+    train_loader = DataLoader(
+        TensorDataset(torch.from_numpy(X_train), torch.from_numpy(y_train)),
+        batch_size=32,
+        shuffle=True,
+    )
     val_x, val_y = torch.from_numpy(X_val), torch.from_numpy(y_val)
 
     class Classifier(nn.Module):
@@ -64,5 +67,11 @@ def make(fixed: bool) -> Setup:
             with torch.no_grad():
                 w.log(val_loss=criterion(model(val_x), val_y).item())
 
-    return Setup(model=model, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=(val_x, val_y), loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=(val_x, val_y),
+        loop=loop,
+    )

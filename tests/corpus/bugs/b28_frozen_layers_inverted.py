@@ -66,7 +66,7 @@ def make(fixed: bool) -> Setup:
             model.train()
             perm = torch.randperm(len(X2_train))
             for i in range(0, len(perm), 32):
-                idx = perm[i:i + 32]
+                idx = perm[i : i + 32]
                 optimizer.zero_grad()
                 loss = criterion(model(X2_train[idx]), Y2_train[idx])
                 loss.backward()
@@ -76,5 +76,11 @@ def make(fixed: bool) -> Setup:
             with torch.no_grad():
                 w.log(val_loss=criterion(model(X2_test), Y2_test).item())
 
-    return Setup(model=model, data=(X2_train, Y2_train), loss_fn=criterion, optimizer=optimizer,
-                 val=(X2_test, Y2_test), loop=loop)
+    return Setup(
+        model=model,
+        data=(X2_train, Y2_train),
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=(X2_test, Y2_test),
+        loop=loop,
+    )

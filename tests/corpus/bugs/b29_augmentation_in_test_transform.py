@@ -68,8 +68,10 @@ class TinyVGG(nn.Module):
     def __init__(self, input_shape, hidden_units, output_shape):
         super().__init__()
         self.conv_block_1 = nn.Sequential(
-            nn.Conv2d(input_shape, hidden_units, kernel_size=3, padding=1), nn.ReLU(),
-            nn.MaxPool2d(2))
+            nn.Conv2d(input_shape, hidden_units, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+        )
         self.classifier = nn.Sequential(nn.Flatten(), nn.Linear(hidden_units * 4 * 4, output_shape))
 
     def forward(self, x):
@@ -101,10 +103,14 @@ def make(fixed: bool) -> Setup:
     digits = load_digits()
     data_transform = Compose([ToTensor(), RandomShift(1), AddNoise(0.1)])
     test_transform = Compose([ToTensor()])
-    train_data_custom = ImageFolderCustom(digits.images[:1300], digits.target[:1300],
-                                          transform=data_transform)
-    test_data_custom = ImageFolderCustom(digits.images[1300:], digits.target[1300:],
-                                         transform=test_transform if fixed else data_transform)
+    train_data_custom = ImageFolderCustom(
+        digits.images[:1300], digits.target[:1300], transform=data_transform
+    )
+    test_data_custom = ImageFolderCustom(
+        digits.images[1300:],
+        digits.target[1300:],
+        transform=test_transform if fixed else data_transform,
+    )
     train_dataloader_custom = DataLoader(train_data_custom, batch_size=32, shuffle=True)
     test_dataloader_custom = DataLoader(test_data_custom, batch_size=32, shuffle=False)
 
@@ -117,5 +123,11 @@ def make(fixed: bool) -> Setup:
             train_step(model_0, train_dataloader_custom, loss_fn, optimizer, w)
             w.log(val_loss=test_step(model_0, test_dataloader_custom, loss_fn))
 
-    return Setup(model=model_0, data=train_dataloader_custom, loss_fn=loss_fn,
-                 optimizer=optimizer, val=test_dataloader_custom, loop=loop)
+    return Setup(
+        model=model_0,
+        data=train_dataloader_custom,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        val=test_dataloader_custom,
+        loop=loop,
+    )

@@ -46,7 +46,9 @@ class Block(nn.Module):
         super().__init__()
         self.heads = nn.ModuleList([Head(n_embd // n_head) for _ in range(n_head)])
         self.proj = nn.Linear(n_embd, n_embd)
-        self.ffwd = nn.Sequential(nn.Linear(n_embd, 4 * n_embd), nn.ReLU(), nn.Linear(4 * n_embd, n_embd))
+        self.ffwd = nn.Sequential(
+            nn.Linear(n_embd, 4 * n_embd), nn.ReLU(), nn.Linear(4 * n_embd, n_embd)
+        )
         self.ln1, self.ln2 = nn.LayerNorm(n_embd), nn.LayerNorm(n_embd)
 
     def forward(self, x):
@@ -91,7 +93,9 @@ def make(fixed: bool) -> Setup:
     def get_batch(split):
         d = train_data if split == "train" else val_data
         ix = torch.randint(len(d) - block_size, (batch_size,), generator=g)
-        return torch.stack([d[i:i + block_size] for i in ix]), torch.stack([d[i + 1:i + block_size + 1] for i in ix])
+        return torch.stack([d[i : i + block_size] for i in ix]), torch.stack(
+            [d[i + 1 : i + block_size + 1] for i in ix]
+        )
 
     model = GPTLanguageModel(len(chars))
     optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate)
@@ -120,7 +124,11 @@ def make(fixed: bool) -> Setup:
                 w.log(val_loss=losses["val"])
                 if fixed:
                     if losses["val"] < best_val:
-                        best_val, best_state, bad_evals = losses["val"], copy.deepcopy(model.state_dict()), 0
+                        best_val, best_state, bad_evals = (
+                            losses["val"],
+                            copy.deepcopy(model.state_dict()),
+                            0,
+                        )
                     else:
                         bad_evals += 1
                         if bad_evals >= patience:
@@ -135,6 +143,12 @@ def make(fixed: bool) -> Setup:
 
     xs, ys = zip(*(get_batch("train") for _ in range(16)))
     xv, yv = zip(*(get_batch("val") for _ in range(4)))
-    return Setup(model=model, data=(torch.cat(xs), torch.cat(ys)), loss_fn=lm_loss,
-                 optimizer=optimizer, val=(torch.cat(xv), torch.cat(yv)), loop=loop,
-                 check={"causal": True})
+    return Setup(
+        model=model,
+        data=(torch.cat(xs), torch.cat(ys)),
+        loss_fn=lm_loss,
+        optimizer=optimizer,
+        val=(torch.cat(xv), torch.cat(yv)),
+        loop=loop,
+        check={"causal": True},
+    )

@@ -51,10 +51,18 @@ def make(fixed: bool) -> Setup:
     Y = torch.tensor(digits.target)
 
     # "pretrained" backbone: trained on the first 900 digits with a throwaway head
-    backbone = nn.Sequential(nn.Linear(64, 64), nn.BatchNorm1d(64), nn.ReLU(),
-                             nn.Linear(64, 32), nn.BatchNorm1d(32), nn.ReLU())
+    backbone = nn.Sequential(
+        nn.Linear(64, 64),
+        nn.BatchNorm1d(64),
+        nn.ReLU(),
+        nn.Linear(64, 32),
+        nn.BatchNorm1d(32),
+        nn.ReLU(),
+    )
     pretrain_head = nn.Linear(32, 10)
-    pre_opt = torch.optim.Adam(list(backbone.parameters()) + list(pretrain_head.parameters()), lr=1e-2)
+    pre_opt = torch.optim.Adam(
+        list(backbone.parameters()) + list(pretrain_head.parameters()), lr=1e-2
+    )
     for _step in range(80):
         idx = torch.randint(0, 900, (64,))
         pre_opt.zero_grad()
@@ -83,7 +91,16 @@ def make(fixed: bool) -> Setup:
                 w.log(loss=loss)
             classifier.eval()
             with torch.no_grad():
-                w.log(val_loss=sum(criterion(classifier(x), y).item() for x, y in val_dl) / len(val_dl))
+                w.log(
+                    val_loss=sum(criterion(classifier(x), y).item() for x, y in val_dl)
+                    / len(val_dl)
+                )
 
-    return Setup(model=classifier, data=train_dl, loss_fn=criterion, optimizer=optimizer,
-                 val=val_dl, loop=loop)
+    return Setup(
+        model=classifier,
+        data=train_dl,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=val_dl,
+        loop=loop,
+    )

@@ -83,7 +83,7 @@ def make(fixed: bool) -> Setup:
         with torch.no_grad():
             return sum(criterion(model(x), y).item() for x, y in test_loader) / len(test_loader)
 
-    for _epoch in range(2):                        # pre-train
+    for _epoch in range(2):  # pre-train
         trainer(model, optimizer, criterion)
     masks = l1_norm_masks(model, sparsity=0.9, op_names=["fc2"])
     speedup_model(model, masks)
@@ -91,9 +91,15 @@ def make(fixed: bool) -> Setup:
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
 
     def loop(w):
-        for _epoch in range(5):                    # fine-tune the pruned model
+        for _epoch in range(5):  # fine-tune the pruned model
             trainer(model, optimizer, criterion, w)
             w.log(val_loss=evaluator(model))
 
-    return Setup(model=model, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=test_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=test_loader,
+        loop=loop,
+    )

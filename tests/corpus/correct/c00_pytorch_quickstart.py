@@ -56,5 +56,11 @@ def make() -> Setup:
                     test_loss += loss_fn(model(X), y_).item()
             w.log(val_loss=test_loss / len(test_dataloader))
 
-    return Setup(model=model, data=train_dataloader, loss_fn=loss_fn, optimizer=optimizer,
-                 val=test_dataloader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_dataloader,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        val=test_dataloader,
+        loop=loop,
+    )

@@ -42,7 +42,9 @@ class Net(nn.Module):
 def make() -> Setup:
     torch.manual_seed(0)
     digits = load_digits()
-    images = torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0  # ToTensor: [0, 1]
+    images = (
+        torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0
+    )  # ToTensor: [0, 1]
     images = (images - 0.5) / 0.5  # Normalize((0.5,), (0.5,)): [-1, 1]
     labels = torch.tensor(digits.target)
     trainset = TensorDataset(images[:1400], labels[:1400])
@@ -86,5 +88,11 @@ def make() -> Setup:
                 total += labels_.size(0)
                 correct += (predicted == labels_).sum().item()
 
-    return Setup(model=net, data=trainloader, loss_fn=criterion, optimizer=optimizer,
-                 val=testloader, loop=loop)
+    return Setup(
+        model=net,
+        data=trainloader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=testloader,
+        loop=loop,
+    )

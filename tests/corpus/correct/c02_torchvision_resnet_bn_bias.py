@@ -111,7 +111,10 @@ def evaluate(model, criterion, data_loader, device):
     total_loss, num_processed_samples = 0.0, 0
     with torch.inference_mode():
         for image, target in data_loader:
-            image, target = image.to(device, non_blocking=True), target.to(device, non_blocking=True)
+            image, target = (
+                image.to(device, non_blocking=True),
+                target.to(device, non_blocking=True),
+            )
             output = model(image)
             loss = criterion(output, target)
             total_loss += loss.item() * image.shape[0]
@@ -140,5 +143,11 @@ def make() -> Setup:
             lr_scheduler.step()
             w.log(val_loss=evaluate(model, criterion, data_loader_test, device=device))
 
-    return Setup(model=model, data=data_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=data_loader_test, loop=loop)
+    return Setup(
+        model=model,
+        data=data_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=data_loader_test,
+        loop=loop,
+    )

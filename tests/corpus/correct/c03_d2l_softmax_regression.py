@@ -101,5 +101,11 @@ def make() -> Setup:
         train_loss, train_acc = train_metrics
         assert train_loss < 1.0 and test_acc > 0.7, (train_loss, test_acc)
 
-    return Setup(model=net, data=train_iter, loss_fn=lambda y_hat, y: loss(y_hat, y).mean(),
-                 optimizer=trainer, val=test_iter, loop=loop)
+    return Setup(
+        model=net,
+        data=train_iter,
+        loss_fn=lambda y_hat, y: loss(y_hat, y).mean(),
+        optimizer=trainer,
+        val=test_iter,
+        loop=loop,
+    )

@@ -46,14 +46,21 @@ class Classifier(nn.Module):
 
 
 class DropoutMLP(Classifier):
-    def __init__(self, num_inputs, num_outputs, num_hiddens_1, num_hiddens_2,
-                 dropout_1, dropout_2, lr):
+    def __init__(
+        self, num_inputs, num_outputs, num_hiddens_1, num_hiddens_2, dropout_1, dropout_2, lr
+    ):
         super().__init__()
         self.lr = lr
         self.net = nn.Sequential(
-            nn.Flatten(), nn.Linear(num_inputs, num_hiddens_1), nn.ReLU(),
-            nn.Dropout(dropout_1), nn.Linear(num_hiddens_1, num_hiddens_2), nn.ReLU(),
-            nn.Dropout(dropout_2), nn.Linear(num_hiddens_2, num_outputs))
+            nn.Flatten(),
+            nn.Linear(num_inputs, num_hiddens_1),
+            nn.ReLU(),
+            nn.Dropout(dropout_1),
+            nn.Linear(num_hiddens_1, num_hiddens_2),
+            nn.ReLU(),
+            nn.Dropout(dropout_2),
+            nn.Linear(num_hiddens_2, num_outputs),
+        )
 
 
 class Trainer:
@@ -96,8 +103,15 @@ def make() -> Setup:
     y = torch.tensor(d.target)
     train = DataLoader(TensorDataset(X[:1400], y[:1400]), batch_size=64, shuffle=True)
     val = DataLoader(TensorDataset(X[1400:], y[1400:]), batch_size=64, shuffle=False)
-    hparams = {"num_inputs": 64, "num_outputs": 10, "num_hiddens_1": 256, "num_hiddens_2": 256,
-               "dropout_1": 0.5, "dropout_2": 0.5, "lr": 0.1}
+    hparams = {
+        "num_inputs": 64,
+        "num_outputs": 10,
+        "num_hiddens_1": 256,
+        "num_hiddens_2": 256,
+        "dropout_1": 0.5,
+        "dropout_2": 0.5,
+        "lr": 0.1,
+    }
     model = DropoutMLP(**hparams)
     optim = model.configure_optimizers()
 

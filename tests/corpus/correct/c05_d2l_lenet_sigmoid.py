@@ -56,14 +56,23 @@ def make() -> Setup:
     test_iter = data.DataLoader(data.TensorDataset(X[1400:], y[1400:]), batch_size, shuffle=False)
 
     net = nn.Sequential(
-        nn.Conv2d(1, 6, kernel_size=3, padding=1), nn.BatchNorm2d(6), nn.Sigmoid(),
+        nn.Conv2d(1, 6, kernel_size=3, padding=1),
+        nn.BatchNorm2d(6),
+        nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2),
-        nn.Conv2d(6, 16, kernel_size=3, padding=1), nn.BatchNorm2d(16), nn.Sigmoid(),
+        nn.Conv2d(6, 16, kernel_size=3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2),
         nn.Flatten(),
-        nn.Linear(16 * 2 * 2, 120), nn.BatchNorm1d(120), nn.Sigmoid(),
-        nn.Linear(120, 84), nn.BatchNorm1d(84), nn.Sigmoid(),
-        nn.Linear(84, 10))
+        nn.Linear(16 * 2 * 2, 120),
+        nn.BatchNorm1d(120),
+        nn.Sigmoid(),
+        nn.Linear(120, 84),
+        nn.BatchNorm1d(84),
+        nn.Sigmoid(),
+        nn.Linear(84, 10),
+    )
     lr, num_epochs, device = 0.5, 6, torch.device("cpu")
     optimizer, loss = train_ch6(net, train_iter, test_iter, num_epochs, lr, device, None)
 
@@ -80,5 +89,6 @@ def make() -> Setup:
                 w.log(loss=l)
             evaluate_accuracy_gpu(net, test_iter)
 
-    return Setup(model=net, data=train_iter, loss_fn=loss, optimizer=optimizer, val=test_iter,
-                 loop=loop)
+    return Setup(
+        model=net, data=train_iter, loss_fn=loss, optimizer=optimizer, val=test_iter, loop=loop
+    )

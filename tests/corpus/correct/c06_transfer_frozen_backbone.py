@@ -25,10 +25,16 @@ class SmallConvNet(nn.Module):
     def __init__(self, num_classes=5):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True),
+            nn.Conv2d(1, 16, 3, padding=1, bias=False),
+            nn.BatchNorm2d(16),
+            nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-            nn.AdaptiveAvgPool2d(1), nn.Flatten())
+            nn.Conv2d(16, 32, 3, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
         self.fc = nn.Linear(32, num_classes)
 
     def forward(self, x):
@@ -78,10 +84,14 @@ def make() -> Setup:
 
     xt, yt = x[target], y[target] - 5
     n_train = 600
-    image_datasets = {"train": TensorDataset(xt[:n_train], yt[:n_train]),
-                      "val": TensorDataset(xt[n_train:], yt[n_train:])}
-    dataloaders = {"train": DataLoader(image_datasets["train"], batch_size=16, shuffle=True),
-                   "val": DataLoader(image_datasets["val"], batch_size=64, shuffle=False)}
+    image_datasets = {
+        "train": TensorDataset(xt[:n_train], yt[:n_train]),
+        "val": TensorDataset(xt[n_train:], yt[n_train:]),
+    }
+    dataloaders = {
+        "train": DataLoader(image_datasets["train"], batch_size=16, shuffle=True),
+        "val": DataLoader(image_datasets["val"], batch_size=64, shuffle=False),
+    }
     dataset_sizes = {k: len(v) for k, v in image_datasets.items()}
 
     model_conv = FixedFeatureExtractor(pretrained, num_classes=5)
@@ -129,5 +139,11 @@ def make() -> Setup:
     def loop(w):
         train_model(model_conv, criterion, optimizer_conv, exp_lr_scheduler, w, num_epochs=5)
 
-    return Setup(model=model_conv, data=dataloaders["train"], loss_fn=criterion,
-                 optimizer=optimizer_conv, val=dataloaders["val"], loop=loop)
+    return Setup(
+        model=model_conv,
+        data=dataloaders["train"],
+        loss_fn=criterion,
+        optimizer=optimizer_conv,
+        val=dataloaders["val"],
+        loop=loop,
+    )

@@ -57,7 +57,7 @@ def make() -> Setup:
             model.train()
             perm = torch.randperm(n, generator=g)
             for i in range(0, n, batch_size):
-                idx = perm[i:i + batch_size]
+                idx = perm[i : i + batch_size]
                 optimizer.zero_grad()
                 loss_val = mse(model(X_train[idx]), y_train[idx])
                 loss_val.backward()
@@ -69,5 +69,11 @@ def make() -> Setup:
                 val_mse = torch.mean((pred - y_test) ** 2).item()
             w.log(val_loss=val_mse)
 
-    return Setup(model=model, data=(X_train, y_train), loss_fn=mse, optimizer=optimizer,
-                 val=(X_test, y_test), loop=loop)
+    return Setup(
+        model=model,
+        data=(X_train, y_train),
+        loss_fn=mse,
+        optimizer=optimizer,
+        val=(X_test, y_test),
+        loop=loop,
+    )

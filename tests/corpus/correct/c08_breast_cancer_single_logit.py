@@ -50,10 +50,12 @@ def make() -> Setup:
     X, y = load_breast_cancer(return_X_y=True)
     X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, stratify=y, random_state=42)
     scaler = StandardScaler().fit(X_tr)
-    train_ds = TensorDataset(torch.tensor(scaler.transform(X_tr), dtype=torch.float32),
-                             torch.tensor(y_tr))  # int64 labels, as sklearn gives them
-    test_ds = TensorDataset(torch.tensor(scaler.transform(X_te), dtype=torch.float32),
-                            torch.tensor(y_te))
+    train_ds = TensorDataset(
+        torch.tensor(scaler.transform(X_tr), dtype=torch.float32), torch.tensor(y_tr)
+    )  # int64 labels, as sklearn gives them
+    test_ds = TensorDataset(
+        torch.tensor(scaler.transform(X_te), dtype=torch.float32), torch.tensor(y_te)
+    )
     train_loader = DataLoader(train_ds, batch_size=32, shuffle=True)
     test_loader = DataLoader(test_ds, batch_size=128)
 
@@ -66,5 +68,11 @@ def make() -> Setup:
             val_loss, _val_acc = evaluate(model, test_loader)
             w.log(val_loss=val_loss)
 
-    return Setup(model=model, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=test_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=test_loader,
+        loop=loop,
+    )

@@ -80,5 +80,11 @@ def make() -> Setup:
             test_loss, _acc = test_loop(test_dataloader, model, loss_fn)
             w.log(val_loss=test_loss)
 
-    return Setup(model=model, data=train_dataloader, loss_fn=loss_fn, optimizer=optimizer,
-                 val=test_dataloader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_dataloader,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        val=test_dataloader,
+        loop=loop,
+    )

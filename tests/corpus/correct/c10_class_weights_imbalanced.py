@@ -16,7 +16,9 @@ from torch.utils.data import DataLoader, Dataset
 
 from corpus import Setup
 
-SOURCE = "https://androidkt.com/how-to-use-class-weight-in-crossentropyloss-for-an-imbalanced-dataset/"
+SOURCE = (
+    "https://androidkt.com/how-to-use-class-weight-in-crossentropyloss-for-an-imbalanced-dataset/"
+)
 
 
 class DigitsDataset(Dataset):
@@ -36,8 +38,9 @@ def make() -> Setup:
     rng = np.random.RandomState(0)
     d = load_digits()
     keep_per_class = {0: 178, 1: 90, 2: 40, 3: 20, 4: 10}
-    idx = np.concatenate([rng.permutation(np.flatnonzero(d.target == c))[:n]
-                          for c, n in keep_per_class.items()])
+    idx = np.concatenate(
+        [rng.permutation(np.flatnonzero(d.target == c))[:n] for c, n in keep_per_class.items()]
+    )
     X, y = d.data[idx] / 16.0, d.target[idx]
     X_tr, X_val, y_tr, y_val = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
     train_ds, val_ds = DigitsDataset(X_tr, y_tr), DigitsDataset(X_val, y_val)
@@ -65,5 +68,6 @@ def make() -> Setup:
                 val_loss = sum(criterion(model(x), t).item() * len(t) for x, t in val_loader)
             w.log(val_loss=val_loss / len(val_ds))
 
-    return Setup(model=model, data=train_ds, loss_fn=criterion, optimizer=optimizer, val=val_ds,
-                 loop=loop)
+    return Setup(
+        model=model, data=train_ds, loss_fn=criterion, optimizer=optimizer, val=val_ds, loop=loop
+    )

@@ -78,13 +78,23 @@ def make() -> Setup:
     X, y = load_wine(return_X_y=True)
     X_tr, X_va, y_tr, y_va = train_test_split(X, y, test_size=0.2, stratify=y, random_state=0)
     scaler = StandardScaler().fit(X_tr)
-    train_ds = TensorDataset(torch.tensor(scaler.transform(X_tr), dtype=torch.float32), torch.tensor(y_tr))
-    val_ds = TensorDataset(torch.tensor(scaler.transform(X_va), dtype=torch.float32), torch.tensor(y_va))
+    train_ds = TensorDataset(
+        torch.tensor(scaler.transform(X_tr), dtype=torch.float32), torch.tensor(y_tr)
+    )
+    val_ds = TensorDataset(
+        torch.tensor(scaler.transform(X_va), dtype=torch.float32), torch.tensor(y_va)
+    )
 
     g = torch.Generator()
     g.manual_seed(0)
-    train_loader = DataLoader(train_ds, batch_size=16, shuffle=True, num_workers=0,
-                              worker_init_fn=seed_worker, generator=g)
+    train_loader = DataLoader(
+        train_ds,
+        batch_size=16,
+        shuffle=True,
+        num_workers=0,
+        worker_init_fn=seed_worker,
+        generator=g,
+    )
     val_loader = DataLoader(val_ds, batch_size=64, shuffle=False)
 
     model = nn.Sequential(nn.Linear(13, 32), nn.ReLU(), nn.Linear(32, 3))
@@ -94,5 +104,11 @@ def make() -> Setup:
     def loop(w):
         Trainer(model, optimizer, loss_fn, train_loader, val_loader, log=w).fit(epochs=25)
 
-    return Setup(model=model, data=train_loader, loss_fn=loss_fn, optimizer=optimizer,
-                 val=val_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        val=val_loader,
+        loop=loop,
+    )

@@ -49,5 +49,11 @@ def make() -> Setup:
                 val_loss = sum(loss_function(model(a), b).item() for a, b in validation_set)
             w.log(val_loss=val_loss / len(validation_set))
 
-    return Setup(model=model, data=training_set, loss_fn=loss_function, optimizer=optimizer,
-                 val=validation_set, loop=loop)
+    return Setup(
+        model=model,
+        data=training_set,
+        loss_fn=loss_function,
+        optimizer=optimizer,
+        val=validation_set,
+        loop=loop,
+    )

@@ -23,12 +23,14 @@ class Block(nn.Module):
     def __init__(self, n_embd, resid_pdrop=0.1):
         super().__init__()
         self.ln = nn.LayerNorm(n_embd)
-        self.mlp = nn.ModuleDict(dict(
-            c_fc=nn.Linear(n_embd, 4 * n_embd),
-            c_proj=nn.Linear(4 * n_embd, n_embd),
-            act=nn.GELU(),
-            dropout=nn.Dropout(resid_pdrop),
-        ))
+        self.mlp = nn.ModuleDict(
+            dict(
+                c_fc=nn.Linear(n_embd, 4 * n_embd),
+                c_proj=nn.Linear(4 * n_embd, n_embd),
+                act=nn.GELU(),
+                dropout=nn.Dropout(resid_pdrop),
+            )
+        )
         m = self.mlp
         self.mlpf = lambda x: m.dropout(m.c_proj(m.act(m.c_fc(x))))
 
@@ -91,7 +93,10 @@ def make() -> Setup:
     train_loader = DataLoader(
         train_dataset,
         sampler=RandomSampler(train_dataset, replacement=True, num_samples=int(1e10)),
-        shuffle=False, pin_memory=False, batch_size=32, num_workers=0,
+        shuffle=False,
+        pin_memory=False,
+        batch_size=32,
+        num_workers=0,
     )
     max_iters, grad_norm_clip = 150, 1.0
 
@@ -123,5 +128,11 @@ def make() -> Setup:
             if iter_num >= max_iters:
                 break
 
-    return Setup(model=model, data=train_loader, loss_fn=F.cross_entropy, optimizer=optimizer,
-                 val=test_dataset, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=F.cross_entropy,
+        optimizer=optimizer,
+        val=test_dataset,
+        loop=loop,
+    )

@@ -23,11 +23,15 @@ from corpus import Setup
 SOURCE = "https://huggingface.co/learn/nlp-course/chapter3/4"
 
 
-def get_cosine_schedule_with_warmup(optimizer, num_warmup_steps, num_training_steps, num_cycles=0.5):
+def get_cosine_schedule_with_warmup(
+    optimizer, num_warmup_steps, num_training_steps, num_cycles=0.5
+):
     def lr_lambda(current_step):
         if current_step < num_warmup_steps:
             return float(current_step) / float(max(1, num_warmup_steps))
-        progress = float(current_step - num_warmup_steps) / float(max(1, num_training_steps - num_warmup_steps))
+        progress = float(current_step - num_warmup_steps) / float(
+            max(1, num_training_steps - num_warmup_steps)
+        )
         return max(0.0, 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress)))
 
     return LambdaLR(optimizer, lr_lambda)
@@ -97,10 +101,18 @@ def make() -> Setup:
             model.train()
 
     return Setup(
-        model=model, data=train_dataloader, loss_fn=F.cross_entropy, optimizer=optimizer,
-        val=eval_dataloader, loop=loop,
-        check={"batch_fn": lambda b: ({"pixel_values": b["pixel_values"]}, b["labels"]),
-               "output_fn": lambda out: out.logits,
-               "scheduler": lambda opt: get_cosine_schedule_with_warmup(opt, num_warmup_steps, num_training_steps),
-               "steps": num_training_steps},
+        model=model,
+        data=train_dataloader,
+        loss_fn=F.cross_entropy,
+        optimizer=optimizer,
+        val=eval_dataloader,
+        loop=loop,
+        check={
+            "batch_fn": lambda b: ({"pixel_values": b["pixel_values"]}, b["labels"]),
+            "output_fn": lambda out: out.logits,
+            "scheduler": lambda opt: get_cosine_schedule_with_warmup(
+                opt, num_warmup_steps, num_training_steps
+            ),
+            "steps": num_training_steps,
+        },
     )

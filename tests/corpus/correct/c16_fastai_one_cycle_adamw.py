@@ -20,19 +20,32 @@ SOURCE = "https://docs.fast.ai/callback.schedule.html#learner.fit_one_cycle"
 
 
 def ConvLayer(ni, nf, ks=3, stride=2):
-    return nn.Sequential(nn.Conv2d(ni, nf, ks, stride=stride, padding=ks // 2, bias=False),
-                         nn.BatchNorm2d(nf), nn.ReLU(inplace=True))
+    return nn.Sequential(
+        nn.Conv2d(ni, nf, ks, stride=stride, padding=ks // 2, bias=False),
+        nn.BatchNorm2d(nf),
+        nn.ReLU(inplace=True),
+    )
 
 
 def simple_cnn(n_out, filters=(1, 16, 32, 64)):
     layers = [ConvLayer(filters[i], filters[i + 1]) for i in range(len(filters) - 1)]
-    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(filters[-1], n_out))
+    return nn.Sequential(
+        *layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(filters[-1], n_out)
+    )
 
 
 def one_cycle(opt, total_steps, lr_max):
-    return OneCycleLR(opt, max_lr=lr_max, total_steps=total_steps, pct_start=0.25,
-                      div_factor=25.0, final_div_factor=1e5, base_momentum=0.85,
-                      max_momentum=0.95, three_phase=False)
+    return OneCycleLR(
+        opt,
+        max_lr=lr_max,
+        total_steps=total_steps,
+        pct_start=0.25,
+        div_factor=25.0,
+        final_div_factor=1e5,
+        base_momentum=0.85,
+        max_momentum=0.95,
+        three_phase=False,
+    )
 
 
 def fit_one_cycle(model, dls, n_epoch, lr_max, opt, loss_func, w):
@@ -61,10 +74,16 @@ def make() -> Setup:
     x = torch.tensor(d.images, dtype=torch.float32).unsqueeze(1) / 16.0
     x = (x - x[:1400].mean()) / x[:1400].std()  # Normalize.from_stats of the training set
     y = torch.tensor(d.target)
-    dls = {"train": DataLoader(TensorDataset(x[:1400], y[:1400]), batch_size=32, shuffle=True, drop_last=True),
-           "valid": DataLoader(TensorDataset(x[1400:], y[1400:]), batch_size=64)}
+    dls = {
+        "train": DataLoader(
+            TensorDataset(x[:1400], y[:1400]), batch_size=32, shuffle=True, drop_last=True
+        ),
+        "valid": DataLoader(TensorDataset(x[1400:], y[1400:]), batch_size=64),
+    }
     model = simple_cnn(10)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-2 / 25, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=1e-2 / 25, betas=(0.9, 0.99), eps=1e-5, weight_decay=0.01
+    )
     n_epoch, lr_max = 5, 1e-2
     loss_func = nn.CrossEntropyLoss()
 
@@ -72,5 +91,12 @@ def make() -> Setup:
         fit_one_cycle(model, dls, n_epoch, lr_max, opt, loss_func, w)
 
     total = n_epoch * len(dls["train"])
-    return Setup(model=model, data=dls["train"], loss_fn=F.cross_entropy, optimizer=opt, val=dls["valid"],
-                 loop=loop, check={"scheduler": lambda o: one_cycle(o, total, lr_max), "steps": total})
+    return Setup(
+        model=model,
+        data=dls["train"],
+        loss_fn=F.cross_entropy,
+        optimizer=opt,
+        val=dls["valid"],
+        loop=loop,
+        check={"scheduler": lambda o: one_cycle(o, total, lr_max), "steps": total},
+    )

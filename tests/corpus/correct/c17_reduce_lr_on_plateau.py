@@ -51,7 +51,9 @@ def fit(model, train_loader, val_loader, criterion, optimizer, scheduler, epochs
 def make() -> Setup:
     torch.manual_seed(0)
     X, y = load_iris(return_X_y=True)
-    X_train, X_val, y_train, y_val = train_test_split(X, y, test_size=0.2, stratify=y, random_state=1)
+    X_train, X_val, y_train, y_val = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=1
+    )
     scaler = StandardScaler().fit(X_train)
     X_train = torch.tensor(scaler.transform(X_train), dtype=torch.float32)
     X_val = torch.tensor(scaler.transform(X_val), dtype=torch.float32)
@@ -67,5 +69,11 @@ def make() -> Setup:
     def loop(w):
         fit(model, train_loader, val_loader, criterion, optimizer, scheduler, epochs=15, w=w)
 
-    return Setup(model=model, data=(X_train, y_train), loss_fn=criterion, optimizer=optimizer,
-                 val=(X_val, y_val), loop=loop)
+    return Setup(
+        model=model,
+        data=(X_train, y_train),
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=(X_val, y_val),
+        loop=loop,
+    )

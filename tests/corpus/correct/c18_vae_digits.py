@@ -94,7 +94,12 @@ def make() -> Setup:
             train(epoch, w)
             test(epoch, w)
 
-    return Setup(model=model, data=train_loader, optimizer=optimizer, val=test_loader,
-                 loss_fn=lambda out, x: loss_function(out[0], x, out[1], out[2]),
-                 check={"batch_fn": lambda batch: (batch[0], batch[0]), "output_fn": lambda out: out},
-                 loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        optimizer=optimizer,
+        val=test_loader,
+        loss_fn=lambda out, x: loss_function(out[0], x, out[1], out[2]),
+        check={"batch_fn": lambda batch: (batch[0], batch[0]), "output_fn": lambda out: out},
+        loop=loop,
+    )

@@ -19,18 +19,16 @@ class autoencoder(nn.Module):
     def __init__(self):
         super().__init__()
         self.encoder = nn.Sequential(
-            nn.Linear(8 * 8, 32),
-            nn.ReLU(True),
-            nn.Linear(32, 16),
-            nn.ReLU(True),
-            nn.Linear(16, 3))
+            nn.Linear(8 * 8, 32), nn.ReLU(True), nn.Linear(32, 16), nn.ReLU(True), nn.Linear(16, 3)
+        )
         self.decoder = nn.Sequential(
             nn.Linear(3, 16),
             nn.ReLU(True),
             nn.Linear(16, 32),
             nn.ReLU(True),
             nn.Linear(32, 8 * 8),
-            nn.Tanh())
+            nn.Tanh(),
+        )
 
     def forward(self, x):
         x = self.encoder(x)
@@ -67,5 +65,11 @@ def make() -> Setup:
 
     x_train = imgs[:1400].view(1400, -1)
     x_val = imgs[1400:].reshape(-1, 64)
-    return Setup(model=model, data=(x_train, x_train), loss_fn=criterion, optimizer=optimizer,
-                 val=(x_val, x_val), loop=loop)
+    return Setup(
+        model=model,
+        data=(x_train, x_train),
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=(x_val, x_val),
+        loop=loop,
+    )

@@ -71,5 +71,11 @@ def make() -> Setup:
             with torch.no_grad():
                 w.log(val_loss=F.cross_entropy(net(Xv), yv).item())
 
-    return Setup(model=net, data=loader, loss_fn=F.cross_entropy, optimizer=optimizers,
-                 val=(Xv, yv), loop=loop)
+    return Setup(
+        model=net,
+        data=loader,
+        loss_fn=F.cross_entropy,
+        optimizer=optimizers,
+        val=(Xv, yv),
+        loop=loop,
+    )

@@ -61,8 +61,9 @@ def make() -> Setup:
 
     model = DeepMLP()
     criterion = nn.CrossEntropyLoss()
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9, nesterov=True,
-                                weight_decay=5e-4)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=0.02, momentum=0.9, nesterov=True, weight_decay=5e-4
+    )
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[4, 6], gamma=0.2)
 
     def train(epoch, w):
@@ -94,5 +95,11 @@ def make() -> Setup:
             validate(epoch, w)
             scheduler.step()
 
-    return Setup(model=model, data=train_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=val_loader, loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=val_loader,
+        loop=loop,
+    )

@@ -17,8 +17,30 @@ from corpus import Setup
 
 SOURCE = "https://github.com/karpathy/nn-zero-to-hero/blob/master/lectures/makemore/makemore_part1_bigrams.ipynb"
 
-SYLLABLES = ["ka", "ri", "mo", "la", "an", "el", "jo", "sa", "mi", "ta", "ne", "ro", "be",
-             "li", "da", "ur", "is", "ve", "co", "ya", "th", "em"]
+SYLLABLES = [
+    "ka",
+    "ri",
+    "mo",
+    "la",
+    "an",
+    "el",
+    "jo",
+    "sa",
+    "mi",
+    "ta",
+    "ne",
+    "ro",
+    "be",
+    "li",
+    "da",
+    "ur",
+    "is",
+    "ve",
+    "co",
+    "ya",
+    "th",
+    "em",
+]
 ENDINGS = ["", "", "", "n", "a", "h", "y", "s"]
 
 
@@ -73,7 +95,7 @@ def make() -> Setup:
         for k in range(100):
             # forward pass
             logits = net(xs)
-            loss = nll(logits, ys) + 0.01 * (net.W ** 2).mean()
+            loss = nll(logits, ys) + 0.01 * (net.W**2).mean()
             # backward pass
             net.W.grad = None  # set to zero the gradient
             loss.backward()
@@ -82,5 +104,10 @@ def make() -> Setup:
             w.log(step=k, loss=loss)
 
     # no optimizer object in the notebook: the user describes the manual update as a factory
-    return Setup(model=net, data=(xs, ys), loss_fn=nll,
-                 optimizer=lambda params: torch.optim.SGD(params, lr=50), loop=loop)
+    return Setup(
+        model=net,
+        data=(xs, ys),
+        loss_fn=nll,
+        optimizer=lambda params: torch.optim.SGD(params, lr=50),
+        loop=loop,
+    )

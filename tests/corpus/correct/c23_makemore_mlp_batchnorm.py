@@ -17,8 +17,32 @@ from corpus import Setup
 
 SOURCE = "https://github.com/karpathy/nn-zero-to-hero/blob/master/lectures/makemore/makemore_part3_bn.ipynb"
 
-SYLLABLES = ["ka", "ri", "mo", "la", "an", "el", "jo", "sa", "mi", "ta", "ne", "ro", "be",
-             "li", "da", "ur", "is", "ve", "co", "ya", "th", "em", "qu", "ox"]
+SYLLABLES = [
+    "ka",
+    "ri",
+    "mo",
+    "la",
+    "an",
+    "el",
+    "jo",
+    "sa",
+    "mi",
+    "ta",
+    "ne",
+    "ro",
+    "be",
+    "li",
+    "da",
+    "ur",
+    "is",
+    "ve",
+    "co",
+    "ya",
+    "th",
+    "em",
+    "qu",
+    "ox",
+]
 
 
 def make_words(n, rnd):
@@ -53,8 +77,12 @@ class MLP(nn.Module):
         super().__init__()
         self.C = nn.Embedding(vocab_size, n_embd)
         self.layers = nn.Sequential(
-            nn.Linear(n_embd * block_size, n_hidden, bias=False), nn.BatchNorm1d(n_hidden), nn.Tanh(),
-            nn.Linear(n_hidden, n_hidden, bias=False), nn.BatchNorm1d(n_hidden), nn.Tanh(),
+            nn.Linear(n_embd * block_size, n_hidden, bias=False),
+            nn.BatchNorm1d(n_hidden),
+            nn.Tanh(),
+            nn.Linear(n_hidden, n_hidden, bias=False),
+            nn.BatchNorm1d(n_hidden),
+            nn.Tanh(),
             nn.Linear(n_hidden, vocab_size),
         )
         with torch.no_grad():
@@ -122,5 +150,11 @@ def make() -> Setup:
             if i % 100 == 99:
                 w.log(val_loss=split_loss("val"))
 
-    return Setup(model=model, data=(Xtr, Ytr), loss_fn=F.cross_entropy, optimizer=optimizer,
-                 val=(Xdev, Ydev), loop=loop)
+    return Setup(
+        model=model,
+        data=(Xtr, Ytr),
+        loss_fn=F.cross_entropy,
+        optimizer=optimizer,
+        val=(Xdev, Ydev),
+        loop=loop,
+    )

@@ -58,7 +58,9 @@ class CausalSelfAttention(nn.Module):
         att = F.softmax(att, dim=-1)
         att = self.attn_dropout(att)
         y = att @ v  # (B, nh, T, T) x (B, nh, T, hs) -> (B, nh, T, hs)
-        y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble all head outputs side by side
+        y = (
+            y.transpose(1, 2).contiguous().view(B, T, C)
+        )  # re-assemble all head outputs side by side
         return self.resid_dropout(self.c_proj(y))
 
 
@@ -92,13 +94,15 @@ class GPT(nn.Module):
     def __init__(self, config):
         super().__init__()
         self.config = config
-        self.transformer = nn.ModuleDict(dict(
-            wte=nn.Embedding(config["vocab_size"], config["n_embd"]),
-            wpe=nn.Embedding(config["block_size"], config["n_embd"]),
-            drop=nn.Dropout(config["dropout"]),
-            h=nn.ModuleList([Block(config) for _ in range(config["n_layer"])]),
-            ln_f=LayerNorm(config["n_embd"], bias=config["bias"]),
-        ))
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config["vocab_size"], config["n_embd"]),
+                wpe=nn.Embedding(config["block_size"], config["n_embd"]),
+                drop=nn.Dropout(config["dropout"]),
+                h=nn.ModuleList([Block(config) for _ in range(config["n_layer"])]),
+                ln_f=LayerNorm(config["n_embd"], bias=config["bias"]),
+            )
+        )
         self.lm_head = nn.Linear(config["n_embd"], config["vocab_size"], bias=False)
         self.transformer.wte.weight = self.lm_head.weight  # weight tying
         self.apply(self._init_weights)
@@ -127,7 +131,9 @@ class GPT(nn.Module):
         x = self.transformer.ln_f(x)
         if targets is not None:
             logits = self.lm_head(x)
-            loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
+            loss = F.cross_entropy(
+                logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1
+            )
         else:
             # inference-time mini-optimization: only forward the lm_head on the very last position
             logits = self.lm_head(x[:, [-1], :])
@@ -201,12 +207,19 @@ def make() -> Setup:
     def get_batch(split):
         d = train_data if split == "train" else val_data
         ix = torch.randint(len(d) - block_size, (batch_size,))
-        x = torch.stack([d[i:i + block_size] for i in ix])
-        y = torch.stack([d[i + 1:i + 1 + block_size] for i in ix])
+        x = torch.stack([d[i : i + block_size] for i in ix])
+        y = torch.stack([d[i + 1 : i + 1 + block_size] for i in ix])
         return x, y
 
-    model_args = dict(n_layer=n_layer, n_head=n_head, n_embd=n_embd, block_size=block_size,
-                      bias=bias, vocab_size=len(chars), dropout=dropout)
+    model_args = dict(
+        n_layer=n_layer,
+        n_head=n_head,
+        n_embd=n_embd,
+        block_size=block_size,
+        bias=bias,
+        vocab_size=len(chars),
+        dropout=dropout,
+    )
     model = GPT(model_args)
     optimizer = model.configure_optimizers(weight_decay, learning_rate, (beta1, beta2))
 
@@ -258,11 +271,17 @@ def make() -> Setup:
         return F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
 
     return Setup(
-        model=model, data=check_data, loss_fn=lm_loss, optimizer=optimizer, val=check_val,
+        model=model,
+        data=check_data,
+        loss_fn=lm_loss,
+        optimizer=optimizer,
+        val=check_val,
         check=dict(
             causal=True,
             batch_fn=lambda b: ((b[0], b[1]), b[1]),  # forward(idx, targets) -> full logits
-            scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(opt, lambda it: get_lr(it) / learning_rate),
+            scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda it: get_lr(it) / learning_rate
+            ),
             steps=max_iters,
         ),
         loop=loop,

@@ -39,13 +39,18 @@ class PositionalEncoding(nn.Module):
 
 
 class TransformerModel(nn.Module):
-    def __init__(self, ntoken: int, d_model: int, nhead: int, d_hid: int, nlayers: int,
-                 dropout: float = 0.5):
+    def __init__(
+        self, ntoken: int, d_model: int, nhead: int, d_hid: int, nlayers: int, dropout: float = 0.5
+    ):
         super().__init__()
         self.model_type = "Transformer"
         self.pos_encoder = PositionalEncoding(d_model, dropout)
-        encoder_layers = nn.TransformerEncoderLayer(d_model, nhead, d_hid, dropout, batch_first=True)
-        self.transformer_encoder = nn.TransformerEncoder(encoder_layers, nlayers, enable_nested_tensor=False)
+        encoder_layers = nn.TransformerEncoderLayer(
+            d_model, nhead, d_hid, dropout, batch_first=True
+        )
+        self.transformer_encoder = nn.TransformerEncoder(
+            encoder_layers, nlayers, enable_nested_tensor=False
+        )
         self.embedding = nn.Embedding(ntoken, d_model)
         self.d_model = d_model
         self.linear = nn.Linear(d_model, ntoken)
@@ -97,8 +102,8 @@ bptt = 16
 
 def get_batch(source: Tensor, i: int) -> tuple[Tensor, Tensor]:
     seq_len = min(bptt, source.size(1) - 1 - i)
-    data = source[:, i: i + seq_len]
-    target = source[:, i + 1: i + 1 + seq_len]
+    data = source[:, i : i + seq_len]
+    target = source[:, i + 1 : i + 1 + seq_len]
     return data, target
 
 
@@ -164,7 +169,7 @@ def make() -> Setup:
             train(w)
             val_loss = evaluate(model, val_data)
             w.log(val_loss=val_loss)
-            val_ppl = math.exp(val_loss)  # noqa: F841
+            val_ppl = math.exp(val_loss)
             if val_loss < best_val_loss:
                 best_val_loss = val_loss
                 best_model = copy.deepcopy(model.state_dict())
@@ -173,14 +178,22 @@ def make() -> Setup:
 
     # the user's rw.check data: bptt windows of the training stream, with next-token targets
     starts = range(0, train_data.size(1) - 1 - bptt, bptt)
-    check_x = torch.cat([train_data[:, i: i + bptt] for i in starts])
-    check_y = torch.cat([train_data[:, i + 1: i + 1 + bptt] for i in starts])
+    check_x = torch.cat([train_data[:, i : i + bptt] for i in starts])
+    check_y = torch.cat([train_data[:, i + 1 : i + 1 + bptt] for i in starts])
     vstarts = range(0, val_data.size(1) - 1 - bptt, bptt)
-    val_x = torch.cat([val_data[:, i: i + bptt] for i in vstarts])
-    val_y = torch.cat([val_data[:, i + 1: i + 1 + bptt] for i in vstarts])
+    val_x = torch.cat([val_data[:, i : i + bptt] for i in vstarts])
+    val_y = torch.cat([val_data[:, i + 1 : i + 1 + bptt] for i in vstarts])
 
-    return Setup(model=model, data=(check_x, check_y), loss_fn=lm_loss, optimizer=optimizer,
-                 val=(val_x, val_y),
-                 check=dict(causal=True, steps=epochs,
-                            scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 1.0, gamma=0.95)),
-                 loop=loop)
+    return Setup(
+        model=model,
+        data=(check_x, check_y),
+        loss_fn=lm_loss,
+        optimizer=optimizer,
+        val=(val_x, val_y),
+        check=dict(
+            causal=True,
+            steps=epochs,
+            scheduler=lambda opt: torch.optim.lr_scheduler.StepLR(opt, 1.0, gamma=0.95),
+        ),
+        loop=loop,
+    )

@@ -22,8 +22,24 @@ SOURCE = "https://github.com/bentrevett/pytorch-sentiment-analysis/blob/main/2%2
 
 POSITIVE = ["great", "loved", "superb", "fun", "moving", "brilliant", "charming"]
 NEGATIVE = ["boring", "awful", "dull", "hated", "mess", "weak", "tedious"]
-NEUTRAL = ["the", "film", "plot", "actor", "was", "and", "it", "a", "scene", "story", "very",
-           "music", "of", "this", "ending", "quite"]
+NEUTRAL = [
+    "the",
+    "film",
+    "plot",
+    "actor",
+    "was",
+    "and",
+    "it",
+    "a",
+    "scene",
+    "story",
+    "very",
+    "music",
+    "of",
+    "this",
+    "ending",
+    "quite",
+]
 
 
 def make_reviews(n, rs):
@@ -42,12 +58,27 @@ def make_reviews(n, rs):
 
 
 class LSTM(nn.Module):
-    def __init__(self, vocab_size, embedding_dim, hidden_dim, output_dim, n_layers,
-                 bidirectional, dropout_rate, pad_index):
+    def __init__(
+        self,
+        vocab_size,
+        embedding_dim,
+        hidden_dim,
+        output_dim,
+        n_layers,
+        bidirectional,
+        dropout_rate,
+        pad_index,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_index)
-        self.lstm = nn.LSTM(embedding_dim, hidden_dim, n_layers, bidirectional=bidirectional,
-                            dropout=dropout_rate, batch_first=True)
+        self.lstm = nn.LSTM(
+            embedding_dim,
+            hidden_dim,
+            n_layers,
+            bidirectional=bidirectional,
+            dropout=dropout_rate,
+            batch_first=True,
+        )
         self.fc = nn.Linear(hidden_dim * 2 if bidirectional else hidden_dim, output_dim)
         self.dropout = nn.Dropout(dropout_rate)
 
@@ -82,7 +113,9 @@ def get_collate_fn(pad_index):
 
 def get_data_loader(dataset, batch_size, pad_index, shuffle=False):
     collate_fn = get_collate_fn(pad_index)
-    return DataLoader(dataset=dataset, batch_size=batch_size, collate_fn=collate_fn, shuffle=shuffle)
+    return DataLoader(
+        dataset=dataset, batch_size=batch_size, collate_fn=collate_fn, shuffle=shuffle
+    )
 
 
 def get_accuracy(prediction, label):
@@ -107,8 +140,11 @@ def make() -> Setup:
 
     def numericalize(ex):
         ids = [stoi.get(t, unk_index) for t in ex["tokens"]]
-        return {"ids": torch.tensor(ids), "length": torch.tensor(len(ids)),
-                "label": torch.tensor(ex["label"])}
+        return {
+            "ids": torch.tensor(ids),
+            "length": torch.tensor(len(ids)),
+            "label": torch.tensor(ex["label"]),
+        }
 
     train_data = [numericalize(ex) for ex in train_raw]
     valid_data = [numericalize(ex) for ex in valid_raw]
@@ -117,8 +153,16 @@ def make() -> Setup:
     train_data_loader = get_data_loader(train_data, batch_size, pad_index, shuffle=True)
     valid_data_loader = get_data_loader(valid_data, batch_size, pad_index)
 
-    model = LSTM(len(itos), embedding_dim=32, hidden_dim=32, output_dim=2, n_layers=2,
-                 bidirectional=True, dropout_rate=0.5, pad_index=pad_index)
+    model = LSTM(
+        len(itos),
+        embedding_dim=32,
+        hidden_dim=32,
+        output_dim=2,
+        n_layers=2,
+        bidirectional=True,
+        dropout_rate=0.5,
+        pad_index=pad_index,
+    )
 
     def initialize_weights(m):
         if isinstance(m, nn.Linear):
@@ -176,9 +220,14 @@ def make() -> Setup:
             metrics["valid_losses"].append(valid_loss)
             if valid_loss < best_valid_loss:
                 best_valid_loss = valid_loss
-                best_state = {k: v.clone() for k, v in model.state_dict().items()}  # noqa: F841
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
 
-    return Setup(model=model, data=train_data_loader, loss_fn=criterion, optimizer=optimizer,
-                 val=valid_data_loader,
-                 check=dict(batch_fn=lambda b: ((b["ids"], b["length"]), b["label"])),
-                 loop=loop)
+    return Setup(
+        model=model,
+        data=train_data_loader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=valid_data_loader,
+        check=dict(batch_fn=lambda b: ((b["ids"], b["length"]), b["label"])),
+        loop=loop,
+    )

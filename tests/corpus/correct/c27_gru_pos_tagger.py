@@ -48,13 +48,27 @@ def tagged_sentences(n, rnd):
 
 
 class BiGRUPOSTagger(nn.Module):
-    def __init__(self, input_dim, embedding_dim, hidden_dim, output_dim, n_layers,
-                 bidirectional, dropout, pad_idx):
+    def __init__(
+        self,
+        input_dim,
+        embedding_dim,
+        hidden_dim,
+        output_dim,
+        n_layers,
+        bidirectional,
+        dropout,
+        pad_idx,
+    ):
         super().__init__()
         self.embedding = nn.Embedding(input_dim, embedding_dim, padding_idx=pad_idx)
-        self.gru = nn.GRU(embedding_dim, hidden_dim, num_layers=n_layers,
-                          bidirectional=bidirectional, dropout=dropout if n_layers > 1 else 0,
-                          batch_first=True)
+        self.gru = nn.GRU(
+            embedding_dim,
+            hidden_dim,
+            num_layers=n_layers,
+            bidirectional=bidirectional,
+            dropout=dropout if n_layers > 1 else 0,
+            batch_first=True,
+        )
         self.fc = nn.Linear(hidden_dim * 2 if bidirectional else hidden_dim, output_dim)
         self.dropout = nn.Dropout(dropout)
 
@@ -98,8 +112,16 @@ def make() -> Setup:
     train_iterator = DataLoader(tensorize(train_sents), batch_size=64, shuffle=True)
     valid_iterator = DataLoader(tensorize(valid_sents), batch_size=64)
 
-    model = BiGRUPOSTagger(len(word2idx) + 1, 32, 32, len(TAGS), n_layers=1, bidirectional=True,
-                           dropout=0.25, pad_idx=PAD_IDX)
+    model = BiGRUPOSTagger(
+        len(word2idx) + 1,
+        32,
+        32,
+        len(TAGS),
+        n_layers=1,
+        bidirectional=True,
+        dropout=0.25,
+        pad_idx=PAD_IDX,
+    )
 
     def init_weights(m):
         for name, param in m.named_parameters():
@@ -150,5 +172,11 @@ def make() -> Setup:
             if valid_loss < best_valid_loss:
                 best_valid_loss = valid_loss
 
-    return Setup(model=model, data=train_iterator, loss_fn=tag_loss, optimizer=optimizer,
-                 val=valid_iterator, loop=loop)
+    return Setup(
+        model=model,
+        data=train_iterator,
+        loss_fn=tag_loss,
+        optimizer=optimizer,
+        val=valid_iterator,
+        loop=loop,
+    )

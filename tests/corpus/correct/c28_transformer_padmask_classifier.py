@@ -44,8 +44,9 @@ class TransformerClassifier(nn.Module):
         self.embedding = nn.Embedding(vocab_size, d_model, padding_idx=PAD)
         self.pos = nn.Parameter(torch.zeros(1, MAX_LEN, d_model))
         nn.init.normal_(self.pos, std=0.02)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=64, dropout=dropout,
-                                           batch_first=True)
+        layer = nn.TransformerEncoderLayer(
+            d_model, nhead, dim_feedforward=64, dropout=dropout, batch_first=True
+        )
         self.encoder = nn.TransformerEncoder(layer, num_layers)
         self.head = nn.Linear(d_model, num_classes)
 
@@ -70,7 +71,9 @@ def make() -> Setup:
     model = TransformerClassifier(VOCAB)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
     warmup = 20
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda step: min(1.0, (step + 1) / warmup)
+    )
     epochs = 5
 
     def train_epoch(w):
@@ -102,9 +105,17 @@ def make() -> Setup:
             val_loss, val_acc = evaluate()
             w.log(val_loss=val_loss)
 
-    return Setup(model=model, data=train_loader, loss_fn=F.cross_entropy, optimizer=optimizer,
-                 val=val_loader,
-                 check=dict(scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(
-                     opt, lambda step: min(1.0, (step + 1) / warmup)),
-                     steps=epochs * len(train_loader)),
-                 loop=loop)
+    return Setup(
+        model=model,
+        data=train_loader,
+        loss_fn=F.cross_entropy,
+        optimizer=optimizer,
+        val=val_loader,
+        check=dict(
+            scheduler=lambda opt: torch.optim.lr_scheduler.LambdaLR(
+                opt, lambda step: min(1.0, (step + 1) / warmup)
+            ),
+            steps=epochs * len(train_loader),
+        ),
+        loop=loop,
+    )

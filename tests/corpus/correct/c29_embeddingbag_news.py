@@ -103,12 +103,17 @@ def make() -> Setup:
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.1)
 
     num_train = int(len(train_iter) * 0.95)
-    split_train_, split_valid_ = random_split(train_iter, [num_train, len(train_iter) - num_train],
-                                              generator=torch.Generator().manual_seed(0))
-    train_dataloader = DataLoader(split_train_, batch_size=BATCH_SIZE, shuffle=True,
-                                  collate_fn=collate_batch)
-    valid_dataloader = DataLoader(split_valid_, batch_size=BATCH_SIZE, shuffle=False,
-                                  collate_fn=collate_batch)
+    split_train_, split_valid_ = random_split(
+        train_iter,
+        [num_train, len(train_iter) - num_train],
+        generator=torch.Generator().manual_seed(0),
+    )
+    train_dataloader = DataLoader(
+        split_train_, batch_size=BATCH_SIZE, shuffle=True, collate_fn=collate_batch
+    )
+    valid_dataloader = DataLoader(
+        split_valid_, batch_size=BATCH_SIZE, shuffle=False, collate_fn=collate_batch
+    )
 
     def train(w, dataloader):
         model.train()
@@ -149,7 +154,12 @@ def make() -> Setup:
             else:
                 total_accu = accu_val
 
-    return Setup(model=model, data=train_dataloader, loss_fn=criterion, optimizer=optimizer,
-                 val=valid_dataloader,
-                 check=dict(batch_fn=lambda b: ((b[1], b[2]), b[0])),  # (label, text, offsets)
-                 loop=loop)
+    return Setup(
+        model=model,
+        data=train_dataloader,
+        loss_fn=criterion,
+        optimizer=optimizer,
+        val=valid_dataloader,
+        check=dict(batch_fn=lambda b: ((b[1], b[2]), b[0])),  # (label, text, offsets)
+        loop=loop,
+    )

@@ -57,10 +57,16 @@ def make() -> Setup:
     # split_data_ml100k(mode='random', test_ratio=0.1)
     mask = rs.rand(len(users)) < 0.9
     to_t = lambda a, dt: torch.tensor(a, dtype=dt)  # noqa: E731
-    train_set = TensorDataset(to_t(users[mask], torch.long), to_t(items[mask], torch.long),
-                              to_t(ratings[mask], torch.float32))
-    test_set = TensorDataset(to_t(users[~mask], torch.long), to_t(items[~mask], torch.long),
-                             to_t(ratings[~mask], torch.float32))
+    train_set = TensorDataset(
+        to_t(users[mask], torch.long),
+        to_t(items[mask], torch.long),
+        to_t(ratings[mask], torch.float32),
+    )
+    test_set = TensorDataset(
+        to_t(users[~mask], torch.long),
+        to_t(items[~mask], torch.long),
+        to_t(ratings[~mask], torch.float32),
+    )
     train_iter = DataLoader(train_set, batch_size=256, shuffle=True)
     test_iter = DataLoader(test_set, batch_size=256)
 
@@ -90,7 +96,13 @@ def make() -> Setup:
                 trainer.step()
                 w.log(loss=l)
             test_rmse = evaluator(net, test_iter)
-            w.log(val_loss=test_rmse ** 2)
+            w.log(val_loss=test_rmse**2)
 
-    return Setup(model=net, data=train_iter, loss_fn=loss, optimizer=trainer, val=test_iter,
-                 loop=train_recsys_rating)
+    return Setup(
+        model=net,
+        data=train_iter,
+        loss_fn=loss,
+        optimizer=trainer,
+        val=test_iter,
+        loop=train_recsys_rating,
+    )

@@ -165,5 +165,6 @@ def make() -> Setup:
             HR = metrics(model)
             w.log(HR=HR)
 
-    return Setup(model=model, data=train_loader, loss_fn=loss_function, optimizer=optimizer,
-                 loop=loop)
+    return Setup(
+        model=model, data=train_loader, loss_fn=loss_function, optimizer=optimizer, loop=loop
+    )

@@ -88,7 +88,7 @@ def make() -> Setup:
     centers, contexts_negatives, labels = [], [], []
     for line in corpus:
         for i in range(window, len(line) - window):
-            context = line[i - window:i] + line[i + 1:i + 1 + window]
+            context = line[i - window : i] + line[i + 1 : i + 1 + window]
             negatives = []
             while len(negatives) < len(context) * K:
                 neg = generator.draw()
@@ -100,8 +100,9 @@ def make() -> Setup:
     centers = torch.tensor(centers)
     contexts_negatives = torch.tensor(contexts_negatives)
     labels = torch.tensor(labels)
-    data_iter = DataLoader(TensorDataset(centers, contexts_negatives, labels), batch_size=128,
-                           shuffle=True)
+    data_iter = DataLoader(
+        TensorDataset(centers, contexts_negatives, labels), batch_size=128, shuffle=True
+    )
 
     embed_size = 32
     net = SkipGram(len(idx_to_token), embed_size)

@@ -121,7 +121,9 @@ def make() -> Setup:
     def seq_loss(decoder_outputs, target_tensor):
         return criterion(decoder_outputs.view(-1, decoder_outputs.size(-1)), target_tensor.view(-1))
 
-    def train_epoch(w, dataloader, encoder, decoder, encoder_optimizer, decoder_optimizer, criterion):
+    def train_epoch(
+        w, dataloader, encoder, decoder, encoder_optimizer, decoder_optimizer, criterion
+    ):
         total_loss = 0
         for data in dataloader:
             input_tensor, target_tensor = data
@@ -129,7 +131,9 @@ def make() -> Setup:
             decoder_optimizer.zero_grad()
             encoder_outputs, encoder_hidden = encoder(input_tensor)
             decoder_outputs, _, _ = decoder(encoder_outputs, encoder_hidden, target_tensor)
-            loss = criterion(decoder_outputs.view(-1, decoder_outputs.size(-1)), target_tensor.view(-1))
+            loss = criterion(
+                decoder_outputs.view(-1, decoder_outputs.size(-1)), target_tensor.view(-1)
+            )
             loss.backward()
             encoder_optimizer.step()
             decoder_optimizer.step()
@@ -154,11 +158,23 @@ def make() -> Setup:
         encoder.train()
         decoder.train()
         for epoch in range(1, n_epochs + 1):
-            train_epoch(w, train_dataloader, encoder, decoder, encoder_optimizer, decoder_optimizer,
-                        criterion)
+            train_epoch(
+                w,
+                train_dataloader,
+                encoder,
+                decoder,
+                encoder_optimizer,
+                decoder_optimizer,
+                criterion,
+            )
             w.log(val_loss=evaluate_loss(test_dataloader))
 
-    return Setup(model=model, data=train_dataloader, loss_fn=seq_loss,
-                 optimizer=[encoder_optimizer, decoder_optimizer], val=test_dataloader,
-                 check=dict(batch_fn=lambda b: ((b[0], b[1]), b[1])),  # teacher forcing input
-                 loop=train)
+    return Setup(
+        model=model,
+        data=train_dataloader,
+        loss_fn=seq_loss,
+        optimizer=[encoder_optimizer, decoder_optimizer],
+        val=test_dataloader,
+        check=dict(batch_fn=lambda b: ((b[0], b[1]), b[1])),  # teacher forcing input
+        loop=train,
+    )

@@ -14,7 +14,9 @@ import torch.optim as optim
 
 from corpus import Setup
 
-SOURCE = "https://github.com/devnag/pytorch-generative-adversarial-networks/blob/master/gan_pytorch.py"
+SOURCE = (
+    "https://github.com/devnag/pytorch-generative-adversarial-networks/blob/master/gan_pytorch.py"
+)
 
 # Data params
 data_mean = 4
@@ -128,12 +130,19 @@ def make() -> Setup:
             gen_input = gi_sampler(minibatch_size, g_input_size)
             g_fake_data = G(gen_input)
             dg_fake_decision = D(get_moments(g_fake_data.t()))
-            g_error = criterion(dg_fake_decision, torch.ones([1, 1]))  # Train G to pretend it's genuine
+            g_error = criterion(
+                dg_fake_decision, torch.ones([1, 1])
+            )  # Train G to pretend it's genuine
             g_error.backward()
             g_optimizer.step()  # Only optimizes G's parameters
             w.log(loss=g_error, d_loss=d_real_error + d_fake_error)
 
     # the generator's objective as (inputs, targets): 256 noise sets of 100 draws -> "real"
     z = torch.rand(256, minibatch_size, g_input_size, generator=torch.Generator().manual_seed(1))
-    return Setup(model=model, data=(z, torch.ones(256, 1)), loss_fn=criterion,
-                 optimizer=[g_optimizer, d_optimizer], loop=loop)
+    return Setup(
+        model=model,
+        data=(z, torch.ones(256, 1)),
+        loss_fn=criterion,
+        optimizer=[g_optimizer, d_optimizer],
+        loop=loop,
+    )
