@@ -483,7 +483,9 @@ def _checked(ctx: Ctx, chosen: list[str], task: str | None, grad_was: bool) -> R
         return _all_skipped(str(exc), chosen)
     ctx.snapshot.restore_model()  # the probe ran on the original when no copy exists
     if ctx.copy_problem is None:
-        ctx.copy_problem = _copy_leak(ctx)
+        with warnings.catch_warnings():  # the probe's warnings are already counted
+            warnings.simplefilter("ignore")
+            ctx.copy_problem = _copy_leak(ctx)
     if isinstance(out, torch.Tensor):
         targets = ctx.pool.targets[: out.shape[0]]
         ctx.task = infer_task(ctx.loss_fn, out, targets, loss, task)
