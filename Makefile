@@ -23,7 +23,7 @@ NOTEBOOKS_ENV := RW_PROGRESS=0 PYTHONHASHSEED=0 MPLBACKEND=agg
 PORTABLE_ENV  := ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1
 VERDICT_TESTS := tests/engine/test_check_bugs.py tests/engine/test_check_clean.py \
                  tests/engine/test_check_state.py tests/engine/test_check_tools.py \
-                 tests/engine/test_watch.py tests/engine/test_watch_loops.py
+                 tests/engine/test_watch.py tests/engine/test_watch_loops.py tests/test_corpus.py
 
 .PHONY: demo test setup unit notebooks browser bench-smoke bench-tools lint clean
 
@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV); \
 	$(PY) -m pip install --quiet --upgrade pip && \
 	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) "$(TORCH_SPEC)" && \
-	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) -e ".[test,bench,lightning,transformers,tensorboard]" && \
+	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) -e ".[test,bench,lightning,transformers,tensorboard,data]" && \
 	$(PY) -m pip install --quiet --no-deps -r requirements-bench-nodeps.txt && \
 	touch $(STAMP); \
 	status=$$?; echo "== phase set-up: $$(( $$(date +%s) - start )) s"; exit $$status

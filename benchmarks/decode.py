@@ -3,14 +3,19 @@
     python benchmarks/decode.py            # 100M elements, 256x3x64x64 grid, bars enforced
     python benchmarks/decode.py --smoke    # small, no bars (make test)
 
+Every summary figure is taken three times in one run: quiet, beside another multithreaded torch
+process, and beside one busy Python process per core (``benchmarks/_load.py``); each ratio is
+against ``torch.aminmax`` under the same load, and the bars hold in every condition.
 Measures (ratios against the floor, not absolute times: the machine is shared):
   1. exact summary stats (min, max, mean, std over finite values, NaN/Inf/zero counts) of a finite
      float32 tensor against one ``torch.aminmax`` over it (a single pass over memory, the floor;
      bar: <= 8x) and against lovely-tensors' summary of the same tensor (bar: >= 10x faster);
+     beside them, the summary at torch's default thread count instead of the one thread it
+     uses (the measurement behind that choice, no bar);
   2. the same with a planted NaN and a 1e30 (bar: <= 40x aminmax), checked exact against a
      float64 reference (min/max/counts equal, mean/std within 1e-5 relative); and, reported
-     without a bar, with NaN/Inf spread through every chunk (the masked path everywhere);
-  3. decoding and rendering a 256x3x64x64 batch as an HTML grid (bar: < 300 ms, median).
+     quiet without a bar, with NaN/Inf spread through every chunk (the masked path everywhere);
+  3. decoding and rendering a 256x3x64x64 batch as an HTML grid, quiet (bar: < 300 ms, median).
 lovely-tensors (``pip install lovely-tensors``) patches ``torch.Tensor.__repr__`` only when asked
 (``monkey_patch()``); its ``lovely(t)`` summary is called directly, and the run checks that no
 patch was left on. Interleaved repeats, medians. Last line ``RESULT decode ...``; exit 1 when a
@@ -35,6 +40,10 @@ sys.path.insert(0, str(ROOT))
 
 from recipe_widgets.display._decode import decoded_html  # noqa: E402 - after sys.path
 from recipe_widgets.engine.decode import decode, tensor_stats  # noqa: E402
+from recipe_widgets.engine.decode._tensor_stats import _tensor_stats  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _load import CONDITIONS, load  # noqa: E402 - the benchmarks' standard busy machine
 
 
 def _timed(fn: Callable[[], object]) -> float:
@@ -92,6 +101,48 @@ def _exact(x: torch.Tensor) -> bool:
     )
 
 
+def _at_threads(n: int, x: torch.Tensor) -> None:
+    """The summary at ``n`` intra-op threads (the measurement behind one thread), then back."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        _tensor_stats(x)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _finite_round(x: torch.Tensor, lovely, repeats: int) -> dict[str, float]:
+    """Medians of interleaved repeats on the finite tensor, under whatever load is running."""
+    default = torch.get_num_threads()
+    work = {
+        "aminmax": partial(torch.aminmax, x),
+        "rw stats": partial(tensor_stats, x),
+        f"rw stats at {default} threads": partial(_at_threads, default, x),
+        "lovely-tensors": None if lovely is None else partial(lovely, x),
+    }
+    times: dict[str, list[float]] = {k: [] for k, fn in work.items() if fn is not None}
+    for i in range(repeats):  # interleaved: each repeat runs every contender once
+        for k, fn in work.items():
+            slow = k.startswith("lovely") or k.endswith("threads")  # seconds each on 100M
+            if fn is not None and (not slow or i < max(2, repeats - 3)):
+                times[k].append(_timed(fn))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _nan_round(x: torch.Tensor, repeats: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {"aminmax": [], "rw stats": []}
+    for _ in range(repeats):
+        times["aminmax"].append(_timed(partial(torch.aminmax, x)))
+        times["rw stats"].append(_timed(partial(tensor_stats, x)))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def _grid(batch_shape: tuple[int, ...], repeats: int) -> tuple[float, int]:
+    batch = torch.rand(*batch_shape, generator=torch.Generator().manual_seed(1))
+    grid = [_timed(lambda: decoded_html(decode(batch))) for _ in range(repeats)]
+    return statistics.median(grid) * 1000, decoded_html(decode(batch)).count("<figure")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="small sizes, no bars")
@@ -103,24 +154,21 @@ def main() -> int:
     repr_before = torch.Tensor.__repr__
     lovely = _lovely()
 
-    g = torch.Generator().manual_seed(0)
-    x = torch.randn(n, generator=g)
-    times: dict[str, list[float]] = {"aminmax": [], "rw stats": [], "lovely-tensors": []}
-    for i in range(repeats):  # interleaved: each repeat runs every contender once
-        times["aminmax"].append(_timed(partial(torch.aminmax, x)))
-        times["rw stats"].append(_timed(partial(tensor_stats, x)))
-        if lovely is not None and i < max(2, repeats - 2):  # ~2 s each on 100M: three runs suffice
-            times["lovely-tensors"].append(_timed(partial(lovely, x)))
-    finite_exact = _exact(x)
-
-    x[n // 3] = math.nan
-    x[n // 2] = 1e30
-    nan_times: dict[str, list[float]] = {"aminmax": [], "rw stats": []}
-    for _ in range(repeats):
-        nan_times["aminmax"].append(_timed(partial(torch.aminmax, x)))
-        nan_times["rw stats"].append(_timed(partial(tensor_stats, x)))
-    nan_exact = _exact(x)
-    # Reported, no bar: NaN/Inf in every chunk, so every chunk takes the masked path.
+    x = torch.randn(n, generator=torch.Generator().manual_seed(0))
+    y = x.clone()  # the NaN/Inf case, side by side under each load
+    y[n // 3] = math.nan
+    y[n // 2] = 1e30
+    finite: dict[str, dict[str, float]] = {}
+    nan: dict[str, dict[str, float]] = {}
+    loads: list[str] = []
+    for cond in CONDITIONS:
+        with load(cond) as what:
+            loads.append(what)
+            finite[cond] = _finite_round(x, lovely, repeats)
+            nan[cond] = _nan_round(y, repeats)
+    finite_exact, nan_exact = _exact(x), _exact(y)
+    del y
+    # Reported quiet, no bar: NaN/Inf in every chunk, so every chunk takes the masked path.
     x[::1000] = math.nan
     x[5::777] = math.inf
     spread = [
@@ -130,28 +178,35 @@ def main() -> int:
     spread_ratio = statistics.median(b / a for a, b in spread)
     spread_exact = _exact(x)
     del x  # 400 MB back before the grid is timed
-
-    batch = torch.rand(*batch_shape, generator=g)
-    grid = [_timed(lambda: decoded_html(decode(batch))) for _ in range(repeats)]
-    html_items = decoded_html(decode(batch)).count("<figure")
-
-    med = {k: statistics.median(v) for k, v in times.items() if v}
-    nan_med = {k: statistics.median(v) for k, v in nan_times.items()}
-    stats_ratio = med["rw stats"] / med["aminmax"]
-    nan_ratio = nan_med["rw stats"] / nan_med["aminmax"]
-    lovely_ratio = (
-        med["lovely-tensors"] / med["rw stats"] if "lovely-tensors" in med else float("nan")
-    )
-    grid_ms = statistics.median(grid) * 1000
+    grid_ms, html_items = _grid(batch_shape, repeats)
 
     print(f"tensor of {n:,} float32 elements, {repeats} interleaved repeats, medians")
-    print(f"{'work':<44}{'median ms':>12}{'vs aminmax':>12}")
-    for k, v in med.items():
-        print(f"{'finite: ' + k:<44}{v * 1000:>12.1f}{v / med['aminmax']:>11.1f}x")
-    for k, v in nan_med.items():
-        print(f"{'NaN + 1e30 planted: ' + k:<44}{v * 1000:>12.1f}{v / nan_med['aminmax']:>11.1f}x")
-    print(f"{'NaN/Inf in every chunk: rw stats (no bar)':<44}{'':>12}{spread_ratio:>11.1f}x")
+    print("loads: " + " | ".join(loads))
+    print(
+        f"{'work (ms, and x aminmax under the same load)':<44}"
+        + "".join(f"{c:>22}" for c in CONDITIONS)
+    )
+    for k in finite["quiet"]:
+        cells = "".join(
+            f"{finite[c][k] * 1e3:>12.1f} {finite[c][k] / finite[c]['aminmax']:>8.1f}x"
+            for c in CONDITIONS
+        )
+        print(f"{'finite: ' + k:<44}{cells}")
+    for k in nan["quiet"]:
+        cells = "".join(
+            f"{nan[c][k] * 1e3:>12.1f} {nan[c][k] / nan[c]['aminmax']:>8.1f}x" for c in CONDITIONS
+        )
+        print(f"{'NaN + 1e30 planted: ' + k:<44}{cells}")
+    print(f"{'NaN/Inf in every chunk: rw stats (no bar)':<44}{spread_ratio:>21.1f}x")
     print(f"{f'decode + HTML grid {batch_shape} ({html_items} items)':<44}{grid_ms:>12.1f}")
+    threads_key = next(k for k in finite["quiet"] if k.endswith("threads"))
+    print(
+        "threads: the summary runs on one intra-op thread; at the default count it takes "
+        + ", ".join(
+            f"{finite[c][threads_key] / finite[c]['rw stats']:.2f}x as long ({c})"
+            for c in CONDITIONS
+        )
+    )
     print(
         f"exact vs float64 reference: finite {finite_exact}, with NaN/1e30 {nan_exact}, "
         f"NaN/Inf spread {spread_exact}"
@@ -163,21 +218,35 @@ def main() -> int:
     if patched:
         print("lovely-tensors left torch.Tensor.__repr__ patched")
 
+    ratio = {c: finite[c]["rw stats"] / finite[c]["aminmax"] for c in CONDITIONS}
+    nan_ratio = {c: nan[c]["rw stats"] / nan[c]["aminmax"] for c in CONDITIONS}
+    vs_lovely = {
+        c: finite[c]["lovely-tensors"] / finite[c]["rw stats"] if lovely else float("nan")
+        for c in CONDITIONS
+    }
     bars = {
-        "stats <= 8x aminmax": stats_ratio <= 8,
-        "stats with NaN/Inf <= 40x aminmax": nan_ratio <= 40,
-        "lovely-tensors / stats >= 10x": lovely is None or lovely_ratio >= 10,
+        "stats <= 8x aminmax": max(ratio.values()) <= 8,
+        "stats with NaN/Inf <= 40x aminmax": max(nan_ratio.values()) <= 40,
+        "lovely-tensors / stats >= 10x": lovely is None or min(vs_lovely.values()) >= 10,
         "grid < 300 ms": grid_ms < 300,
         "exact": finite_exact and nan_exact,
         "no patch left": not patched,
     }
     missed = [k for k, ok in bars.items() if not ok]
     if not smoke:
-        print("bars: " + ", ".join(f"{k} {'ok' if ok else 'MISSED'}" for k, ok in bars.items()))
+        print(
+            "bars (each in every condition): "
+            + ", ".join(f"{k} {'ok' if ok else 'MISSED'}" for k, ok in bars.items())
+        )
+
+    def per(d: dict[str, float], fmt: str) -> str:
+        return "/".join(format(d[c], fmt) for c in CONDITIONS)
+
     print(
-        f"RESULT decode stats_vs_aminmax={stats_ratio:.2f}x nan_vs_aminmax={nan_ratio:.2f}x "
-        f"spread_nan_vs_aminmax={spread_ratio:.1f}x lovely_vs_stats={lovely_ratio:.1f}x grid_ms={grid_ms:.0f} exact={finite_exact and nan_exact}"
-        + (" smoke" if smoke else "")
+        f"RESULT decode stats_vs_aminmax={per(ratio, '.2f')}x nan_vs_aminmax={per(nan_ratio, '.2f')}x"
+        f" lovely_vs_stats={per(vs_lovely, '.1f')}x spread_nan_vs_aminmax={spread_ratio:.1f}x"
+        f" grid_ms={grid_ms:.0f} exact={finite_exact and nan_exact}"
+        f" (quiet/torch load/python load)" + (" smoke" if smoke else "")
     )
     # Exactness and hygiene are not timing bars: they hold in smoke mode too.
     if not (finite_exact and nan_exact) or patched:

@@ -98,11 +98,15 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
         self.max_points = max_points
         self._clock = clock
         self._summary = summary
-        # Per series, every finite point (for replay and the static snapshot), and how many of
-        # them have been considered for sending.
+        # Per series, the points kept (point n of a series is kept when n % stride(n) == 0,
+        # the same points the browser gets: memory O(max_points * log n), not O(n)), how many
+        # of them have been sent, how many points came in all, and the latest one.
         self._steps: dict[str, list[int]] = {}
         self._values: dict[str, list[float]] = {}
         self._sent: dict[str, int] = {}
+        self._count: dict[str, int] = {}
+        self._every: dict[str, int] = {}  # the series' stride now
+        self._latest: dict[str, tuple[int, float]] = {}
         self._last_send = -float("inf")
         self.messages_sent = 0
         self._rebuild()
@@ -122,29 +126,30 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
 
     # -- feeding ------------------------------------------------------------------------------
 
-    def _stride(self, count: int) -> int:
-        """1 up to max_points rows, then 2, 4, ...: the browser holds O(max_points * log n)."""
-        stride = 1
-        while count >= self.max_points * stride:
-            stride *= 2
-        return stride
-
     def add_rows(self, rows: Iterable[tuple[int, dict[str, float]]]) -> None:
         """Take ``(step, {metric: value})`` pairs (what the watch hands its listeners) and send
         what is due. NaN and Inf are left out: the report says so, and a point at infinity
         would wreck the axis."""
-        steps_of, values_of = self._steps, self._values
+        steps_of, values_of, count, every = self._steps, self._values, self._count, self._every
+        cap = self.max_points
         for step, values in rows:
             for metric, value in values.items():
                 if value is None or value - value != 0.0:
                     continue
-                steps = steps_of.get(metric)
-                if steps is None:
-                    steps = steps_of[metric] = []
-                    values_of[metric] = []
-                    self._sent[metric] = 0
-                steps.append(step)
-                values_of[metric].append(float(value))
+                n = count.get(metric)
+                if n is None:
+                    n = 0
+                    steps_of[metric], values_of[metric] = [], []
+                    self._sent[metric], every[metric] = 0, 1
+                stride = every[metric]
+                if n >= cap * stride:  # 1 up to max_points points, then 2, 4, ...: the
+                    # browser and this list hold O(max_points * log n) points per series
+                    stride = every[metric] = stride * 2
+                count[metric] = n + 1
+                self._latest[metric] = (step, float(value))
+                if n % stride == 0:
+                    steps_of[metric].append(step)
+                    values_of[metric].append(float(value))
         if self._clock() - self._last_send >= self.min_interval:
             self.flush()
 
@@ -153,7 +158,7 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
         self.add_rows([(row["step"], {k: v for k, v in row.items() if k != "step"})])
 
     def _due(self) -> dict[str, list[list[float]]]:
-        """The points not yet sent, thinned (point ``n`` of a series goes if ``n % stride(n) ==
+        """The kept points not yet sent (point ``n`` of a series is kept if ``n % stride(n) ==
         0``), per series as ``[steps, values]``: flat lists cost a fraction of per-row objects
         to encode, and the front end makes the rows."""
         out: dict[str, list[list[float]]] = {}
@@ -161,20 +166,8 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
             start, end = self._sent[metric], len(steps)
             if start == end:
                 continue
-            values = self._values[metric]
-            picked_steps: list[float] = []
-            picked_values: list[float] = []
-            n = start
-            while n < end:
-                stride = self._stride(n)
-                stop = min(end, self.max_points * stride)  # the stride holds up to here
-                first = n + (-n) % stride
-                picked_steps += steps[first:stop:stride]
-                picked_values += values[first:stop:stride]
-                n = stop
             self._sent[metric] = end
-            if picked_steps:
-                out[metric] = [picked_steps, picked_values]
+            out[metric] = [steps[start:end], self._values[metric][start:end]]
         return out
 
     def flush(self) -> None:
@@ -200,12 +193,15 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
             self._last_send = self._clock()
 
     def _snapshot(self) -> pd.DataFrame:
+        """The kept points and each series' latest one, at most ``max_points`` per series."""
+        steps, metrics, values = [], [], []
+        for m, kept in self._steps.items():
+            tail = [self._latest[m]] if kept[-1] != self._latest[m][0] else []
+            steps += kept + [s for s, _ in tail]
+            values += self._values[m] + [v for _, v in tail]
+            metrics += [m] * (len(kept) + len(tail))
         long = pd.DataFrame(
-            {
-                "step": [s for steps in self._steps.values() for s in steps],
-                "metric": [m for m, steps in self._steps.items() for _ in steps],
-                "value": [v for values in self._values.values() for v in values],
-            },
+            {"step": steps, "metric": metrics, "value": values},
             columns=["step", "metric", "value"],
         )
         return decimate(long, self.max_points)
@@ -215,7 +211,7 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
     def _static_text(self) -> str:
         if self._summary is not None:
             return self._summary()
-        points = sum(len(s) for s in self._steps.values())
+        points = sum(self._count.values())
         return f"LivePlot({points} points, {len(self._steps)} series)"
 
     def _static_html(self) -> str:

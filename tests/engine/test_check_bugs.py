@@ -430,3 +430,48 @@ def test_a_loss_with_a_floor_is_told_how_to_set_its_target() -> None:
         thresholds={**FAST, "overfit_rel_target": 0.6},
     )
     assert r["overfit_one_batch"].status == "pass", str(r)
+
+
+def test_vanishing_gradients_at_init_fade_towards_the_input() -> None:
+    """Twelve sigmoid layers with small weights: the first layers get a vanishing fraction of
+    the last layers' gradient, which is what health_at_init names (a single small gradient
+    elsewhere, like a transformer's query weights at init, is not)."""
+    torch.manual_seed(0)
+    layers: list[nn.Module] = []
+    for _ in range(12):
+        lin = nn.Linear(16, 16)
+        nn.init.normal_(lin.weight, std=0.05)
+        layers += [lin, nn.Sigmoid()]
+    model = nn.Sequential(*layers, nn.Linear(16, 3))
+    x, y = torch.randn(128, 16), torch.randint(0, 3, (128,))
+    r = check(model, (x, y), nn.CrossEntropyLoss(), checks=["health_at_init"], quiet=True)
+    assert r["health_at_init"].status == "warn", r["health_at_init"].message
+    assert "vanishing gradients" in r["health_at_init"].message
+    assert r["health_at_init"].message.startswith("the gradient of 0.weight")
+
+
+class AlwaysDropout(nn.Module):
+    """F.dropout with training=True hard-coded: random in eval mode too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(nn.functional.dropout(x, 0.5, training=True))
+
+
+def test_randomness_in_eval_is_not_blamed_on_mixing() -> None:
+    x, y = torch.randn(64, 6), torch.randint(0, 3, (64,))
+    r = check(
+        AlwaysDropout(),
+        (x, y),
+        nn.CrossEntropyLoss(),
+        checks=["eval_mode", "batch_independence", "causality"],
+        causal=True,
+        quiet=True,
+    )
+    assert r["eval_mode"].status == "fail"
+    assert r["batch_independence"].status == "skip"
+    assert "randomness" in r["batch_independence"].message
+    assert r["causality"].status == "skip"

@@ -25,7 +25,7 @@ def test_engine_alone_prints_and_the_display_layer_loads_on_the_first_render() -
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.splitlines() == [
         "False True",
-        "T: ok (1 warn)",
+        "T: 1 warning (1 warn)",
         "['text/html', 'text/plain'] True",
     ]
 

@@ -194,3 +194,21 @@ def test_live_watch_feeds_the_plot_and_shows_findings(monkeypatch) -> None:
     assert repr(w.plot) == repr(w) == "Watch(steps=5, loss=nan, 1 failure, 0 warnings)"
     assert "loss_not_finite" in w.panel._repr_mimebundle_()[0]["text/html"]
     assert type(watch(model, opt, display=False)).__name__ == "Watch"
+
+
+def test_a_long_series_keeps_only_what_the_browser_gets() -> None:
+    """100,000 points with max_points=100: the plot keeps and sends point n when n % stride(n)
+    == 0 (stride 1 up to 100 points, then 2 up to 200, ...), so it holds O(100 * log n), and
+    the snapshot still ends at the latest point."""
+    w, comm, clock = plot(max_points=100)
+    for i in range(100_000):
+        w.add_rows([(i, {"loss": float(i)})])
+        clock.t += 0.01
+    w.flush()
+    sent = [r["step"] for m in comm.customs() for r in rows_of(m)]
+    expected = [n for n in range(100_000) if n % max(1, 2 ** ((n // 100).bit_length())) == 0]
+    assert sent == expected
+    assert len(w._steps["loss"]) == len(expected) < 100 * 12
+    snap = w._snapshot()
+    assert snap["step"].iloc[-1] == 99_999 and len(snap) <= 100
+    assert w._static_text() == "LivePlot(100000 points, 1 series)"

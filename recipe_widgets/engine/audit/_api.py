@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +46,7 @@ def audit(
     splits: Mapping[str, Any] | None = None,
     near_threshold: float = dup.NEAR_THRESHOLD,
     quiet: bool = False,
+    **table: Any,
 ) -> Report:
     """Find what is wrong with a dataset before a net learns it (the recipe's first step).
 
@@ -55,7 +55,22 @@ def audit(
     instead of ``data``. Item-level findings list flagged items in ``evidence["indices"]``
     (``[split, index]`` pairs with splits) and duplicate groups in ``evidence["groups"]``.
     Ctrl-C during a long scan returns the findings so far, with a ``scan_interrupted`` finding.
+
+    A Parquet file / glob / folder, a CSV path, a DuckDB relation, Arrow or Polars data is
+    audited in place by DuckDB (``[data]`` extra): ``labels`` and ``splits`` then name columns,
+    findings name rows by row id, near duplicates are looked for on a stated random sample
+    (``near_sample=``); ``con=`` and ``memory_limit=`` go to DuckDB.
     """
+    from recipe_widgets.engine.explore import is_table
+
+    if is_table(data):
+        from recipe_widgets.engine.audit._table import audit_data
+
+        return audit_data(
+            data, labels=labels, splits=splits, near_threshold=near_threshold, **table
+        )
+    if table:
+        raise TypeError(f"unexpected arguments {sorted(table)} for data in memory")
     return audit_table(
         data, labels=labels, splits=splits, near_threshold=near_threshold, quiet=quiet
     )[0]
@@ -171,12 +186,7 @@ def _codes(items: Items, usable: np.ndarray) -> np.ndarray | None:
     num = items.frame.select_dtypes(include=["number", "bool"]).astype(np.float64)
     if num.shape[1] == 0:
         return None
-    x = num.to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: mean and sd are NaN
-        sd = np.nanstd(x, axis=0)
-        x = (x - np.nanmean(x, axis=0)) / np.where(sd > 0, sd, 1.0) / np.sqrt(x.shape[1])
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)  # missing values sit at the mean
+    x = dup.column_codes(num.to_numpy())
     x[~usable] = np.nan
     return x
 

@@ -27,6 +27,7 @@ from recipe_widgets.engine.check._state import Snapshot, global_hooks_off
 from recipe_widgets.engine.check._task import TaskInfo, infer_task
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.threads import small_work
 from recipe_widgets.engine.validate import not_text, whole
 
 #: Checks that read the values of the model's output (not only the loss).
@@ -339,6 +340,7 @@ def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
     )
 
 
+@small_work()  # tiny-model training: one intra-op thread, the user's count restored after
 def check(
     model: nn.Module,
     data: Any,
@@ -377,6 +379,9 @@ def check(
     safe copy exists (a stored function that reaches your modules) the training checks skip and
     say why. Copies start from a scheduler's ``initial_lr`` (a warm-up from lr 0 would not train
     them); called under ``torch.no_grad()``, the checks run with gradients enabled.
+    The checks train small copies on one intra-op thread (many tiny ops: several threads
+    make them several times slower when other processes share the cores);
+    ``torch.get_num_threads()`` is yours again afterwards.
 
     Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all; labels the
     loss refuses (1..C for C outputs) are a failed ``input_sanity`` finding instead.

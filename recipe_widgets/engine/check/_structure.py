@@ -17,6 +17,7 @@ Both run in eval mode: batch norm in train mode mixes the batch by design (batch
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -98,6 +99,28 @@ def _gradient_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tupl
     return [int(i) for i in torch.nonzero(rel > tol).flatten()], float(rel.max())
 
 
+@torch.no_grad()
+def _random_in_eval(ctx: Ctx, model: nn.Module, pool: Any) -> bool:
+    """Do two eval-mode passes on the same batch differ (dropout that ignores eval mode)? Then a
+    change in the output says nothing about which inputs it depends on."""
+    torch.manual_seed(ctx.seed)
+    a = ctx.out(model, pool)
+    torch.manual_seed(ctx.seed + 1)
+    b = ctx.out(model, pool)
+    return isinstance(a, torch.Tensor) and a.shape == b.shape and not torch.equal(a, b)
+
+
+def _random_skip(check: str) -> Finding:
+    return Finding(
+        check,
+        "skip",
+        "two eval-mode passes on the same batch differ (randomness stays on in eval mode, see"
+        " eval_mode), so a changed output cannot show which inputs it depends on.",
+        fix="Make evaluation deterministic (nn.Dropout modules, not F.dropout(training=True))"
+        " and run the check again.",
+    )
+
+
 def batch_independence(ctx: Ctx) -> Finding:
     n = min(int(ctx.th("independence_examples")), ctx.pool.n)
     if n < 2:
@@ -105,6 +128,8 @@ def batch_independence(ctx: Ctx) -> Finding:
     model = ctx.fresh()
     model.eval()
     pool = ctx.pool.take(slice(0, n))
+    if _random_in_eval(ctx, model, pool):
+        return _random_skip("batch_independence")
     has_bn = any(isinstance(m, _BN) for m in model.modules())
     dtype = next((t.dtype for t in pool.tensors() if t.is_floating_point()), torch.float32)
     tol = _tol(dtype, ctx.th("independence_rtol"))
@@ -198,6 +223,8 @@ def causality(ctx: Ctx) -> Finding:
     pool = ctx.pool.take(slice(0, min(16, ctx.pool.n)))
     model = ctx.fresh()
     model.eval()
+    if _random_in_eval(ctx, model, pool):
+        return _random_skip("causality")
     first = pool.tensors()[0]
     with torch.no_grad():
         base = ctx.out(model, pool).float()

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import torch
 
+from recipe_widgets.engine.threads import small_work
+
 #: Elements per chunk: large enough that per-call overhead is small, small enough that the
 #: chunk and its scratch buffer (deviations from its mean) stay in cache between the passes
 #: (2 MB of float32 each; 4 MB chunks measured 20% slower with an 8 MB L3).
@@ -213,7 +215,6 @@ def _summarize_values(values: torch.Tensor, acc: _Acc, counts: dict[str, int]) -
         acc.merge(n - bad, mean, m2, lo, hi)
 
 
-@torch.no_grad()
 def tensor_stats(x: torch.Tensor) -> TensorStats:
     """Summarize ``x`` exactly, on its own device; only a handful of scalars reach the CPU.
 
@@ -222,9 +223,20 @@ def tensor_stats(x: torch.Tensor) -> TensorStats:
     chunk so sums do not overflow), complex (summarized as magnitudes ``|z|``), sparse (stored
     values plus the implicit zeros), quantized (dequantized per tensor), and meta tensors
     (shape only: they hold no data).
+
+    On the CPU it runs on one intra-op thread (your ``torch.get_num_threads()`` is restored
+    afterwards): the summary is thousands of 2 MB ops, and their thread barriers make it 10-30x
+    slower with several threads when other processes keep the cores busy (see ``threads``).
     """
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"tensor_stats expects a torch.Tensor, got {type(x).__name__}")
+    with small_work():
+        return _tensor_stats(x)
+
+
+@torch.no_grad()
+def _tensor_stats(x: torch.Tensor) -> TensorStats:
+    """``tensor_stats`` at the caller's thread count (the benchmark times both)."""
     shape = tuple(int(s) for s in x.shape)
     numel = math.prod(shape)
     base = {

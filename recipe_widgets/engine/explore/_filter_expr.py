@@ -19,13 +19,13 @@ Column names are bare words (``brightness``) or back-quoted (`` `pixel mean` ``)
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import regex
+
+from recipe_widgets.engine.explore._regex import search_each
 
 MAX_LENGTH = 2_000  # a filter longer than this is not typed by a person
 
@@ -38,8 +38,6 @@ _TOKEN = re.compile(
       |(?P<word>[A-Za-z_][A-Za-z0-9_]*)""",
     re.VERBOSE,
 )
-#: time limit of one ``matches`` over a whole column, seconds (the regex engine counts CPU time)
-MATCH_SECONDS = 0.25
 _KEYWORDS = {"and", "or", "not", "in", "contains", "matches", "true", "false", "null"}
 
 
@@ -125,7 +123,7 @@ class _Parser:
 
     def parse(self) -> np.ndarray:
         if self.peek().kind == "end":
-            return np.ones(len(self.frame), dtype=bool)  # an empty filter keeps every row
+            return self.everything()  # an empty filter keeps every row
         mask = self.or_()
         if self.peek().kind != "end":
             raise self.error(f"unexpected {self.peek().value!r} after a complete condition")
@@ -157,6 +155,13 @@ class _Parser:
             got = "end of filter" if tok.kind == "end" else repr(tok.value)
             raise self.error(f"expected a column name, found {got}", tok)
         self.take()
+        return self.lookup(tok)
+
+    # -- what a condition becomes: a boolean mask here; a subclass may build another form ------
+    def everything(self) -> Any:
+        return np.ones(len(self.frame), dtype=bool)
+
+    def lookup(self, tok: _Tok) -> Any:
         if tok.value not in self.frame.columns:
             cols = ", ".join(map(str, list(self.frame.columns)[:12]))
             raise self.error(f"no column {tok.value!r} (columns: {cols})", tok)
@@ -192,13 +197,9 @@ class _Parser:
                 self.take()
                 values.append(self.value())
             self.expect("op", ")")
-            return np.asarray(col.isin(values), dtype=bool)
+            return self.isin(col, values)
         if tok.kind == "keyword" and tok.value in ("contains", "matches"):
-            pat = self.expect("string").value
-            text = col.astype(str).where(col.notna(), "")
-            if tok.value == "contains":
-                return np.asarray(text.str.contains(pat, case=False, regex=False), dtype=bool)
-            return self.matches(text, pat, tok)
+            return self.text_match(col, tok, self.expect("string").value)
         if tok.kind != "op" or tok.value not in ("==", "!=", "<", "<=", ">", ">="):
             got = "end of filter" if tok.kind == "end" else repr(tok.value)
             raise self.error(
@@ -207,30 +208,20 @@ class _Parser:
             )
         return self.compare(col, tok, self.value(), start)
 
-    def matches(self, text: pd.Series, pat: str, tok: _Tok) -> np.ndarray:
-        """A user-typed pattern, run by the ``regex`` engine under a time limit for the whole
-        column: a pattern that backtracks catastrophically (``(a|aa)+$``) is refused with an
-        error instead of hanging the explorer."""
+    def isin(self, col: pd.Series, values: list[Any]) -> np.ndarray:
+        return np.asarray(col.isin(values), dtype=bool)
+
+    def text_match(self, col: pd.Series, tok: _Tok, pat: str) -> np.ndarray:
+        """``contains`` (case-insensitive substring) or ``matches`` (regex search), as shown."""
+        text = col.astype(str).where(col.notna(), "")
+        if tok.value == "contains":
+            return np.asarray(text.str.contains(pat, case=False, regex=False), dtype=bool)
         try:
-            rx = regex.compile(pat, regex.IGNORECASE)
-        except regex.error as err:
+            rx = re.compile(pat, re.IGNORECASE)
+        except re.error as err:
             raise self.error(f"bad regular expression {pat!r}: {err}", tok) from err
-        deadline = time.monotonic() + MATCH_SECONDS
-        found = []
-        try:
-            for s in text:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise TimeoutError
-                found.append(rx.search(s, timeout=left) is not None)
-        except TimeoutError:
-            raise self.error(
-                f"the regular expression {pat!r} takes over {MATCH_SECONDS:g} s on this column"
-                " (nested repetition like (a|aa)+ backtracks without end); simplify it, or use"
-                " contains",
-                tok,
-            ) from None
-        return np.asarray(found, dtype=bool)
+        codes, distinct = pd.factorize(text)  # each distinct value searched once
+        return search_each(rx.pattern, list(distinct))[codes]
 
     def compare(self, col: pd.Series, op: _Tok, value: Any, start: _Tok) -> np.ndarray:
         if value is None:

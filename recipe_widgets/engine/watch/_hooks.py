@@ -13,6 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from recipe_widgets.engine.threads import small_work
 from recipe_widgets.engine.watch._detectors import Findings, LRDetector, WatchConfig, unit_maxima
 from recipe_widgets.engine.watch._samples import Samples
 
@@ -196,7 +197,9 @@ class Hooks:
         k = self.steps
         with_grad = self.samples.with_gradients(self._params_of[index], k + 1)
         if with_grad and self.heavy(k):
-            with torch.no_grad():  # the weights before the update, for the update norms
+            # the weights before the update, for the update norms; many small copies: one
+            # intra-op thread (see engine.threads), the user's count restored after
+            with torch.no_grad(), small_work():
                 self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
 
     def _make_post(self, index: int) -> Any:
@@ -213,7 +216,8 @@ class Hooks:
                     return  # not a sampled step, and the LR object is the one seen last step
             elif index == 0:
                 self.steps += 1
-            self._after_step(index, opt, self.steps)
+            with small_work():  # a window's norms and probes: small ops, see engine.threads
+                self._after_step(index, opt, self.steps)
 
         return post
 

@@ -26,6 +26,7 @@ from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.validate import names as _names
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
+from recipe_widgets.engine.watch._history import FOLD_ROWS, Folded
 from recipe_widgets.engine.watch._hooks import Hooks
 from recipe_widgets.engine.watch._logdir import (
     RunState,
@@ -96,18 +97,35 @@ class _RunData:
     """What a saved or live run has in common: rows, findings, and their renderings."""
 
     name: str
-    _rows: list[dict[str, float]]
+    _rows: list[dict[str, float]]  # the recent rows, as logged
+    _folded: Folded | None = None  # the older rows, downsampled (see _history)
     _kind = "Run"  # what text/plain calls it (a LiveWatch is still a "Watch" to the reader)
 
     @property
     def history(self) -> pd.DataFrame:
-        """One row per ``w.log`` row: ``step`` (optimizer steps so far) then the logged keys."""
+        """One row per ``w.log`` row: ``step`` (optimizer steps so far) then the logged keys.
+
+        Long runs are downsampled: the most recent 8,192 to 16,384 rows are kept as logged, older
+        ones as at most 1,024 buckets of consecutive rows, each shown here as one row (its last
+        step, each metric's mean over its finite values). :attr:`downsampled` has the buckets'
+        min and max too (a spike survives there)."""
         self._catch_up()
-        df = pd.DataFrame(self._rows)
+        folded = self._folded.means() if self._folded is not None else []
+        df = pd.DataFrame(folded + self._rows)
         if "step" not in df.columns:
             df["step"] = pd.Series(dtype="int64")
         df["step"] = df["step"].astype("int64")
         return df[["step", *[c for c in df.columns if c != "step"]]]
+
+    @property
+    def downsampled(self) -> pd.DataFrame:
+        """The history older than the recent rows, one row per bucket: ``step_first``, ``step``
+        (the last), ``rows`` (how many logged rows it folds), and per metric the mean, ``_min``
+        and ``_max`` over its finite values. Empty until a run has logged 16,384 rows."""
+        self._catch_up()
+        if self._folded is None:
+            return pd.DataFrame(columns=["step_first", "step", "rows"])
+        return self._folded.frame()
 
     @property
     def report(self) -> Report:
@@ -121,11 +139,19 @@ class _RunData:
         for row in reversed(self._rows):
             if "loss" in row:
                 return row["loss"]
+        for row in reversed(self._folded.means() if self._folded is not None else []):
+            if "loss" in row:
+                return row["loss"]
         return None
 
     def __repr__(self) -> str:
         self._catch_up()
-        steps = int(self._rows[-1]["step"]) if self._rows else 0
+        if self._rows:
+            steps = int(self._rows[-1]["step"])
+        else:
+            steps = (
+                int(self._folded.last[-1]) if self._folded is not None and len(self._folded) else 0
+            )
         parts = [f"steps={steps}"]
         loss = self._last_loss()
         if loss is not None:
@@ -154,6 +180,8 @@ class _RunData:
             ],
             "report": self.report.to_dict(),
         }
+        if self._folded is not None:
+            data["downsampled"] = self._folded.to_dict()  # older rows, as buckets
         data["sha256"] = _checksum(data)
         _write_atomic(path, json.dumps(data, indent=1).encode("utf-8"))
         return path
@@ -178,9 +206,11 @@ class Run(_RunData):
         *,
         lrs: list[tuple[int, float]] | None = None,
         grad_norms: list[tuple[int, float]] | None = None,
+        folded: Folded | None = None,
     ) -> None:
         self.name = name
         self._rows = rows
+        self._folded = folded
         self._report = report
         self._lrs = lrs or []
         self._grad_norms = grad_norms or []
@@ -345,6 +375,11 @@ class Watch(_RunData):
                     is_loss = lossy[k] = k.endswith("loss")
                 if is_loss:
                     feed(k, v, at)
+        if len(rows) >= 2 * FOLD_ROWS:  # bounded memory: the oldest block becomes buckets
+            if self._folded is None:
+                self._folded = Folded()
+            self._folded.fold(rows[:FOLD_ROWS])
+            del rows[:FOLD_ROWS]
         for listener in self._listeners:
             listener(queued)
 
@@ -604,12 +639,13 @@ def load_run(path: str | Path) -> Run:
         rep = data["report"]
         findings = tuple(Finding(**f) for f in rep["findings"])
         report = Report(findings, title=rep["title"])
+        folded = Folded.from_dict(data["downsampled"]) if "downsampled" in data else None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ValueError(
             f"{path} is not a valid run file: {type(exc).__name__}: {exc}"
             " (a key missing or a value of the wrong type)."
         ) from None
-    return Run(str(data.get("name", "run")), rows, report)
+    return Run(str(data.get("name", "run")), rows, report, folded=folded)
 
 
 def compare(*runs: _RunData, names: Iterable[str] | None = None) -> pd.DataFrame:
