@@ -23,6 +23,7 @@ from recipe_widgets.display._explore import NONE, grid_html, histogram_chart, ma
 from recipe_widgets.display._theme import colour
 from recipe_widgets.engine.explore import Histogram, Query, TableSource
 from recipe_widgets.engine.explore import _queries as ex
+from recipe_widgets.engine.validate import not_text, whole
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 
@@ -633,6 +634,7 @@ def explore(
     """
     from recipe_widgets.engine.explore import explore_table, is_table
 
+    whole("page_size", page_size)
     if is_table(data):  # Parquet, CSV, DuckDB, Arrow, Polars, or a TableSource: queried in place
         if axes or report is not None or images is not None or split is not None:
             raise ValueError(
@@ -642,7 +644,17 @@ def explore(
         return table_explorer(data, labels, page_size=page_size, chart=chart, title=title, **table)
     if table:
         raise TypeError(f"unexpected arguments {sorted(table)}: they go with a table read in place")
+    not_text(
+        "data",
+        data,
+        "arrays, tensors, a Dataset, a DataFrame, or the path of a Parquet / CSV file that exists",
+    )
     table = explore_table(data, labels, axes=axes, report=report, split=split, images=images)
+    if len(table.frame) == 0 or len(table.frame.columns) == 0:
+        raise ValueError(
+            f"data= is empty ({len(table.frame)} rows, {len(table.frame.columns)} columns):"
+            " nothing to explore"
+        )
     # check id -> its finding's message: what a flag or group tag says on hover
     reasons = {f.check: f.message for f in getattr(report, "findings", ())} if report else {}
     explorer = Explorer(

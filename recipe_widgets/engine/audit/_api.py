@@ -17,6 +17,7 @@ from recipe_widgets.engine.audit._outliers import outliers
 from recipe_widgets.engine.items import Items, read_items
 from recipe_widgets.engine.progress import progress
 from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import not_text
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -75,6 +76,34 @@ def audit(
     )[0]
 
 
+def _schemas(splits: Mapping[str, Any] | None) -> list[Finding]:
+    """A finding when the splits' tables have different columns: duplicates and leakage are
+    compared on what the splits share, so a renamed column hides them."""
+    if not isinstance(splits, Mapping):
+        return []
+    cols = {}
+    for name, part in splits.items():
+        frame = part[0] if isinstance(part, tuple) and part else part
+        if isinstance(frame, pd.DataFrame):
+            cols[str(name)] = [str(c) for c in frame.columns]
+    if len(cols) < 2 or len({tuple(sorted(c)) for c in cols.values()}) == 1:
+        return []
+    common = set.intersection(*(set(c) for c in cols.values()))
+    only = {n: [c for c in cs if c not in common] for n, cs in cols.items()}
+    parts = "; ".join(f"{n} only: {', '.join(cs)}" for n, cs in only.items() if cs)
+    return [
+        Finding(
+            "split_schemas",
+            "warn",
+            f"the splits have different columns ({parts}): items are compared across splits on"
+            " their values, so a renamed or missing column can hide duplicates and leakage.",
+            fix="Give every split the same columns (rename, or drop the extra ones) and audit"
+            " again.",
+            evidence={"columns": cols},
+        )
+    ]
+
+
 def audit_table(
     data: Any = None,
     *,
@@ -84,16 +113,21 @@ def audit_table(
     quiet: bool = False,
 ) -> tuple[Report, pd.DataFrame]:
     """The report plus one row per item (split, index, label, the audit's scores and flags)."""
-    if not (isinstance(near_threshold, (int, float)) and 0 <= near_threshold <= 2):
+    if not (
+        isinstance(near_threshold, (int, float))
+        and not isinstance(near_threshold, bool)
+        and 0 <= near_threshold <= 2
+    ):
         raise ValueError(
             f"near_threshold={near_threshold!r}; a distance between unit-length codes lies in [0, 2]"
         )
+    not_text("data", data)
     items = read_items(data, labels, splits, quiet)
     title = "Data audit"
     table = pd.DataFrame({"split": items.split, "index": items.index})
     if items.labels is not None:
         table["label"] = items.labels
-    findings: list[Finding] = []
+    findings: list[Finding] = _schemas(splits)
     if items.n == 0:
         findings.append(
             Finding(
