@@ -41,7 +41,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV); \
 	$(PY) -m pip install --quiet --upgrade pip && \
 	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) "$(TORCH_SPEC)" && \
-	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) -e ".[test,bench,lightning,transformers,tensorboard]" && \
+	$(PY) -m pip install --quiet $(TORCH_INDEX_ARG) -e ".[test,bench,lightning,transformers,tensorboard,data]" && \
 	$(PY) -m pip install --quiet --no-deps -r requirements-bench-nodeps.txt && \
 	touch $(STAMP); \
 	status=$$?; echo "== phase set-up: $$(( $$(date +%s) - start )) s"; exit $$status

@@ -20,6 +20,14 @@ if TYPE_CHECKING:
 DATASET = "rows"  # the name the live widget inserts into
 
 
+def safe_text(value: object) -> str:
+    """A name as chart text that cannot end the ``<script>`` block Altair's ``to_html`` / ``save``
+    embeds its spec in: an invisible word joiner after every ``<`` (the name reads the same; a
+    metric called ``</script><script>...`` runs nothing)."""
+    text = str(value)
+    return text.replace("<", "<\u2060") if "<" in text else text
+
+
 def history_long(history: pd.DataFrame, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """``step, metric, value`` rows from a wide history; missing cells (sparse series) dropped."""
     cols = [c for c in history.columns if c != "step"]
@@ -31,6 +39,7 @@ def history_long(history: pd.DataFrame, metrics: Sequence[str] | None = None) ->
     long = history.melt(id_vars="step", value_vars=cols, var_name="metric", value_name="value")
     long = long.dropna(subset=["value"])
     long = long[np.isfinite(long["value"].astype(float))]  # NaN/Inf are findings, not points
+    long["metric"] = long["metric"].map(safe_text)
     return long.sort_values(["metric", "step"], kind="stable").reset_index(drop=True)
 
 
@@ -276,14 +285,17 @@ def compare_chart(long: pd.DataFrame, *, metric: str = "loss", log_y: bool = Fal
 
     if metric not in set(long["metric"]):
         raise ValueError(f"no run logged {metric!r}; logged: {sorted(set(long['metric']))}")
-    data = long[long["metric"] == metric]
+    data = long[long["metric"] == metric].assign(
+        metric=safe_text(metric), run=lambda d: d["run"].map(safe_text)
+    )
     scale = alt.Scale(type="log", nice=False) if log_y else alt.Scale(zero=False)
+    title = safe_text(metric)
     return (
-        alt.Chart(data, title=metric)
+        alt.Chart(data, title=title)
         .mark_line()
         .encode(
             x=alt.X("step:Q", title="optimizer step"),
-            y=alt.Y("value:Q", scale=scale, title=metric),
+            y=alt.Y("value:Q", scale=scale, title=title),
             color=alt.Color("run:N", title="run"),
             tooltip=["run:N", "step:Q", alt.Tooltip("value:Q", format=".4g")],
         )

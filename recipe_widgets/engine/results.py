@@ -35,7 +35,7 @@ class CheckFailed(AssertionError):
         super().__init__("\n".join(lines))
 
 
-def to_plain(value: Any) -> Any:
+def to_plain(value: Any, _path: frozenset[int] = frozenset()) -> Any:
     """Turn evidence into JSON-ready plain data: numbers, strings, lists and dicts.
 
     Tensors and arrays become (nested) lists, numpy / torch scalars Python numbers. NaN and Inf
@@ -47,11 +47,18 @@ def to_plain(value: Any) -> Any:
         return int(value)
     if isinstance(value, float):
         return float(value)
+    if isinstance(value, (Mapping, list, tuple, set, frozenset)):
+        if id(value) in _path:
+            raise ValueError(
+                "evidence refers to itself (a dict or list that contains itself): evidence must"
+                " be plain data that can be written as JSON"
+            )
+        _path = _path | {id(value)}
     if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
+        return {str(k): to_plain(v, _path) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
-        return [to_plain(v) for v in items]
+        return [to_plain(v, _path) for v in items]
     # numpy and torch without importing either: both have .tolist() (scalars and arrays).
     tolist = getattr(value, "tolist", None)
     if callable(tolist):
@@ -96,6 +103,11 @@ class Finding:
             raise ValueError(
                 f"Finding.status must be one of {', '.join(STATUSES)}; got {self.status!r}"
             )
+        for name in ("message", "fix"):
+            if not isinstance(getattr(self, name), str):
+                raise TypeError(
+                    f"Finding.{name} must be a string, got {type(getattr(self, name)).__name__}"
+                )
         if not isinstance(self.evidence, Mapping):
             raise TypeError(f"Finding.evidence must be a dict, got {type(self.evidence).__name__}")
         # Plain data only: a stored tensor would keep the user's graph (and memory) alive.

@@ -2,6 +2,7 @@
 
 Thin by design: traits hold what the person asked for, ``_refresh`` asks the engine which rows
 match (``engine.explore`` and the filter grammar) and the display layer how to draw them.
+``TableExplorer`` asks a ``TableSource`` instead (DuckDB on a table read in place).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import traitlets as T
 
 from recipe_widgets.display._explore import NONE, grid_html, histogram_chart, matched_counts
 from recipe_widgets.display._theme import colour
+from recipe_widgets.engine.explore import Histogram, Query, TableSource
 from recipe_widgets.engine.explore import _queries as ex
+from recipe_widgets.engine.validate import not_text, whole
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 
@@ -109,7 +112,13 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._cache = ex.ColumnCache(
             frame
         )  # per-column factorizations and sort keys, built on first use
-        axes = self._make_controls(frame)
+        numbers = ex.numeric_columns(frame)
+        axes = [str(a) for a in numbers + [c for c in frame.columns if c not in numbers]]
+        self._make_controls([str(c) for c in frame.columns], axes, example_filter(frame))
+        self._build(axes, chart=chart, page_size=page_size)
+
+    def _build(self, axes: list[str], *, chart: bool, page_size: int) -> None:
+        """Links the controls to the traits, draws once and lays out (any table's explorer)."""
         self._chart = None
         self._want_chart = chart and len(axes) > 0
         super().__init__(layout=W.Layout(width="100%"))
@@ -134,13 +143,13 @@ class Explorer(StaticFallbackMixin, W.VBox):
         )
         self.observe(self._on_axis, names=["axis"])
         self.observe(lambda _: self._draw_grid(), names=["page", "page_size"])
-        self.axis = str(axes[0]) if axes else ""
+        self.axis = axes[0] if axes else ""
         self._on_axis(None)  # the link above already set `axis`, so no change event fired
         self._refresh()
         self._lay_out()
 
-    def _make_controls(self, frame: pd.DataFrame) -> list[Any]:
-        """The boxes, buttons and outputs (not yet linked); returns the histogram's axes."""
+    def _make_controls(self, columns: list[str], axes: list[str], example: str) -> None:
+        """The boxes, buttons and outputs (not yet linked); ``example`` fills the filter box."""
         self._search = W.Text(
             placeholder="search text columns (as you type)",
             description="search",
@@ -148,17 +157,13 @@ class Explorer(StaticFallbackMixin, W.VBox):
         )
         self._regex = W.Checkbox(description="regex", indent=False, layout=W.Layout(width="70px"))
         self._expr = W.Text(
-            placeholder=f"{example_filter(frame)}  (Enter)",
+            placeholder=f"{example}  (Enter)",
             description="filter",
             continuous_update=False,
         )
-        columns = [str(c) for c in frame.columns]
         self._sort = W.Dropdown(options=["", *columns], description="sort")
         self._desc = W.Checkbox(description="largest first", indent=False)
-        axes = ex.numeric_columns(frame) + [
-            c for c in frame.columns if c not in ex.numeric_columns(frame)
-        ]
-        self._axis = W.Dropdown(options=[str(a) for a in axes], description="axis")
+        self._axis = W.Dropdown(options=axes, description="axis")
         self._prev, self._next = (
             W.Button(description="\u25c0", layout=W.Layout(width="40px")),
             W.Button(description="\u25b6", layout=W.Layout(width="40px")),
@@ -168,7 +173,6 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._code = W.Textarea(layout=W.Layout(width="100%", height="90px", display="none"))
         self._code_button.on_click(lambda _: self._toggle_code())
         self._grid = W.HTML()
-        return axes
 
     def _lay_out(self) -> None:
         controls = W.VBox(
@@ -232,8 +236,11 @@ class Explorer(StaticFallbackMixin, W.VBox):
         ]
         lines = [f"# {self._status_text().split(';')[0]}"]
         lines += [f"{name}.{key} = {value!r}" for key, value, default in query if value != default]
-        lines.append(f"indices = {[int(i) for i in self._rows]!r}  # positions, in the shown order")
+        lines.append(self._code_indices(name))
         return "\n".join(lines)
+
+    def _code_indices(self, name: str) -> str:
+        return f"indices = {[int(i) for i in self._rows]!r}  # positions, in the shown order"
 
     def selected_frame(self) -> pd.DataFrame:
         return self.frame.iloc[self._rows]
@@ -309,13 +316,9 @@ class Explorer(StaticFallbackMixin, W.VBox):
         if not self._want_chart or not self.axis:
             return
         if self._hist is None:
-            self._hist = ex.histogram(self.frame, self._column(self.axis))
-        try:
-            others = self._match(own_selection=False)
-        except (ValueError, KeyError, TypeError):
-            others = self._rows
-        matched = matched_counts(self._hist, others, len(self.frame)).tolist()
-        key = (self.axis, tuple(matched))
+            self._hist = self._axis_histogram()
+        matched = self._matched()
+        key = (self.axis, tuple(matched or ()))
         if self._chart is not None and self._drawn == key:
             return
         self._drawn = key
@@ -334,6 +337,18 @@ class Explorer(StaticFallbackMixin, W.VBox):
                 with contextlib.suppress(ValueError):  # a new chart may reuse the object
                     selections.unobserve(handler, names=name)
                 selections.observe(handler, names=name)
+
+    def _axis_histogram(self) -> ex.Histogram:
+        """Bars of every item along ``axis``."""
+        return ex.histogram(self.frame, self._column(self.axis))
+
+    def _matched(self) -> list[int] | None:
+        """Per bar, the items matching all but the chart's own selection (None: not counted)."""
+        try:
+            others = self._match(own_selection=False)
+        except (ValueError, KeyError, TypeError):
+            others = self._rows
+        return matched_counts(self._hist, others, len(self.frame)).tolist()
 
     def _on_brush(self, change: dict[str, Any]) -> None:
         # IntervalSelection.value maps the brushed field to [lo, hi]; the bars' field is "start".
@@ -405,9 +420,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._status.value = (
             f"{note}<div class='rw-status'>{escape(self._status_text())}</div>{err}"
         )
-        self._grid.value = grid_html(
-            self.frame, self._shown(), images=self.images, reasons=self.reasons
-        )
+        self._grid.value = self._grid_html()
         if getattr(self, "_code", None) is not None and self._code.layout.display != "none":
             self._code.value = self.to_code()
 
@@ -422,8 +435,175 @@ class Explorer(StaticFallbackMixin, W.VBox):
     def _static_html(self) -> str:
         return (
             f"<div class='rw-explorer'><b>{escape(self.title)}</b>: {escape(self._status_text())}"
-            f"{grid_html(self.frame, self._shown(), images=self.images, reasons=self.reasons)}</div>"
+            f"{self._grid_html()}</div>"
         )
+
+    def _grid_html(self) -> str:
+        return grid_html(self.frame, self._shown(), images=self.images, reasons=self.reasons)
+
+
+# -- a table read in place -------------------------------------------------------------------------
+# The explorer over a table that need not fit in memory (any ``TableSource``): the same controls
+# and traits as ``Explorer``; what changes is who answers. Each change becomes one ``Query``; the
+# source counts the matches and sends back the page shown and the bars of the histogram, never
+# the whole selection, so a hundred million rows cost what a thousand do in messages.
+MAX_SELECTION = 1_000_000  # row ids handed back to Python at once; past this, narrow the filter
+
+
+class TableExplorer(Explorer):
+    """Search, filter, sort, histogram and page a table queried in place (e.g. by DuckDB)."""
+
+    only = T.Tuple(
+        (), help="row ids to show, e.g. a finding's evidence['indices']; () shows every row"
+    )
+
+    def __init__(
+        self,
+        source: TableSource,
+        *,
+        title: str = "Explorer",
+        page_size: int = 24,
+        chart: bool = True,
+    ) -> None:
+        self.source = source
+        self.frame = None  # type: ignore[assignment]  # no frame: the source answers
+        self.images = None
+        self.title = title
+        self.note = source.how
+        self.reasons = {}
+        self._pending: Any = None  # the scheduled search while a person is typing
+        self._drawn: Any = None
+        self._query = Query()
+        self._count = source.n_rows
+        self._page_frame = pd.DataFrame(columns=source.columns)
+        self._hist: Histogram | None = None
+        first = source.page(Query(), 0, page_size)  # the filter box's example, from real values
+        axes = source.axes()
+        self._make_controls(list(source.columns), axes, example_filter(first))
+        self._build(axes, chart=chart, page_size=page_size)
+        self.observe(self._on_query, names=["only"])
+
+    def show(self, finding: Any) -> None:
+        """Show only the rows a finding names (``rw.audit(path)``'s ``evidence["indices"]``),
+        or a list of row ids; ``show(())`` shows every row again."""
+        ids = (
+            getattr(finding, "evidence", {}).get("indices")
+            if hasattr(finding, "evidence")
+            else finding
+        )
+        self.only = tuple(int(i) for i in ids or ())
+
+    # -- what matches ------------------------------------------------------------------------
+    def query(self) -> Query:
+        """The traits as one query for the source."""
+        ranges = ((self.axis, *map(float, self.brush)),) if self.brush and self.axis else ()
+        picked = ((self.axis, tuple(self.picked)),) if self.picked and self.axis else ()
+        return Query(
+            search=self.search,
+            regex=self.regex,
+            expr=self.expr,
+            ranges=ranges,  # type: ignore[arg-type]
+            picked=picked,
+            sort_by=self.sort_by,
+            descending=self.descending,
+            rows=tuple(int(r) for r in self.only) if self.only else None,
+        )
+
+    def _refresh(self) -> None:
+        try:
+            query = self.query()
+            self._count = self.source.count(query)
+            self._query = query
+            self.error = ""
+        except (ValueError, KeyError, TypeError) as err:
+            self.error = str(err)  # keep the last good selection on screen
+        self.page = 0
+        self._draw_grid()
+        self._draw_histogram()
+
+    @property
+    def selection(self) -> np.ndarray:
+        """Row ids (0..N-1) of the matches in the shown order, at most a million."""
+        return self.source.row_ids(self._query, MAX_SELECTION)
+
+    def selected_frame(self, limit: int = 10_000) -> pd.DataFrame:
+        """The first ``limit`` matches as a pandas frame, indexed by row id."""
+        return self.source.page(self._query, 0, limit)
+
+    def rows_in_bar(self, bar: int, limit: int = 10_000) -> np.ndarray:
+        """Row ids behind bar ``bar`` of the histogram shown, among the current matches."""
+        hist = self._hist if self._hist is not None else self._axis_histogram()
+        return self.source.bar_rows(hist, bar, self._query, limit)
+
+    def subset(self, dataset: Any) -> Any:
+        from torch.utils.data import Subset
+
+        return Subset(dataset, [int(i) for i in self.selection])
+
+    def show_group(self, name: str) -> None:
+        raise ValueError("duplicate groups are shown by the in-memory explorer (a DataFrame)")
+
+    def _axis_histogram(self) -> Histogram:
+        self._hist = self.source.histogram(self.axis, Query())
+        return self._hist
+
+    def _matched(self) -> list[int] | None:
+        return None  # the bars count every row; a filtered source bins its own range
+
+    def _code_indices(self, name: str) -> str:
+        return f"indices = {name}.selection  # row ids, in the shown order"
+
+    def _column(self, name: str) -> Any:
+        return name
+
+    def _turn(self, step: int) -> None:
+        last = max(0, (self._count - 1) // self.page_size)
+        self.page = min(max(0, self.page + step), last)
+
+    # -- drawing -----------------------------------------------------------------------------
+    def _status_text(self) -> str:
+        start = self.page * self.page_size
+        shown = min(self.page_size, max(0, self._count - start))
+        span = f"{start + 1}-{start + shown}" if shown else "0"
+        return f"{self._count} of {self.source.n_rows} items match; showing {span}"
+
+    def _grid_html(self) -> str:
+        start = self.page * self.page_size
+        try:
+            self._page_frame = self.source.page(self._query, start, self.page_size)
+        except (ValueError, KeyError, TypeError) as err:
+            self.error = str(err)
+        return grid_html(self._page_frame, range(len(self._page_frame)))
+
+    def human_baseline(self, n: int = 20, seed: int = 0) -> Any:
+        raise ValueError(
+            "the human baseline needs the items in memory: rw.explore(table.sample(...).df(), "
+            "labels='label') on a sample of the table"
+        )
+
+
+def table_explorer(
+    data: Any,
+    labels: Any = None,
+    *,
+    page_size: int = 24,
+    chart: bool = True,
+    title: str = "Explorer",
+    con: Any = None,
+    memory_limit: str | None = None,
+) -> TableExplorer:
+    """``rw.explore`` on a table read in place (see :func:`recipe_widgets.explore`)."""
+    from recipe_widgets.engine.explore import table_source
+
+    options = {k: v for k, v in (("con", con), ("memory_limit", memory_limit)) if v is not None}
+    source = table_source(data, **options) if options else table_source(data)
+    if labels is not None and (not isinstance(labels, str) or labels not in source.columns):
+        raise ValueError(
+            f"labels= names a column of the table ({', '.join(source.columns)}); got {labels!r}"
+        )
+    explorer = TableExplorer(source, title=title, page_size=page_size, chart=chart)
+    explorer.label_column = labels
+    return explorer
 
 
 def explore(
@@ -437,6 +617,7 @@ def explore(
     page_size: int = 24,
     chart: bool = True,
     title: str = "Explorer",
+    **table: Any,
 ) -> Explorer:
     """Browse a dataset: a DataFrame as it is, or arrays / tensors / a Dataset as one row per item.
 
@@ -445,10 +626,35 @@ def explore(
     item comes as a numpy array). ``report``: an ``rw.audit`` report; its flags become a
     sortable, searchable ``flags`` column (with ``split=`` naming the split shown when the audit
     ran over several). ``rw.explore(report=report)`` shows the items the audit already read.
-    """
-    from recipe_widgets.engine.explore import explore_table
 
+    A Parquet file / glob / folder, a CSV path, a DuckDB relation, a pyarrow Table or Dataset,
+    or a polars DataFrame / LazyFrame is queried in place through DuckDB (``pip install
+    recipe_widgets[data]``), never loaded whole: ``con=`` names the connection a relation was
+    made on, ``memory_limit="1GB"`` caps DuckDB's memory (it spills to disk past it).
+    """
+    from recipe_widgets.engine.explore import explore_table, is_table
+
+    whole("page_size", page_size)
+    if is_table(data):  # Parquet, CSV, DuckDB, Arrow, Polars, or a TableSource: queried in place
+        if axes or report is not None or images is not None or split is not None:
+            raise ValueError(
+                "axes=, report=, split= and images= go with data in memory; a table is explored "
+                "as its columns are"
+            )
+        return table_explorer(data, labels, page_size=page_size, chart=chart, title=title, **table)
+    if table:
+        raise TypeError(f"unexpected arguments {sorted(table)}: they go with a table read in place")
+    not_text(
+        "data",
+        data,
+        "arrays, tensors, a Dataset, a DataFrame, or the path of a Parquet / CSV file that exists",
+    )
     table = explore_table(data, labels, axes=axes, report=report, split=split, images=images)
+    if len(table.frame) == 0 or len(table.frame.columns) == 0:
+        raise ValueError(
+            f"data= is empty ({len(table.frame)} rows, {len(table.frame.columns)} columns):"
+            " nothing to explore"
+        )
     # check id -> its finding's message: what a flag or group tag says on hover
     reasons = {f.check: f.message for f in getattr(report, "findings", ())} if report else {}
     explorer = Explorer(

@@ -121,6 +121,26 @@ def test_compare_chart() -> None:
         compare_chart(long, metric="val")
 
 
+def test_hostile_metric_and_run_names_cannot_end_the_script_block() -> None:
+    from recipe_widgets import charts
+    from recipe_widgets.engine.results import Report
+    from recipe_widgets.engine.watch._watch import Run
+
+    evil = "</script><script>alert(1)</script>"
+    rows = [{"step": i, "loss": 1.0 / (i + 1), evil: float(i)} for i in range(5)]
+    runs = [Run(evil, rows, Report((), "t")), Run("plain", rows, Report((), "t"))]
+    for chart in (
+        charts.training(runs[0]),
+        charts.compare(*runs, metric=evil),
+        charts.compare(*runs, metric="loss"),
+    ):
+        html = chart.to_html()
+        assert "<script>alert" not in html and "</script><script>" not in html.replace(
+            "</script>\n<script", ""
+        )
+        assert "alert(1)" in html  # the name is still there, readable
+
+
 def _svg_texts(chart) -> list[str]:
     import re
 

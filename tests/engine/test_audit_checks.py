@@ -222,3 +222,26 @@ def test_few_features_make_close_items_info_not_warnings() -> None:
     x = rng.normal(size=(300, 16))
     x[299] = x[0] + 1e-3  # 16 features: a copy this close is no accident
     assert audit(x, quiet=True)["near_duplicates"].evidence["groups"] == [[0, 299]]
+
+
+def test_frame_nan_cells_are_found_and_a_regression_target_is_not_classes() -> None:
+    """A NaN feature cell is as corrupting as an Inf one; a whole-number regression target (the
+    diabetes score, 214 values in 442 rows) gets no class advice."""
+    import numpy as np
+    from sklearn.datasets import load_diabetes
+
+    from recipe_widgets.engine.audit import audit
+
+    x, y = load_diabetes(return_X_y=True, as_frame=True)
+    frame = x.assign(target=y)
+    frame.iloc[3, 2] = np.nan
+    frame.iloc[5, 1] = np.inf
+    r = audit(frame, labels="target")
+    found = r["corrupted_items"]
+    assert found.status == "warn"
+    assert dict(zip(found.evidence["indices"], found.evidence["reasons"])) == {
+        3: "NaN values",
+        5: "Inf values",
+    }
+    assert r["class_imbalance"].status == "skip"
+    assert "continuous" in r["class_imbalance"].message

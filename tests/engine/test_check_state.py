@@ -142,7 +142,7 @@ def test_uncopyable_model_falls_back_to_snapshot_and_restore(setups) -> None:
         quiet=True,
         thresholds={"overfit_steps": 30, "baseline_steps": 20},
     )
-    assert "could not be copied" in report["setup"].message
+    assert "could not be deep-copied" in report["setup"].message
     assert report["parameter_coverage"].status == "pass"
     _same(before, _state(model, opt))
 

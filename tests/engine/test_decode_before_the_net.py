@@ -22,15 +22,16 @@ class TwoInputs(nn.Module):
         return out if bias is None else out + bias
 
 
-def test_captures_the_very_tensors_of_the_first_call() -> None:
+def test_captures_copies_of_the_tensors_of_the_first_call() -> None:
     model = TwoInputs()
     x1, x2 = torch.randn(4, 1, 8, 8), torch.randn(4, 1, 8, 8)
     bias = torch.zeros(10)
     with before_the_net(model) as seen:
         model(x1, 2.0, bias=bias)
         model(x2)
-    assert seen.inputs[0] is x1 and seen.inputs[1] == 2.0
-    assert len(seen.calls) == 1 and seen.calls[0].kwargs["bias"] is bias
+    assert seen.inputs[0] is not x1 and torch.equal(seen.inputs[0], x1)
+    assert seen.inputs[1] == 2.0
+    assert len(seen.calls) == 1 and torch.equal(seen.calls[0].kwargs["bias"], bias)
     assert not model._forward_pre_hooks
 
 
@@ -41,7 +42,43 @@ def test_every_kth_call_and_cap() -> None:
         for x in xs:
             model(x)
     assert [c.index for c in seen.calls] == [0, 3]
-    assert seen.calls[1].args[0] is xs[3]
+    assert torch.equal(seen.calls[1].args[0], xs[3])
+
+
+class NormalisesInPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.sub_(x.mean())  # in place: the caller's tensor changes
+        return self.lin(x)
+
+
+def test_capture_is_what_entered_not_what_the_buffer_became() -> None:
+    model = NormalisesInPlace()
+    buffer = torch.randn(8, 64) + 5.0
+    entered = buffer.clone()
+    with before_the_net(model) as seen:
+        model(buffer)
+        buffer.fill_(0.0)  # a loader refilling its buffer
+    assert torch.equal(seen.inputs[0], entered)
+    assert seen.decoded is not None and not seen.calls[0].truncated
+
+
+def test_capture_is_bounded_and_says_so() -> None:
+    model = TwoInputs()
+    x = torch.randn(100, 64)
+    with before_the_net(model, max_bytes=10 * 64 * 4) as seen:
+        model(x)
+    assert seen.inputs[0].shape == (10, 64) and torch.equal(seen.inputs[0], x[:10])
+    assert seen.calls[0].truncated == ("first 10 of 100 examples of a (100, 64) tensor",)
+    assert "truncated: first 10 of 100" in repr(seen)
+    for bad in (-1, 0, 1.5, True):
+        with pytest.raises(ValueError, match="max_calls"):
+            before_the_net(model, max_calls=bad)
+    with pytest.raises(ValueError, match="max_bytes"):
+        before_the_net(model, max_bytes=0)
 
 
 def test_hook_removed_on_error_and_outputs_unchanged() -> None:

@@ -77,7 +77,7 @@ def test_same_findings_as_the_raw_loop(bug: Bug, tmp_path: Path) -> None:
     assert ids_and_steps(callback.watch.report) == expected
 
 
-def test_tiny_gpt2_with_lr_far_too_high_to_a_logdir(tmp_path: Path) -> None:
+def test_tiny_gpt2_trainer_run_to_a_logdir(tmp_path: Path) -> None:
     torch.manual_seed(0)
     config = tf.GPT2Config(n_layer=2, n_head=2, n_embd=16, vocab_size=64, n_positions=16)
     model = tf.GPT2LMHeadModel(config)
@@ -97,5 +97,7 @@ def test_tiny_gpt2_with_lr_far_too_high_to_a_logdir(tmp_path: Path) -> None:
     run = load_run(tmp_path / "gpt2")
     assert run.history["step"].max() == 4
     assert run.history["eval_loss"].notna().sum() == 1
-    checks = [f.check for f in run.report.findings]
-    assert "update_ratio_high" in checks  # an LR of 10 rewrites the weights at every step
+    # What the run directory holds is what the callback's watch reported, steps included; that
+    # an LR far too high is named (from step 4 on, in steady state) is pinned, for the Trainer
+    # and Lightning alike, by test_same_findings_as_the_raw_loop.
+    assert ids_and_steps(run.report) == ids_and_steps(callback.watch.report)

@@ -10,19 +10,7 @@ import torch
 import recipe_widgets as rw
 from recipe_widgets.widgets._explore import Explorer
 
-HOSTILE = '<img src=x onerror="window.__rw_pwned=1">'
-
-
-@pytest.fixture
-def frame() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    return pd.DataFrame(
-        {
-            "label": np.arange(60) % 3,
-            "brightness": rng.random(60),
-            "caption": [HOSTILE if i == 7 else f"item {i}" for i in range(60)],
-        }
-    )
+HOSTILE = '<img src=x onerror="window.__rw_pwned=1">'  # item 7's caption (conftest)
 
 
 def test_starts_with_every_item_on_the_first_page(frame: pd.DataFrame) -> None:

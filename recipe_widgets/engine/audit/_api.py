@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +17,7 @@ from recipe_widgets.engine.audit._outliers import outliers
 from recipe_widgets.engine.items import Items, read_items
 from recipe_widgets.engine.progress import progress
 from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import not_text
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -46,6 +46,7 @@ def audit(
     splits: Mapping[str, Any] | None = None,
     near_threshold: float = dup.NEAR_THRESHOLD,
     quiet: bool = False,
+    **table: Any,
 ) -> Report:
     """Find what is wrong with a dataset before a net learns it (the recipe's first step).
 
@@ -54,10 +55,53 @@ def audit(
     instead of ``data``. Item-level findings list flagged items in ``evidence["indices"]``
     (``[split, index]`` pairs with splits) and duplicate groups in ``evidence["groups"]``.
     Ctrl-C during a long scan returns the findings so far, with a ``scan_interrupted`` finding.
+
+    A Parquet file / glob / folder, a CSV path, a DuckDB relation, Arrow or Polars data is
+    audited in place by DuckDB (``[data]`` extra): ``labels`` and ``splits`` then name columns,
+    findings name rows by row id, near duplicates are looked for on a stated random sample
+    (``near_sample=``); ``con=`` and ``memory_limit=`` go to DuckDB.
     """
+    from recipe_widgets.engine.explore import is_table
+
+    if is_table(data):
+        from recipe_widgets.engine.audit._table import audit_data
+
+        return audit_data(
+            data, labels=labels, splits=splits, near_threshold=near_threshold, **table
+        )
+    if table:
+        raise TypeError(f"unexpected arguments {sorted(table)} for data in memory")
     return audit_table(
         data, labels=labels, splits=splits, near_threshold=near_threshold, quiet=quiet
     )[0]
+
+
+def _schemas(splits: Mapping[str, Any] | None) -> list[Finding]:
+    """A finding when the splits' tables have different columns: duplicates and leakage are
+    compared on what the splits share, so a renamed column hides them."""
+    if not isinstance(splits, Mapping):
+        return []
+    cols = {}
+    for name, part in splits.items():
+        frame = part[0] if isinstance(part, tuple) and part else part
+        if isinstance(frame, pd.DataFrame):
+            cols[str(name)] = [str(c) for c in frame.columns]
+    if len(cols) < 2 or len({tuple(sorted(c)) for c in cols.values()}) == 1:
+        return []
+    common = set.intersection(*(set(c) for c in cols.values()))
+    only = {n: [c for c in cs if c not in common] for n, cs in cols.items()}
+    parts = "; ".join(f"{n} only: {', '.join(cs)}" for n, cs in only.items() if cs)
+    return [
+        Finding(
+            "split_schemas",
+            "warn",
+            f"the splits have different columns ({parts}): items are compared across splits on"
+            " their values, so a renamed or missing column can hide duplicates and leakage.",
+            fix="Give every split the same columns (rename, or drop the extra ones) and audit"
+            " again.",
+            evidence={"columns": cols},
+        )
+    ]
 
 
 def audit_table(
@@ -69,16 +113,21 @@ def audit_table(
     quiet: bool = False,
 ) -> tuple[Report, pd.DataFrame]:
     """The report plus one row per item (split, index, label, the audit's scores and flags)."""
-    if not (isinstance(near_threshold, (int, float)) and 0 <= near_threshold <= 2):
+    if not (
+        isinstance(near_threshold, (int, float))
+        and not isinstance(near_threshold, bool)
+        and 0 <= near_threshold <= 2
+    ):
         raise ValueError(
             f"near_threshold={near_threshold!r}; a distance between unit-length codes lies in [0, 2]"
         )
+    not_text("data", data)
     items = read_items(data, labels, splits, quiet)
     title = "Data audit"
     table = pd.DataFrame({"split": items.split, "index": items.index})
     if items.labels is not None:
         table["label"] = items.labels
-    findings: list[Finding] = []
+    findings: list[Finding] = _schemas(splits)
     if items.n == 0:
         findings.append(
             Finding(
@@ -137,12 +186,7 @@ def _codes(items: Items, usable: np.ndarray) -> np.ndarray | None:
     num = items.frame.select_dtypes(include=["number", "bool"]).astype(np.float64)
     if num.shape[1] == 0:
         return None
-    x = num.to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: mean and sd are NaN
-        sd = np.nanstd(x, axis=0)
-        x = (x - np.nanmean(x, axis=0)) / np.where(sd > 0, sd, 1.0) / np.sqrt(x.shape[1])
-    x = np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)  # missing values sit at the mean
+    x = dup.column_codes(num.to_numpy())
     x[~usable] = np.nan
     return x
 

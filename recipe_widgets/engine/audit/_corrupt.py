@@ -48,7 +48,13 @@ def corrupted(items: Items) -> tuple[list[Finding], np.ndarray, np.ndarray]:
     else:
         num = items.frame.select_dtypes(include=["number"])
         if num.shape[1]:
-            inf = np.isinf(num.to_numpy(dtype=np.float64, na_value=np.nan)).any(axis=1)
+            values = num.to_numpy(dtype=np.float64, na_value=np.nan)
+            # Missing cells (NaN, None, pd.NA) of columns that are not empty: a NaN feature turns
+            # the loss into NaN as surely as an Inf one does.
+            present = ~np.isnan(values).all(axis=0)
+            nan = np.isnan(values[:, present]).any(axis=1)
+            inf = np.isinf(values).any(axis=1)
+            reason[nan] = "NaN values"
             reason[inf] = "Inf values"
         empty_cols = [c for c in items.frame.columns if items.frame[c].isna().all()]
         if empty_cols and n:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -116,6 +117,16 @@ def embed(items: Items, usable: np.ndarray) -> np.ndarray:
     sd[sd == 0] = 1.0  # a constant feature says nothing; do not divide by zero
     codes[usable] = (stack - stack.mean(axis=0)) / sd / np.sqrt(d)
     return codes
+
+
+def column_codes(x: np.ndarray) -> np.ndarray:
+    """(N, D) numeric columns as codes whose distances ``near_pairs`` thresholds: each column
+    z-scored, divided by sqrt(D) so a distance does not grow with the number of columns."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: mean and sd are NaN
+        sd = np.nanstd(x, axis=0)
+        x = (x - np.nanmean(x, axis=0)) / np.where(sd > 0, sd, 1.0) / np.sqrt(x.shape[1])
+    return np.nan_to_num(x, nan=0.0, posinf=0.0, neginf=0.0)  # missing values sit at the mean
 
 
 def near_pairs(codes: np.ndarray, threshold: float) -> np.ndarray:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
-from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, Ctx
+from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, CannotCopy, Ctx, start_lr
 from recipe_widgets.engine.check._data import (
     NotExampleAligned,
     UnusableInput,
@@ -23,10 +23,12 @@ from recipe_widgets.engine.check._data import (
     make_pool,
     to_device,
 )
-from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
+from recipe_widgets.engine.check._state import Snapshot, global_hooks_off
 from recipe_widgets.engine.check._task import TaskInfo, infer_task
+from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.threads import small_work
+from recipe_widgets.engine.validate import not_text, whole
 
 #: Checks that read the values of the model's output (not only the loss).
 _READS_OUTPUT = frozenset(
@@ -56,6 +58,11 @@ def _select(checks: Iterable[str] | None, skip: Iterable[str] | None) -> list[st
     for name, ids in (("checks", checks), ("skip", skip)):
         if isinstance(ids, str):
             raise TypeError(f"{name}= takes a list of check ids, e.g. {name}=[{ids!r}]")
+        if ids is not None and (
+            not isinstance(ids, (list, tuple, set, frozenset))
+            or not all(isinstance(i, str) for i in ids)
+        ):
+            raise TypeError(f"{name}= takes a list of check ids (strings), got {ids!r}")
         unknown = sorted(set(ids or ()) - set(CHECKS))
         if unknown:
             raise ValueError(
@@ -67,7 +74,7 @@ def _select(checks: Iterable[str] | None, skip: Iterable[str] | None) -> list[st
 
 def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
     """One forward of a fresh copy in train mode: the output and loss every init check reads."""
-    model = ctx.fresh()
+    model = ctx.fresh(forward_only=True)
     model.train()
     batch = _static.probe_pool(ctx)
     try:
@@ -120,7 +127,10 @@ def _runs_whole(ctx: Ctx) -> bool:
         with torch.no_grad():
             if isinstance(inputs, list):
                 inputs = tuple(inputs)
-            call_model(ctx.fresh(), inputs if isinstance(inputs, (tuple, dict)) else (inputs,))
+            call_model(
+                ctx.fresh(forward_only=True),
+                inputs if isinstance(inputs, (tuple, dict)) else (inputs,),
+            )
     except Exception:  # noqa: BLE001 - it does not run either: the usual error is raised
         return False
     return True
@@ -192,6 +202,144 @@ def _distinct(caught: list[warnings.WarningMessage], seen: set[str]) -> list[str
     return new
 
 
+#: checks that train and compare losses: meaningless when inputs or the loss are NaN / Inf
+_TRAINING = (
+    "reproducibility",
+    "overfit_one_batch",
+    "decreasing_loss",
+    "input_independent_baseline",
+)
+
+
+def _not_finite(pool: Any, loss: float) -> str | None:
+    """Why losses cannot be compared (NaN != NaN would read as 'not reproducible'), or None."""
+    bad = sum(int((~torch.isfinite(t)).sum()) for t in pool.tensors() if t.is_floating_point())
+    if bad:
+        return f"the inputs hold {bad} NaN/Inf value(s) (see input_sanity); clean them first"
+    if not math.isfinite(loss):
+        return f"the loss at init is {loss} (see loss_at_init); no training run can be compared"
+    return None
+
+
+def _checked_scheduler(factory: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The user's factory, refusing a result that is not a scheduler (``lambda o: None``)."""
+
+    def make(opt: Any) -> Any:
+        sched = factory(opt)
+        if not callable(getattr(sched, "step", None)):
+            raise UnusableInput(
+                f"scheduler= must be a factory optimizer -> scheduler (an object with .step());"
+                f" it returned {type(sched).__name__}."
+            )
+        return sched
+
+    return make
+
+
+def _copy_leak(ctx: Ctx) -> str | None:
+    """Why the copies are not safe to train, or None: one backward on a copy must reach only the
+    copy's parameters (a function stored on the model that captured the original's submodules
+    would send gradients, and steps, to the user's model). ``autograd.grad`` computes without
+    accumulating, so the user's ``.grad`` is never written."""
+    mine = [p for p in ctx.model.parameters() if p.requires_grad]
+    if not mine:
+        return None
+    try:
+        model = ctx.fresh(forward_only=True)
+        if model is ctx.model:
+            return None
+        model.train()
+        loss = ctx.loss(model, _static.probe_pool(ctx))
+        if not loss.requires_grad:
+            return None
+        grads = torch.autograd.grad(loss, mine, allow_unused=True)  # None where not reached
+    except Exception:  # noqa: BLE001 - a model that cannot do this fails in the checks, named there
+        return None
+    reached = sum(g is not None for g in grads)
+    if reached:
+        return (
+            f"a copy of the model still computes with {reached} of your model's parameters"
+            " (a function stored on the model, e.g. self.fn = lambda x: self.ln(x), captured"
+            " the original submodules), so training a copy would change your model. Define"
+            " such functions as methods, or call them through the module, to run these checks"
+        )
+    return None
+
+
+#: thresholds that count something: whole numbers, at least 1
+_COUNTS = {
+    "pool_size",
+    "batch_size",
+    "overfit_examples",
+    "overfit_steps",
+    "decrease_steps",
+    "baseline_steps",
+    "repro_steps",
+    "independence_examples",
+}
+
+
+def _thresholds(thresholds: Any) -> dict[str, float]:
+    th = dict(DEFAULT_THRESHOLDS)
+    if thresholds is None:
+        return th
+    if not isinstance(thresholds, dict):
+        raise TypeError(
+            f"thresholds= takes a dict {{name: number}}, got {type(thresholds).__name__}"
+        )
+    unknown = sorted(set(thresholds) - set(th), key=str)
+    if unknown:
+        raise ValueError(
+            f"unknown threshold(s) in thresholds=: {', '.join(map(str, unknown))};"
+            f" known: {', '.join(th)}"
+        )
+    for k, v in thresholds.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise ValueError(f"thresholds={{{k!r}: ...}} must be a finite number, got {v!r}")
+        if k in _COUNTS and (v < 1 or v != int(v)):
+            raise ValueError(
+                f"thresholds={{{k!r}: ...}} counts something: a whole number >= 1, got {v!r}"
+            )
+        if v < 0:
+            raise ValueError(f"thresholds={{{k!r}: ...}} must be >= 0, got {v!r}")
+        th[k] = float(v)
+    return th
+
+
+def _lr_note(optimizer: Any) -> str:
+    """Which lr the copies train at, when a scheduler's ``initial_lr`` differs from the current."""
+    several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
+    pairs = [
+        (g.get("lr"), start_lr(g))
+        for o in several
+        if isinstance(o, torch.optim.Optimizer)
+        for g in o.param_groups
+    ]
+    if not any(cur != start for cur, start in pairs):
+        return ""
+    starts = ", ".join(fmt(float(s)) for _, s in pairs)
+    now = ", ".join(fmt(float(c)) for c, _ in pairs)
+    return f"; the copies train from lr {starts} (the initial_lr your scheduler set; your optimizer's lr now is {now})"
+
+
+def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
+    """Name the usual cause of a loss that raises: integer labels outside 0..C-1."""
+    if y.is_floating_point() or y.numel() == 0 or out.dim() < 2:
+        return ""
+    valid = y[y != -100]
+    if not valid.numel():
+        return ""
+    lo, hi = int(valid.min()), int(valid.max())
+    for c in {out.shape[-1], out.shape[1]}:
+        if lo >= 0 and hi < c:
+            return ""
+    c = out.shape[-1]
+    return (
+        f" The labels range {lo}..{hi} but the output has {c} classes (valid labels 0..{c - 1}):"
+        " relabel to 0..C-1 or widen the final layer."
+    )
+
+
 @small_work()  # tiny-model training: one intra-op thread, the user's count restored after
 def check(
     model: nn.Module,
@@ -224,7 +372,13 @@ def check(
     ``clip_grad_norm``: the max norm your loop clips gradients to (the checks' short runs clip
     the same way; without it a run that diverges is retried once with clipping at norm 1, and
     the finding says so). Your model, optimizer, data and every global RNG are bit-identical
-    afterwards, also when a check fails or raises.
+    afterwards, also when a check fails or raises: the optimizer's groups and state tensors are
+    the same objects (values put back in place). The checks train copies, never your model:
+    your forward / backward hooks (module and global) do not fire on them, a model
+    ``copy.deepcopy`` refuses is rebuilt from its parameters, buffers and modes, and when no
+    safe copy exists (a stored function that reaches your modules) the training checks skip and
+    say why. Copies start from a scheduler's ``initial_lr`` (a warm-up from lr 0 would not train
+    them); called under ``torch.no_grad()``, the checks run with gradients enabled.
     The checks train small copies on one intra-op thread (many tiny ops: several threads
     make them several times slower when other processes share the cores);
     ``torch.get_num_threads()`` is yours again afterwards.
@@ -234,42 +388,94 @@ def check(
     """
     _validate(model, loss_fn, optimizer, expected_init_loss, clip_grad_norm)
     chosen = _select(checks, skip)
+    _validate_more(data, val, seed, steps, scheduler)
     th = _thresholds(thresholds)
-    snapshot = Snapshot(model, optimizer, data=(data, val))
+    grad_was = torch.is_grad_enabled()
+    snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
+    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        scheduler = _checked_scheduler(scheduler)
     try:
-        try:
-            pool = make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data")
-        except NotExampleAligned as exc:
-            return _all_skipped(str(exc), chosen)
-        pool = to_device(pool, model)
-        ctx = Ctx(
-            model=model,
-            pool=pool,
-            val=_val_pool(val, batch_fn, th, model),
-            loss_fn=loss_fn,
-            output_fn=output_fn or default_output_fn,
-            optimizer=optimizer,
-            task=TaskInfo(task or "other", "unknown"),  # replaced below, from the probe
-            snapshot=snapshot,
-            seed=int(seed),
-            quiet=quiet,
-            thresholds=th,
-            causal=causal,
-            expected_init_loss=expected_init_loss,
-            scheduler=scheduler,
-            steps=steps,
-            copyable=try_deepcopy(model) is not None,
-            raw_data=data,
-            raw_val=val,
-            batch_fn=batch_fn,
-            clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
-        )
-        return _checked(ctx, chosen, task)
+        with torch.enable_grad(), global_hooks_off():
+            return _setup_and_check(
+                model,
+                data,
+                loss_fn,
+                optimizer,
+                val,
+                task,
+                chosen,
+                th,
+                batch_fn,
+                output_fn,
+                scheduler,
+                steps,
+                causal,
+                expected_init_loss,
+                clip_grad_norm,
+                seed,
+                quiet,
+                snapshot,
+                grad_was,
+            )
     finally:
         snapshot.restore()
 
 
-def _checked(ctx: Ctx, chosen: list[str], task: str | None) -> Report:
+def _setup_and_check(
+    model: nn.Module,
+    data: Any,
+    loss_fn: Any,
+    optimizer: Any,
+    val: Any,
+    task: str | None,
+    chosen: list[str],
+    th: dict[str, float],
+    batch_fn: Any,
+    output_fn: Any,
+    scheduler: Any,
+    steps: int | None,
+    causal: bool | None,
+    expected_init_loss: float | None,
+    clip_grad_norm: float | None,
+    seed: int,
+    quiet: bool,
+    snapshot: Snapshot,
+    grad_was: bool,
+) -> Report:
+    try:
+        pool = make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data")
+    except NotExampleAligned as exc:
+        return _all_skipped(str(exc), chosen)
+    pool = to_device(pool, model)
+    if pool.n < 2:
+        raise UnusableInput(
+            f"data= holds {pool.n} example(s); the checks need at least 2 (a few hundred is best)."
+        )
+    ctx = Ctx(
+        model=model,
+        pool=pool,
+        val=_val_pool(val, batch_fn, th, model),
+        loss_fn=loss_fn,
+        output_fn=output_fn or default_output_fn,
+        optimizer=optimizer,
+        task=TaskInfo(task or "other", "unknown"),  # replaced below, from the probe
+        snapshot=snapshot,
+        seed=int(seed),
+        quiet=quiet,
+        thresholds=th,
+        causal=causal,
+        expected_init_loss=expected_init_loss,
+        scheduler=scheduler,
+        steps=steps,
+        raw_data=data,
+        raw_val=val,
+        batch_fn=batch_fn,
+        clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
+    )
+    return _checked(ctx, chosen, task, grad_was)
+
+
+def _checked(ctx: Ctx, chosen: list[str], task: str | None, grad_was: bool) -> Report:
     """The probe (one forward and loss, whose warnings are the setup's evidence), then every
     chosen check."""
     try:
@@ -280,13 +486,18 @@ def _checked(ctx: Ctx, chosen: list[str], task: str | None) -> Report:
         return _labels_refused(exc, chosen)
     except NotExampleAligned as exc:
         return _all_skipped(str(exc), chosen)
+    ctx.snapshot.restore_model()  # the probe ran on the original when no copy exists
+    if ctx.copy_problem is None:
+        with warnings.catch_warnings():  # the probe's warnings are already counted
+            warnings.simplefilter("ignore")
+            ctx.copy_problem = _copy_leak(ctx)
     if isinstance(out, torch.Tensor):
         targets = ctx.pool.targets[: out.shape[0]]
         ctx.task = infer_task(ctx.loss_fn, out, targets, loss, task)
     seen: set[str] = set()
     probe_warnings = _distinct(probed, seen)
     findings = _run_checks(ctx, chosen, out, loss, seen)
-    findings.insert(0, _setup_finding(ctx, probe_warnings))
+    findings.insert(0, _setup_finding(ctx, probe_warnings, grad_was))
     return Report(tuple(findings), title="Recipe check")
 
 
@@ -326,15 +537,6 @@ def _validate(
         raise ValueError(f"clip_grad_norm must be a positive number, got {clip_grad_norm!r}")
 
 
-def _thresholds(given: dict[str, float] | None) -> dict[str, float]:
-    th = dict(DEFAULT_THRESHOLDS)
-    unknown = sorted(set(given or {}) - set(th))
-    if unknown:
-        raise ValueError(f"unknown threshold(s): {', '.join(unknown)}; known: {', '.join(th)}")
-    th.update({k: float(v) for k, v in (given or {}).items()})
-    return th
-
-
 def _runners(ctx: Ctx, out: Any, loss: float) -> dict[str, Callable[[], Finding]]:
     return {
         "input_sanity": lambda: _static.input_sanity(ctx, out),
@@ -358,8 +560,12 @@ def _run_checks(
     ctx: Ctx, chosen: list[str], out: Any, loss: float, seen: set[str]
 ) -> list[Finding]:
     runners = _runners(ctx, out, loss)
+    not_finite = _not_finite(ctx.pool, loss)
     findings = []
     for cid in chosen:
+        if not_finite and cid in _TRAINING:
+            findings.append(Finding(cid, "skip", f"not run: {not_finite}."))
+            continue
         if cid in _READS_OUTPUT and not isinstance(out, torch.Tensor):
             findings.append(
                 Finding(
@@ -376,6 +582,8 @@ def _run_checks(
             findings.append(_catching_warnings(runners[cid], seen))
         except UnusableInput:
             raise
+        except CannotCopy as exc:
+            findings.append(Finding(cid, "skip", f"not run, to leave your model untouched: {exc}."))
         except Exception as exc:  # noqa: BLE001 - one check's crash must not hide the others
             # The probe ran the user's model and loss, so what raises here is what the check
             # did to the setup (zeroed inputs, one example, a permuted batch): the check
@@ -390,33 +598,66 @@ def _run_checks(
                     evidence={"error": repr(exc)},
                 )
             )
-        if not ctx.copyable:  # the original was used in place: put it back between checks
-            ctx.snapshot.restore_model()
+        ctx.snapshot.restore_model()  # a check's forward never changes the original; make sure
     return findings
 
 
-def _setup_finding(ctx: Ctx, probe_warnings: list[str]) -> Finding:
+def _setup_finding(ctx: Ctx, probe_warnings: list[str], grad_was: bool) -> Finding:
+    """What was read and how the checks ran (copies, gradients, the lr the copies used)."""
+    several = ctx.optimizer if isinstance(ctx.optimizer, (list, tuple)) else [ctx.optimizer]
     evidence = {
         "task": ctx.task.task,
         "loss_kind": ctx.task.loss_kind,
         "n_classes": ctx.task.n_classes,
         "examples": ctx.pool.n,
+        "copy": "none" if ctx.copy_problem else ("rebuilt" if ctx.copy_how else "deep copy"),
+        "grad_enabled_by_check": not grad_was,
+        "copies_lr": [
+            float(start_lr(g))
+            for o in several
+            if isinstance(o, torch.optim.Optimizer)
+            for g in o.param_groups
+            if isinstance(start_lr(g), (int, float))
+        ],
         **({"warnings": probe_warnings} if probe_warnings else {}),
     }
     classes = f", {ctx.task.n_classes} classes" if ctx.task.n_classes else ""
     val = "" if ctx.val is None else f", {ctx.val.n} validation examples"
-    copied = (
-        ""
-        if ctx.copyable
-        else "; the model could not be copied, so checks ran on it and it was restored"
-    )
     return Finding(
         "setup",
         "info",
         f"task {ctx.task.task!r} (loss {ctx.task.loss_kind}{classes}),"
-        f" {ctx.pool.n} examples read{val}{copied}.",
+        f" {ctx.pool.n} examples read{val}{_how_notes(ctx, grad_was)}.",
         evidence=evidence,
     )
+
+
+def _how_notes(ctx: Ctx, grad_was: bool) -> str:
+    notes = ""
+    if ctx.copy_problem:
+        notes += f"; training checks skipped: {ctx.copy_problem}"
+    elif ctx.copy_how:
+        notes += (
+            f"; the model could not be deep-copied ({ctx.copy_how}), so the checks ran on a"
+            " rebuilt copy of its parameters, buffers and modes (attributes that cannot be"
+            " copied are shared)"
+        )
+    if not grad_was:
+        notes += "; called under torch.no_grad(): the checks ran with gradients enabled"
+    return notes + _lr_note(ctx.optimizer)
+
+
+def _validate_more(data: Any, val: Any, seed: Any, steps: Any, scheduler: Any) -> None:
+    whole("seed", seed, least=0)
+    kinds = "an (inputs, targets) tuple of tensors, a Dataset or a DataLoader"
+    not_text("data", data, kinds)
+    not_text("val", val, kinds)
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ValueError(f"steps= must be a whole number >= 1, got {steps!r}")
+    if scheduler is not None and not callable(scheduler):
+        raise TypeError(
+            f"scheduler= takes a factory optimizer -> scheduler, got {type(scheduler).__name__}"
+        )
 
 
 def _all_skipped(why: str, chosen: list[str]) -> Report:

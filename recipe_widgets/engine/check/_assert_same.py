@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from recipe_widgets.engine.validate import number
+
 
 def _tensors(x: Any) -> list[torch.Tensor]:
     if isinstance(x, torch.Tensor):
@@ -58,6 +60,10 @@ def assert_same(
     ``sum(v * output)`` (``v`` random, seeded privately) with respect to every floating-point
     tensor input. The global RNG is not touched; the inputs are not modified.
     """
+    if not callable(reference_fn) or not callable(candidate_fn):
+        raise TypeError("reference_fn and candidate_fn must be callables (functions or modules)")
+    number("rtol", rtol, least=0)
+    number("atol", atol, least=0)
     gen = torch.Generator().manual_seed(0)
 
     def run(fn: Callable[..., Any]) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -78,6 +84,8 @@ def assert_same(
             f"reference returns {len(ref_out)} tensor(s), candidate {len(cand_out)}"
         )
     for i, (a, b) in enumerate(zip(ref_out, cand_out)):
+        if a.dtype != b.dtype:
+            raise AssertionError(f"output {i}: reference is {a.dtype}, candidate {b.dtype}")
         msg = _first_difference(f"output {i} at ", a, b, rtol, atol)
         if msg:
             raise AssertionError(msg)

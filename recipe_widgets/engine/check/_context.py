@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine.check._data import Pool, UnusableInput, call_model
-from recipe_widgets.engine.check._state import Snapshot, try_deepcopy
+from recipe_widgets.engine.check._state import Snapshot, copy_model
 from recipe_widgets.engine.check._task import TaskInfo
 from recipe_widgets.engine.progress import progress
 
@@ -54,6 +54,16 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "schedule_floor": 0.01,  # lr below this fraction of its peak ...
     "schedule_before": 0.5,  # ... before this fraction of the planned steps
 }
+
+
+class CannotCopy(Exception):
+    """No safe copy of the model exists: a check that would train it is skipped instead."""
+
+
+def start_lr(group: dict[str, Any]) -> Any:
+    """The lr a copy starts from: the ``initial_lr`` a scheduler set (a warm-up from lr 0 would
+    otherwise train the copies at lr 0), else the group's current lr."""
+    return group.get("initial_lr", group.get("lr"))
 
 
 def dropout_off(model: nn.Module) -> None:
@@ -116,6 +126,8 @@ def copy_optimizer(optimizer: Any, user_model: nn.Module, copy: nn.Module) -> An
         params = [by_name[name_of[id(p)]] for p in g["params"] if id(p) in name_of]
         if params:
             hp = {k: v for k, v in g.items() if k not in ("params", "initial_lr")}
+            if "lr" in g:
+                hp["lr"] = start_lr(g)
             groups.append({"params": params, **hp})
     if not groups:
         raise UnusableInput(
@@ -151,7 +163,10 @@ class Ctx:
     expected_init_loss: float | None = None
     scheduler: Any = None
     steps: int | None = None
-    copyable: bool = True
+    #: why no safe copy exists (training checks skip), or None
+    copy_problem: str | None = None
+    #: how the copies are made: "" for a deep copy, else why deepcopy failed (rebuilt instead)
+    copy_how: str = ""
     raw_data: Any = None
     raw_val: Any = None
     batch_fn: Any = None
@@ -161,17 +176,21 @@ class Ctx:
     def th(self, name: str) -> float:
         return self.thresholds[name]
 
-    def fresh(self) -> nn.Module:
-        """A model as the user gave it: a deep copy, or the restored original as a fallback."""
-        if self.copyable:
-            clone = try_deepcopy(self.model)
-            if clone is not None:
-                return clone
-            self.copyable = False
-        self.snapshot.restore_model()
-        for p in self.model.parameters():  # like a copy: no gradients left over
-            p.grad = None
-        return self.model
+    def fresh(self, *, forward_only: bool = False) -> nn.Module:
+        """A copy of the model as the user gave it (see ``copy_model``). Raises
+        :class:`CannotCopy` when no safe copy exists; with ``forward_only`` (a forward under
+        ``no_grad``) the copy is returned anyway, or the original when there is none (the
+        caller restores it)."""
+        if self.copy_problem is not None and not forward_only:
+            raise CannotCopy(self.copy_problem)
+        clone, self.copy_how = copy_model(self.model)
+        if clone is None:
+            self.copy_problem = f"the model could not be copied ({self.copy_how})"
+            if not forward_only:
+                raise CannotCopy(self.copy_problem)
+            self.snapshot.restore_model()
+            return self.model
+        return clone
 
     def make_optimizer(self, model: nn.Module, lr_scale: float = 1.0) -> Any:
         opt = copy_optimizer(self.optimizer, self.model, model)
@@ -195,6 +214,7 @@ class Ctx:
             {
                 "params": [nn.Parameter(torch.zeros(1))],
                 **{k: v for k, v in g.items() if k not in ("params", "initial_lr")},
+                **({"lr": start_lr(g)} if "lr" in g else {}),
             }
             for g in opt.param_groups
         ]

@@ -26,6 +26,7 @@ from recipe_widgets.engine.check._data import (
 )
 from recipe_widgets.engine.check._state import RngState
 from recipe_widgets.engine.formatting import fmt
+from recipe_widgets.engine.validate import names, not_text, whole
 
 Metric = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -127,9 +128,12 @@ def evaluate(
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    not_text("data", data, "an (inputs, targets) tuple of tensors, a Dataset or a DataLoader")
+    whole("batch_size", batch_size)
     if isinstance(metrics, Mapping):
         fns = dict(metrics)
     else:
+        metrics = names("metrics", metrics)
         unknown = [m for m in metrics if m not in _NAMED]
         if unknown:
             raise ValueError(
@@ -147,6 +151,8 @@ def evaluate(
         with torch.no_grad():
             for inputs, y in _batches(data, batch_fn, batch_size):
                 out = output_fn(call_model(model, inputs))
+                if out.is_floating_point() and not bool(torch.isfinite(out).all()):
+                    raise ValueError(_NOT_FINITE.format(n=int((~torch.isfinite(out)).sum())))
                 if loss_fn is not None:
                     values["loss"].append(_per_example_loss(loss_fn, out, y).cpu())
                 for k, fn in fns.items():
@@ -168,4 +174,12 @@ def evaluate(
         n = v.numel()
         se = float(v.std() / math.sqrt(n)) if n > 1 else math.nan
         figures[k] = (float(v.mean()) if n else math.nan, se)
+    if n == 0:
+        raise ValueError("data= holds no examples: nothing to evaluate.")
     return Evaluation(n, figures)
+
+
+_NOT_FINITE = (
+    "the model's output on data= holds {n} NaN/Inf value(s) (NaN in the inputs, or a diverged"
+    " model): no metric is meaningful; clean the data or check the model."
+)

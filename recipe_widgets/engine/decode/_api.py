@@ -27,6 +27,7 @@ from recipe_widgets.engine.decode._tensor_stats import TensorStats, tensor_stats
 from recipe_widgets.engine.decode._text import decode_labels, token_texts
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import finite_values, not_text
 
 KINDS = ("images", "tokens", "tabular", "sequences", "filters")
 
@@ -335,8 +336,11 @@ def decode(
     """
     if kind is not None and kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
-    if channel_order.upper() not in ("RGB", "BGR"):
+    if not isinstance(channel_order, str) or channel_order.upper() not in ("RGB", "BGR"):
         raise ValueError(f"channel_order must be 'RGB' or 'BGR'; got {channel_order!r}")
+    not_text("x", x)
+    finite_values("mean", mean)
+    finite_values("std", std, positive=True)
     t = _as_tensor(x)
     stats = tensor_stats(t)  # on the tensor's own device, before anything is copied
     why = None

@@ -1,8 +1,11 @@
 """``rw.before_the_net(model)``: capture the exact tensors entering ``model.forward`` and decode them.
 
 A forward pre-hook sees the arguments after every transform, collate and ``.to(device)``: the
-only source of truth for what the net is fed. The hook only records references (no copy, no
-change to the inputs) and is removed on exit, also when the block raises.
+only source of truth for what the net is fed. The hook records copies of the tensors as they
+entered (a loader that refills its buffer, or a model that normalises its input in place, does
+not change what was captured), at most ``max_bytes`` per call: beyond that only the first
+examples are kept and the call says so. It never changes the inputs and is removed on exit,
+also when the block raises.
 """
 
 from __future__ import annotations
@@ -24,6 +27,33 @@ class ForwardCall:
     index: int
     args: tuple[Any, ...]
     kwargs: dict[str, Any] = field(default_factory=dict)
+    #: "first k of n examples" per tensor cut to fit ``max_bytes`` (empty: captured whole)
+    truncated: tuple[str, ...] = ()
+
+
+#: bytes of tensor data copied per captured call by default
+MAX_BYTES = 64 * 2**20
+
+
+def _capture(value: Any, budget: list[int], cut: list[str], depth: int = 0) -> Any:
+    """A copy of ``value`` as it is now: tensors detached and cloned (cut along the first
+    dimension once ``budget`` bytes are used up), containers rebuilt, anything else kept."""
+    if isinstance(value, torch.Tensor):
+        t = value.detach()
+        size = t.element_size() * t.numel()
+        if size > budget[0] and t.dim() > 0 and t.shape[0] > 1:
+            row = max(1, size // t.shape[0])
+            keep = max(1, budget[0] // row)
+            cut.append(f"first {keep} of {t.shape[0]} examples of a {tuple(t.shape)} tensor")
+            t = t[:keep]
+            size = row * keep
+        budget[0] = max(0, budget[0] - size)
+        return t.clone()
+    if depth < 3 and isinstance(value, (tuple, list)):
+        return type(value)(_capture(v, budget, cut, depth + 1) for v in value)
+    if depth < 3 and isinstance(value, dict):
+        return {k: _capture(v, budget, cut, depth + 1) for k, v in value.items()}
+    return value
 
 
 class BeforeTheNet:
@@ -39,17 +69,24 @@ class BeforeTheNet:
         *,
         every: int | None = None,
         max_calls: int = 16,
+        max_bytes: int = MAX_BYTES,
         **decode_options: Any,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"before_the_net needs an nn.Module, got {type(model).__name__}")
-        if every is not None and (not isinstance(every, int) or every < 1):
+        if every is not None and (
+            isinstance(every, bool) or not isinstance(every, int) or every < 1
+        ):
             raise ValueError(
                 f"every must be a positive int (capture every k-th call) or None; got {every!r}"
             )
+        for name, v, least in (("max_calls", max_calls, 1), ("max_bytes", max_bytes, 1)):
+            if isinstance(v, bool) or not isinstance(v, int) or v < least:
+                raise ValueError(f"{name} must be an int >= {least}; got {v!r}")
         self.model = model
         self.every = every
         self.max_calls = max_calls
+        self.max_bytes = max_bytes
         self.decode_options = decode_options
         self._calls: list[ForwardCall] = []
         self._seen = 0
@@ -62,7 +99,10 @@ class BeforeTheNet:
         self._seen += 1
         wanted = index == 0 if self.every is None else index % self.every == 0
         if wanted and len(self._calls) < self.max_calls:
-            self._calls.append(ForwardCall(index, tuple(args), dict(kwargs)))
+            budget, cut = [self.max_bytes], []
+            args = _capture(tuple(args), budget, cut)
+            kwargs = _capture(dict(kwargs), budget, cut)
+            self._calls.append(ForwardCall(index, args, kwargs, tuple(cut)))
             self._decoded = None
         return None  # never replace the inputs
 
@@ -84,7 +124,7 @@ class BeforeTheNet:
 
     @property
     def inputs(self) -> tuple[Any, ...]:
-        """The positional arguments of the first captured call: the very objects passed."""
+        """The positional arguments of the first captured call, as they entered (copies)."""
         if not self._calls:
             raise LookupError(
                 f"no forward call of {type(self.model).__name__} was captured; call the model "
@@ -113,7 +153,12 @@ class BeforeTheNet:
         if not self._calls:
             return f"BeforeTheNet({name}, no call captured)"
         n = len(self._calls)
-        return f"BeforeTheNet({name}, {n} call{'s' if n != 1 else ''} captured; {self.decoded!r})"
+        cut = self._calls[0].truncated
+        note = f" (truncated: {'; '.join(cut)})" if cut else ""
+        return (
+            f"BeforeTheNet({name}, {n} call{'s' if n != 1 else ''} captured{note};"
+            f" {self.decoded!r})"
+        )
 
     @property
     def captured(self) -> bool:
@@ -125,10 +170,19 @@ class BeforeTheNet:
 
 
 def before_the_net(
-    model: nn.Module, *, every: int | None = None, max_calls: int = 16, **decode_options: Any
+    model: nn.Module,
+    *,
+    every: int | None = None,
+    max_calls: int = 16,
+    max_bytes: int = MAX_BYTES,
+    **decode_options: Any,
 ) -> BeforeTheNet:
     """``with rw.before_the_net(model, labels=y) as seen: model(x)``; then ``seen`` shows the batch.
 
     ``decode_options`` are those of :func:`rw.decode` (``mean``, ``std``, ``labels``, ``classes``...).
+    The inputs are copied as they enter, up to ``max_bytes`` per call (then the first examples
+    only, said in ``seen.calls[i].truncated`` and the repr).
     """
-    return BeforeTheNet(model, every=every, max_calls=max_calls, **decode_options)
+    return BeforeTheNet(
+        model, every=every, max_calls=max_calls, max_bytes=max_bytes, **decode_options
+    )

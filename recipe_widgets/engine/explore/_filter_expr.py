@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recipe_widgets.engine.explore._regex import search_each
+
 MAX_LENGTH = 2_000  # a filter longer than this is not typed by a person
 
 _TOKEN = re.compile(
@@ -121,7 +123,7 @@ class _Parser:
 
     def parse(self) -> np.ndarray:
         if self.peek().kind == "end":
-            return np.ones(len(self.frame), dtype=bool)  # an empty filter keeps every row
+            return self.everything()  # an empty filter keeps every row
         mask = self.or_()
         if self.peek().kind != "end":
             raise self.error(f"unexpected {self.peek().value!r} after a complete condition")
@@ -153,6 +155,13 @@ class _Parser:
             got = "end of filter" if tok.kind == "end" else repr(tok.value)
             raise self.error(f"expected a column name, found {got}", tok)
         self.take()
+        return self.lookup(tok)
+
+    # -- what a condition becomes: a boolean mask here; a subclass may build another form ------
+    def everything(self) -> Any:
+        return np.ones(len(self.frame), dtype=bool)
+
+    def lookup(self, tok: _Tok) -> Any:
         if tok.value not in self.frame.columns:
             cols = ", ".join(map(str, list(self.frame.columns)[:12]))
             raise self.error(f"no column {tok.value!r} (columns: {cols})", tok)
@@ -188,17 +197,9 @@ class _Parser:
                 self.take()
                 values.append(self.value())
             self.expect("op", ")")
-            return np.asarray(col.isin(values), dtype=bool)
+            return self.isin(col, values)
         if tok.kind == "keyword" and tok.value in ("contains", "matches"):
-            pat = self.expect("string").value
-            text = col.astype(str).where(col.notna(), "")
-            if tok.value == "contains":
-                return np.asarray(text.str.contains(pat, case=False, regex=False), dtype=bool)
-            try:
-                rx = re.compile(pat, re.IGNORECASE)
-            except re.error as err:
-                raise self.error(f"bad regular expression {pat!r}: {err}", tok) from err
-            return np.asarray([rx.search(s) is not None for s in text], dtype=bool)
+            return self.text_match(col, tok, self.expect("string").value)
         if tok.kind != "op" or tok.value not in ("==", "!=", "<", "<=", ">", ">="):
             got = "end of filter" if tok.kind == "end" else repr(tok.value)
             raise self.error(
@@ -206,6 +207,21 @@ class _Parser:
                 tok,
             )
         return self.compare(col, tok, self.value(), start)
+
+    def isin(self, col: pd.Series, values: list[Any]) -> np.ndarray:
+        return np.asarray(col.isin(values), dtype=bool)
+
+    def text_match(self, col: pd.Series, tok: _Tok, pat: str) -> np.ndarray:
+        """``contains`` (case-insensitive substring) or ``matches`` (regex search), as shown."""
+        text = col.astype(str).where(col.notna(), "")
+        if tok.value == "contains":
+            return np.asarray(text.str.contains(pat, case=False, regex=False), dtype=bool)
+        try:
+            rx = re.compile(pat, re.IGNORECASE)
+        except re.error as err:
+            raise self.error(f"bad regular expression {pat!r}: {err}", tok) from err
+        codes, distinct = pd.factorize(text)  # each distinct value searched once
+        return search_each(rx.pattern, list(distinct))[codes]
 
     def compare(self, col: pd.Series, op: _Tok, value: Any, start: _Tok) -> np.ndarray:
         if value is None:

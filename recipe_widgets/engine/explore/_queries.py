@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from recipe_widgets.engine.explore._regex import search_each
+
 MAX_PATTERN = 500  # a longer "search" is a paste accident, and costs regex time on every row
 
 
@@ -201,9 +203,7 @@ def search_mask(
         for which in range(len(cache.column(col))):
             codes, shown = cache.text(col, which)
             # One search per distinct value; the last slot answers for missing values (code -1).
-            hit = np.fromiter(
-                (bool(pattern.search(v)) for v in [*shown, ""]), dtype=bool, count=len(shown) + 1
-            )
+            hit = search_each(pattern.pattern, [*shown, ""])  # RE2, or re with a time limit
             mask |= hit[codes]
     return mask
 

@@ -7,10 +7,14 @@ hooks are removed in ``finally:`` so the model and optimizer are left as the loo
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import math
+import os
+import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +24,7 @@ from torch import nn
 
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
+from recipe_widgets.engine.validate import names as _names
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._history import FOLD_ROWS, Folded
 from recipe_widgets.engine.watch._hooks import Hooks
@@ -159,7 +164,12 @@ class _RunData:
         return f"{self._kind}({', '.join(parts)})"
 
     def save(self, path: str | Path) -> Path:
-        """Write history and findings as JSON (readable by :func:`load_run` and by people)."""
+        """Write history and findings as JSON (readable by :func:`load_run` and by people).
+
+        Atomic: the JSON goes to a temporary file in the same folder, is flushed to disk, then
+        renamed over ``path``; a reader (or a crash mid-save) sees the old file or the new one,
+        never part of one. A checksum of the content lets :func:`load_run` refuse a damaged file.
+        """
         path = Path(path)
         self._catch_up()
         data = {
@@ -172,7 +182,8 @@ class _RunData:
         }
         if self._folded is not None:
             data["downsampled"] = self._folded.to_dict()  # older rows, as buckets
-        path.write_text(json.dumps(data, indent=1), encoding="utf-8")
+        data["sha256"] = _checksum(data)
+        _write_atomic(path, json.dumps(data, indent=1).encode("utf-8"))
         return path
 
     def to_tensorboard(self, logdir: str | Path) -> Path:
@@ -436,24 +447,38 @@ class Watch(_RunData):
         return self._tracked
 
     def track(self, batch: Any) -> None:
-        """Record the model's predictions on this fixed batch as training goes (no grad, eval)."""
+        """Record the model's predictions on this fixed batch as training goes (no grad, eval).
+
+        ``batch``: ``x``, ``(x, y)``, or a dict of keyword inputs (``labels`` / ``targets`` left
+        out); a model returning a dict or an object with ``logits`` is read there."""
+        if isinstance(batch, (tuple, list)) and not batch:
+            raise ValueError("w.track(batch): batch is empty; pass x, (x, y) or a dict of inputs")
+        if batch is None or isinstance(batch, (str, bytes)):
+            raise TypeError(
+                f"w.track(batch): batch must be a tensor, (x, y) or a dict of inputs, got"
+                f" {type(batch).__name__}"
+            )
         self._tracked = batch
         self._predict(self._hooks.steps)
 
     def _predict(self, step: int) -> None:
         if self.predictions and self.predictions[-1][0] == step:
             return
-        x = self._tracked[0] if isinstance(self._tracked, (tuple, list)) else self._tracked
-        was_training = self.model.training
+        batch = self._tracked
+        modes = [(m, m.training) for m in self.model.modules()]  # every module's own mode
         self._hooks.suspended = True
         try:
             self.model.eval()  # predictions without dropout and without touching BN statistics
             with torch.no_grad():
-                out = self.model(x)
+                if isinstance(batch, Mapping):
+                    out = self.model(**{k: v for k, v in batch.items() if k not in _TARGET_KEYS})
+                else:
+                    out = self.model(batch[0] if isinstance(batch, (tuple, list)) else batch)
         finally:
-            self.model.train(was_training)
+            for m, flag in modes:
+                m.training = flag
             self._hooks.suspended = False
-        out = out.detach().float().cpu()
+        out = _logits(out).detach().float().cpu()
         if out.dim() == 2 and out.shape[1] > 1:
             out = out.softmax(dim=1)  # (B, C) class probabilities
         self.predictions.append((step, out.numpy()))
@@ -488,6 +513,29 @@ class Watch(_RunData):
                 )
             )
         return Report(tuple(findings), title=f"Watch {self.name}")
+
+
+#: keys of a dict batch that hold targets, not model inputs
+_TARGET_KEYS = ("labels", "label", "targets", "target", "y")
+
+
+def _logits(out: Any) -> torch.Tensor:
+    """The prediction tensor of a model's output: itself, a dict's / an object's ``logits``, or
+    the first tensor of a tuple."""
+    if isinstance(out, torch.Tensor):
+        return out
+    if isinstance(out, Mapping):
+        found = out.get("logits", next((v for v in out.values() if torch.is_tensor(v)), None))
+    elif isinstance(out, (tuple, list)):
+        found = next((v for v in out if torch.is_tensor(v)), None)
+    else:
+        found = getattr(out, "logits", None)
+    if not isinstance(found, torch.Tensor):
+        raise TypeError(
+            f"w.track(batch): the model returned {type(out).__name__} with no tensor to read"
+            " predictions from (expected a tensor, or a dict / object with 'logits')"
+        )
+    return found
 
 
 def watch_loop(
@@ -529,30 +577,86 @@ def run_from_state(state: RunState) -> Run:
     )
 
 
+def _checksum(data: dict[str, Any]) -> str:
+    """SHA-256 of the content (every key but the checksum), as compact JSON: the same value
+    before writing and after reading back, whatever the indentation."""
+    body = {k: v for k, v in data.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
+def _write_atomic(path: Path, payload: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(payload)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # the rename itself to disk (not possible everywhere)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
 def load_run(path: str | Path) -> Run:
     """Load a run: a run directory written with ``logdir=`` (every rank's findings, rank 0's
-    history), one of its ``rank*.jsonl`` files, or a file written by ``w.save(path)``."""
+    history), one of its ``rank*.jsonl`` files, or a file written by ``w.save(path)``.
+
+    Raises ``ValueError`` naming the file when a saved file is not complete and unchanged
+    (truncated, corrupted, a key missing, content not matching its checksum)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path= must be a file path (str or Path), got {type(path).__name__}")
     if is_run(path):
         return run_from_state(read_run(path))
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    path = Path(path)
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(
+            f"{path} is not a complete recipe_widgets run file: it does not parse as JSON"
+            f" ({exc}); it may be truncated or corrupted."
+        ) from None
     if not isinstance(data, dict) or data.get("format") != _FORMAT:
         raise ValueError(f"{path} is not a saved recipe_widgets watch run (format {_FORMAT}).")
-    rows = [{k: float(v) for k, v in r.items()} for r in data["rows"]]
-    for r in rows:
-        r["step"] = int(r["step"])
-    rep = data["report"]
-    findings = tuple(Finding(**f) for f in rep["findings"])
-    folded = Folded.from_dict(data["downsampled"]) if "downsampled" in data else None
-    return Run(
-        str(data.get("name", "run")), rows, Report(findings, title=rep["title"]), folded=folded
-    )
+    if "sha256" in data and data["sha256"] != _checksum(data):
+        raise ValueError(
+            f"{path} does not match its checksum: the file was changed or corrupted after"
+            " w.save wrote it."
+        )
+    missing = [k for k in ("rows", "report") if k not in data]
+    if missing:
+        raise ValueError(f"{path} is not a complete run file: key(s) {missing} are missing.")
+    try:
+        rows = [{k: float(v) for k, v in r.items()} for r in data["rows"]]
+        for r in rows:
+            r["step"] = int(r["step"])
+        rep = data["report"]
+        findings = tuple(Finding(**f) for f in rep["findings"])
+        report = Report(findings, title=rep["title"])
+        folded = Folded.from_dict(data["downsampled"]) if "downsampled" in data else None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ValueError(
+            f"{path} is not a valid run file: {type(exc).__name__}: {exc}"
+            " (a key missing or a value of the wrong type)."
+        ) from None
+    return Run(str(data.get("name", "run")), rows, report, folded=folded)
 
 
 def compare(*runs: _RunData, names: Iterable[str] | None = None) -> pd.DataFrame:
     """Long table of several runs' histories (``run``, ``step``, ``metric``, ``value``)."""
     if not runs:
         raise ValueError("rw.compare needs at least one watch or loaded run.")
-    labels = list(names) if names is not None else [r.name for r in runs]
+    if not all(isinstance(r, _RunData) for r in runs):
+        raise TypeError(
+            "rw.compare takes watches or loaded runs (rw.load_run), e.g. compare(w1, w2)"
+        )
+    labels = _names("names", names) if names is not None else [r.name for r in runs]
     if len(labels) != len(runs):
         raise ValueError(f"compare got {len(runs)} runs but {len(labels)} names.")
     seen: dict[str, int] = {}

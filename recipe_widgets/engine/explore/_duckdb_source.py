@@ -1,0 +1,239 @@
+"""The explorer's questions as DuckDB queries: counts, a page, histograms, the rows behind a bar.
+
+Every query is SQL text written here, with what a person typed bound as ``?`` parameters
+(see ``_filter``). A page is a top-k query (``ORDER BY ... LIMIT ? OFFSET ?``), a histogram one
+``GROUP BY``; nothing but the page and the bars comes back to Python.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recipe_widgets.engine.explore._duckdb_filter import (
+    TRUE,
+    Col,
+    Sql,
+    all_of,
+    any_of,
+    compile_filter,
+    definite,
+    kind_of,
+    text_condition,
+)
+from recipe_widgets.engine.explore._duckdb_open import ROW, open_any
+from recipe_widgets.engine.explore._queries import MAX_PATTERN, Histogram
+from recipe_widgets.engine.explore._table_source import FrameSource, Query, TableSource
+
+
+def connect(memory_limit: str | None = None) -> Any:
+    """A private in-memory DuckDB that spills to a temporary folder past ``memory_limit``."""
+    import duckdb
+
+    # No progress bar: DuckDB would draw it into the notebook's output on every long query.
+    con = duckdb.connect(config={"preserve_insertion_order": True})
+    con.execute("SET enable_progress_bar = false")
+    if memory_limit:
+        con.execute("SET memory_limit = ?", [memory_limit])
+    return con
+
+
+class DuckSource:
+    """A table read in place by DuckDB, answering the explorer's :class:`Query`."""
+
+    def __init__(self, con: Any, view: str, how: str, ordered: bool = False) -> None:
+        self.con = con
+        self.ordered = ordered  # a scan yields rows in row-id order
+        self.view = view
+        described = con.execute(f"DESCRIBE {view}").fetchall()
+        self.kinds = {str(r[0]): kind_of(str(r[1])) for r in described if r[0] != ROW}
+        self.columns = list(self.kinds)
+        self.n_rows = int(self._one(f"SELECT count(*) FROM {view}")[0])
+        self.how = how
+        self._counted: tuple[Sql | None, int] = (None, 0)
+
+    @classmethod
+    def open(cls, data: Any, *, con: Any = None, memory_limit: str | None = None) -> DuckSource:
+        """``data``: a Parquet file / glob / folder, a CSV path, a DuckDB relation (``con``:
+        the connection it was made on; DuckDB's default one if not given), a pyarrow Table or
+        Dataset, or a polars DataFrame / LazyFrame."""
+        if con is None:
+            import duckdb
+
+            relation = type(data).__name__ == "DuckDBPyRelation"
+            con = duckdb.default_connection() if relation else connect(memory_limit)
+        return cls(con, *open_any(con, data))
+
+    # -- running SQL -------------------------------------------------------------------------
+    def _run(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
+        import duckdb
+
+        try:
+            return self.con.execute(sql, list(params))
+        except duckdb.Error as err:
+            # A value DuckDB cannot read as the column's type ("2024-13-45" for a date): the
+            # person's input, so a ValueError the explorer shows, not a crash.
+            raise ValueError(str(err).split("\n")[0]) from None
+
+    def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...]:
+        return self._run(sql, params).fetchone()
+
+    def check_regex(self, pattern: str) -> None:
+        """Raises ``ValueError`` when RE2 cannot compile ``pattern``."""
+        self._one("SELECT regexp_matches('', ?, 'i')", (pattern,))
+
+    # -- the query ---------------------------------------------------------------------------
+    def col(self, name: str) -> Col:
+        if name not in self.kinds:
+            raise KeyError(f"no column {name!r}; columns: {', '.join(self.columns)}")
+        return Col(name, self.kinds[name])
+
+    def axes(self) -> list[str]:
+        numbers = [c for c, k in self.kinds.items() if k in ("float", "number")]
+        return numbers + [c for c, k in self.kinds.items() if c not in numbers and k != "other"]
+
+    def search(self, text: str, regex: bool = False) -> Sql:
+        """Rows where a text column contains ``text`` (ignoring case), or matches it (RE2)."""
+        if not text:
+            return TRUE
+        if len(text) > MAX_PATTERN:
+            raise ValueError(
+                f"search text is {len(text)} characters; at most {MAX_PATTERN} are searched"
+            )
+        if regex:
+            try:
+                self.check_regex(text)
+            except ValueError as err:
+                raise ValueError(f"not a valid regular expression: {err}") from None
+        op = "matches" if regex else "contains"
+        texts = [self.col(c) for c, k in self.kinds.items() if k == "text"]
+        return definite(any_of([text_condition(c, op, text) for c in texts]))
+
+    def where(self, query: Query) -> Sql:
+        parts = [self.search(query.search, query.regex)]
+        if query.expr.strip():
+            parts.append(compile_filter(query.expr, self.kinds, check_regex=self.check_regex))
+        for name, lo, hi in query.ranges:
+            c = self.col(name)
+            parts.append(definite(Sql(f"{c.sql} BETWEEN ? AND ?", (lo, hi)) & ~Sql(c.missing())))
+        for name, values in query.picked:
+            c = self.col(name)
+            shown = [Sql(f"CAST({c.sql} AS VARCHAR) = ?", (v,)) for v in values]
+            parts.append(definite(any_of(shown)))
+        if query.rows is not None:  # one list parameter, however many rows
+            parts.append(Sql(f"list_contains(?::BIGINT[], {ROW})", ([int(r) for r in query.rows],)))
+        return all_of([p for p in parts if p is not TRUE])
+
+    def _order(self, query: Query) -> str:
+        if not query.sort_by:
+            # In row order already: no ORDER BY, so LIMIT stops the scan at the page's end.
+            return "" if self.ordered else f"ORDER BY {ROW}"
+        c = self.col(query.sort_by)
+        # Missing values last either way, ties in item order (as the in-memory sort).
+        return f"ORDER BY {c.missing()}, {c.sql} {'DESC' if query.descending else 'ASC'}, {ROW}"
+
+    # -- the answers -------------------------------------------------------------------------
+    def count(self, query: Query) -> int:
+        where = self.where(query)
+        if self._counted[0] != where:
+            n = self._one(f"SELECT count(*) FROM {self.view} WHERE {where.text}", where.params)[0]
+            self._counted = (where, int(n))
+        return self._counted[1]
+
+    def page(self, query: Query, offset: int, limit: int) -> pd.DataFrame:
+        where = self.where(query)
+        sql = f"SELECT * FROM {self.view} WHERE {where.text} {self._order(query)} LIMIT ? OFFSET ?"
+        frame = self._run(sql, (*where.params, int(limit), int(offset))).df()
+        return frame.set_index(ROW).rename_axis("row")
+
+    def row_ids(self, query: Query, limit: int) -> np.ndarray:
+        where = self.where(query)
+        sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} {self._order(query)}"
+        rows = self._run(f"{sql} LIMIT ?", (*where.params, int(limit))).fetchnumpy()[ROW]
+        return np.asarray(rows, dtype=np.int64)
+
+    def histogram(self, column: str, query: Query, bins: int = 30) -> Histogram:
+        c = self.col(column)
+        where = self.where(query)
+        if c.kind in ("float", "number"):
+            return self._numeric_bars(c, where, bins)
+        return self._category_bars(c, where, bins)
+
+    def _bar(self, c: Col, lo: float, hi: float, bins: int) -> Sql:
+        """The bar of each value: the same arithmetic in the histogram and behind a bar."""
+        width = (hi - lo) / bins
+        return Sql(
+            f"least(greatest(floor((CAST({c.sql} AS DOUBLE) - ?) / ?), 0), ?)",
+            (lo, width, bins - 1),
+        )
+
+    def _numeric_bars(self, c: Col, where: Sql, bins: int) -> Histogram:
+        finite = f"isfinite(CAST({c.sql} AS DOUBLE))"
+        lo, hi, n, kept = self._one(
+            f"SELECT min({c.sql}) FILTER ({finite}), max({c.sql}) FILTER ({finite}), "
+            f"count(*), count(*) FILTER ({finite}) FROM {self.view} WHERE {where.text}",
+            where.params,
+        )
+        missing = int(n) - int(kept)
+        if not kept:
+            return Histogram(c.name, (), missing=missing)  # all missing: no bars
+        lo, hi = float(lo), float(hi)
+        if lo == hi:  # zero spread: one bar, not a division by zero
+            lo, hi = lo - 0.5, hi + 0.5
+        bar = self._bar(c, lo, hi, bins)
+        got = self._run(
+            f"SELECT {bar.text} AS b, count(*) FROM {self.view} "
+            f"WHERE ({where.text}) AND {finite} GROUP BY b",
+            (*bar.params, *where.params),
+        ).fetchall()
+        counts = np.zeros(bins, dtype=np.int64)
+        for b, k in got:
+            counts[int(b)] = int(k)
+        edges = np.linspace(lo, hi, bins + 1)
+        return Histogram(
+            c.name,
+            tuple(int(k) for k in counts),
+            edges=tuple(float(e) for e in edges),
+            missing=missing,
+        )
+
+    def _category_bars(self, c: Col, where: Sql, bins: int) -> Histogram:
+        rows = self._run(
+            f"SELECT CAST({c.sql} AS VARCHAR) AS v, count(*) AS k FROM {self.view} "
+            f"WHERE {where.text} GROUP BY v ORDER BY v IS NULL, k DESC, v",
+            where.params,
+        ).fetchall()
+        missing = sum(int(k) for v, k in rows if v is None)
+        bars = [(str(v), int(k)) for v, k in rows if v is not None][:bins]
+        return Histogram(
+            c.name,
+            tuple(k for _, k in bars),
+            categories=tuple(v for v, _ in bars),
+            missing=missing,
+        )
+
+    def bar_rows(self, hist: Histogram, bar: int, query: Query, limit: int) -> np.ndarray:
+        if not 0 <= bar < len(hist.counts):
+            raise IndexError(f"bar {bar} of {len(hist.counts)}")
+        c = self.col(hist.column)
+        if hist.numeric:
+            b = self._bar(c, hist.edges[0], hist.edges[-1], len(hist.counts))
+            cond = Sql(f"isfinite(CAST({c.sql} AS DOUBLE)) AND {b.text} = ?", (*b.params, bar))
+        else:
+            cond = Sql(f"CAST({c.sql} AS VARCHAR) = ?", (hist.categories[bar],))
+        where = self.where(query) & cond
+        sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} ORDER BY {ROW} LIMIT ?"
+        rows = self._run(sql, (*where.params, int(limit))).fetchnumpy()[ROW]
+        return np.asarray(rows, dtype=np.int64)
+
+
+def table_source(data: Any, **options: Any) -> TableSource:
+    """A source for ``data``: a pandas frame in memory, a source as it is, anything else through
+    DuckDB (here, beside ``DuckSource``, so that ``_table_source`` needs no DuckDB)."""
+    if isinstance(data, pd.DataFrame) and not options:
+        return FrameSource(data)
+    if all(hasattr(data, m) for m in ("count", "page", "histogram", "bar_rows")):
+        return data
+    return DuckSource.open(data, **options)

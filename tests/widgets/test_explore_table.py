@@ -1,0 +1,78 @@
+"""The explorer on a table read in place (Parquet through DuckDB), driven by its traits."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import recipe_widgets as rw
+from recipe_widgets.widgets._explore import Explorer
+
+pytest.importorskip("duckdb")
+HOSTILE = '<img src=x onerror="window.__rw_pwned=1">'  # item 7's caption (conftest)
+
+
+@pytest.fixture
+def path(frame: pd.DataFrame, tmp_path) -> str:
+    frame.to_parquet(tmp_path / "items.parquet")
+    return str(tmp_path / "items.parquet")
+
+
+def test_a_parquet_path_explores_like_the_frame(frame: pd.DataFrame, path: str) -> None:
+    table, memory = rw.explore(path, page_size=10), Explorer(frame, page_size=10)
+    assert "Parquet" in table.note
+    for e in (table, memory):
+        e.search = "item 1"
+        e.sort_by = "brightness"
+        e.descending = True
+    assert table.selection.tolist() == memory.selection.tolist()
+    assert repr(table) == repr(memory)
+    table.page = 1
+    assert table._grid.value.count("<tr data-row=") == 1  # 11 matches: one on page two
+
+
+def test_brush_and_bars_select_as_in_memory(frame: pd.DataFrame, path: str) -> None:
+    table, memory = rw.explore(path, chart=False), Explorer(frame, chart=False)
+    for e in (table, memory):
+        e.axis = "brightness"
+        e.brush = (0.2, 0.5)
+    assert table.selection.tolist() == memory.selection.tolist()
+    table.axis = "caption"
+    table.picked = ("item 3", "item 4")
+    assert table.selection.tolist() == [3, 4]
+    table.picked = ()
+    table.axis = "label"
+    assert table.rows_in_bar(0).tolist() == list(range(0, 60, 3))
+
+
+def test_hostile_cells_are_escaped_and_errors_keep_the_selection(path: str) -> None:
+    e = rw.explore(path, chart=False)
+    assert HOSTILE not in e._grid.value and "&lt;img src=x" in e._grid.value
+    e.expr = "label == 1"
+    e.expr = "label == "
+    assert "position 9" in e.error
+    assert e._count == 20 and len(e.selection) == 20
+
+
+def test_explore_refuses_what_a_table_cannot_take(path: str) -> None:
+    with pytest.raises(ValueError, match="go with data in memory"):
+        rw.explore(path, report=object())
+    with pytest.raises(ValueError, match="labels= names a column"):
+        rw.explore(path, labels="klass")
+    with pytest.raises(TypeError, match="memory_limit"):
+        rw.explore(pd.DataFrame({"a": [1]}), memory_limit="1GB")
+
+
+def test_a_finding_shows_its_rows(frame: pd.DataFrame, tmp_path) -> None:
+    frame = frame.assign(brightness=frame["brightness"].where(frame.index % 20 != 3))
+    frame.to_parquet(tmp_path / "holes.parquet")
+    path = str(tmp_path / "holes.parquet")
+    report = rw.audit(path, labels="label")
+    missing = next(f for f in report.findings if f.check == "missing_values")
+    e = rw.explore(path, chart=False)
+    e.show(missing)
+    assert e.selection.tolist() == missing.evidence["indices"] == [3, 23, 43]
+    e.sort_by = "label"
+    assert e.selection.tolist() == [3, 43, 23]  # labels 0, 1, 2... of those rows only
+    e.show(())
+    assert e._count == 60
