@@ -8,7 +8,9 @@ case for a neighbour index, no low-dimensional structure to exploit) and a ``lab
 Planted: 1% of the labels flipped to another class, 1% of the rows copied with noise far below
 the near-duplicate rounding (sd 0.001 of a column's sd of about 3).
 
-Per size: seconds of one ``rw.audit`` (after one warm-up audit of 2,000 rows so the imports are
+Label noise searches neighbours exactly up to ``EXACT_BELOW`` rows (100,000) and with the
+random-projection forest above (``recipe_widgets/engine/audit/_neighbours.py``): the smoke sizes
+and 100k time the exact search, 300k and 1M the forest. Per size: seconds of one ``rw.audit`` (after one warm-up audit of 2,000 rows so the imports are
 not timed), and the planted recall of its label-noise and near-duplicate findings. Scaling: the
 seconds per row of the largest size over those of the smallest (1.0 is linear).
 
@@ -121,7 +123,8 @@ def main() -> int:
         seconds[n] = time.perf_counter() - t0
         noise, near = planted_recall(report, flipped, pairs)
         print(
-            f"{n:>9,} rows x {COLUMNS}: {seconds[n]:6.1f} s  ({seconds[n] / n * 1e6:.1f} us/row)"
+            f"{n:>9,} rows x {COLUMNS} ({'exact' if n <= nb.EXACT_BELOW else 'forest'}): "
+            f"{seconds[n]:6.1f} s  ({seconds[n] / n * 1e6:.1f} us/row)"
             f"  planted recall: label noise {noise:.3f}, near duplicates {near:.3f}",
             flush=True,
         )

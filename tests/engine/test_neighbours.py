@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.neighbors import NearestNeighbors
 
 from recipe_widgets.engine.audit import _neighbours as nb
 
@@ -15,9 +14,11 @@ def _blobs(n: int, d: int = 20, seed: int = 0) -> np.ndarray:
     return (centres[rng.integers(0, 5, n)] + rng.normal(0, 1, size=(n, d))) / np.sqrt(d)
 
 
-def _sklearn(x: np.ndarray, k: int) -> np.ndarray:
-    _, idx = NearestNeighbors(n_neighbors=k + 1, algorithm="brute").fit(x).kneighbors(x)
-    return np.asarray([[j for j in row if j != i][:k] for i, row in enumerate(idx)])
+def _brute(x: np.ndarray, k: int) -> np.ndarray:
+    """Every distance, plainly: the reference."""
+    d = ((x[:, None, :] - x[None, :, :]) ** 2).sum(axis=2)
+    np.fill_diagonal(d, np.inf)
+    return np.argsort(d, axis=1, kind="stable")[:, :k]
 
 
 def _recall(found: np.ndarray, truth: np.ndarray) -> float:
@@ -28,7 +29,7 @@ def test_below_the_cutoff_the_search_is_exact() -> None:
     x = _blobs(1500)
     got = nb.knn(x, 10)
     assert 1500 <= nb.EXACT_BELOW
-    np.testing.assert_array_equal(got, _sklearn(x, 10))  # same neighbours, same order
+    np.testing.assert_array_equal(got, _brute(x, 10))  # same neighbours, same order
 
 
 def test_forest_recall_at_least_095_of_exact_search() -> None:
@@ -41,8 +42,9 @@ def test_forest_recall_at_least_095_of_exact_search() -> None:
     assert _recall(got, truth) >= 0.95
 
 
-def test_forest_is_used_above_the_cutoff_and_is_deterministic() -> None:
-    x = _blobs(nb.EXACT_BELOW + 1000, seed=2)
+def test_forest_is_used_above_the_cutoff_and_is_deterministic(monkeypatch) -> None:
+    x = _blobs(6000, seed=2)
+    monkeypatch.setattr(nb, "EXACT_BELOW", 5000)
     a = nb.knn(x, 10)
     np.testing.assert_array_equal(a, nb.knn(x, 10, exact=False))
     assert _recall(a, nb.knn(x, 10, exact=True)) >= 0.95

@@ -1,7 +1,7 @@
 """Label-noise hints: items whose nearest neighbours almost all carry one other label.
 
 A hint, not a verdict: the k = 10 nearest neighbours (Euclidean, in the same codes the
-near-duplicate search uses; exact up to 5,000 items, from a random-projection forest above, see
+near-duplicate search uses; exact up to 100,000 items, from a random-projection forest above, see
 ``_neighbours``) vote; an item is flagged when at least 8 of them agree on a label
 other than its own and at most one shares its label. Even clean data has a few such items
 (sklearn's digits: 6 of 1,797, genuinely ambiguous strokes), so the finding warns only when more
