@@ -1,7 +1,7 @@
 """k nearest neighbours of every row, in time linear in the number of rows (numpy only).
 
 Up to ``EXACT_BELOW`` rows the search is exact (scikit-learn's brute force). Its cost grows
-with the square of the rows, the forest's below linearly, and they cross near 100,000 rows x 20
+with the square of the rows, the forest's about linearly, and they cross near 100,000 rows x 20
 columns (measured side by side on a 2-core machine under load: at 50,000 rows brute force took
 13.5 s and the forest 26 s, at 100,000 rows 64 s and 96 s; the 312 s audit of 200,000 rows was
 mostly brute force). Above the cutoff the rows go into a forest of random-projection trees:
@@ -36,7 +36,7 @@ EXACT_BELOW = 100_000
 LEAF = 256
 TREES = 12
 REFINE = 1
-_BLOCK_ELEMENTS = 4_000_000  # distance entries computed at once (32 MB of float64)
+_BLOCK_ELEMENTS = 4_000_000  # distance entries computed at once (at most 32 MB)
 
 
 def knn(x: np.ndarray, k: int, *, exact: bool | None = None, seed: int = 0) -> np.ndarray:
