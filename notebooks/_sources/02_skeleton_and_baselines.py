@@ -92,8 +92,8 @@ before
 
 # %% [markdown]
 # The check weighs the gap by what it costs: moving only the final bias to the class
-# frequencies would remove part of the loss at init. Under a quarter of it is `info`, a short
-# start; over a quarter (a 1:10 binary problem starts with more than half its loss in the bias)
+# frequencies would remove part of the loss at init. Under 40% of it is `info`, a short
+# start; more (a 1:10 binary problem starts with more than half its loss in the bias)
 # is a `warn`. Either way, `rw.init_final_bias` is an explicit step you take, never something a
 # check does for you:
 

@@ -22,12 +22,15 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "batch_size": 32,  # for the checks' own short training runs
     "loss_init_warn": 0.25,  # relative distance from the expected initial loss -> warn
     "loss_init_fail": 1.0,  # ... -> fail (loss more than 2x, or under half, the expected)
+    "regression_init_far": 4.0,  # MSE/L1 at init this many times above its range: info below,
+    # warn up to 5x this, fail beyond (unstandardized features start a few times too high)
     "init_kl_warn": 0.25,  # KL(label prior || mean prediction) at init, nats -> warn (random
     # inits land up to ~0.1 by chance; a 90/10 prior with uniform outputs is 0.37)
     "init_kl_fail": 1.0,
-    "init_gain_warn": 0.25,  # ... and only if the final bias alone would remove this fraction
-    # of the initial loss (a 1:10 binary prior: 56%; a character LM's letter frequencies: <10%)
-    "init_mean_warn": 1.0,  # |mean prediction - mean target| / std target -> warn (regression)
+    "init_gain_warn": 0.4,  # ... and only if the final bias alone would remove this fraction
+    # of the initial loss (a 1:10 binary prior: 56%; a character LM's letter frequencies: <10%;
+    # a tagger's dominant 'O' tag: ~30%)
+    "init_mean_warn": 1.5,  # |mean prediction - mean target| / std target -> warn (regression)
     "init_mean_fail": 3.0,
     "init_bias_steps_warn": 1000,  # ... and only if the optimizer needs this many steps to get
     # the output bias to the target mean (a shorter hockey stick is reported as info)
@@ -46,7 +49,7 @@ DEFAULT_THRESHOLDS: dict[str, float] = {
     "repro_steps": 3,
     "independence_examples": 64,
     "independence_rtol": 0.0,  # 0: calibrated from the dtype (sqrt(eps))
-    "input_std_warn": 5.0,  # a float input with std or |mean| beyond this is not normalized
+    "input_std_warn": 10.0,  # a float input with std or |mean| beyond this is not normalized
     "dead_relu_warn": 0.9,  # fraction of units dead on the whole batch at init (over half is
     # common in a narrow autoencoder's decoder, which still trains)
     "activation_std_fail": 100.0,  # a layer's output std at init beyond this: badly scaled init

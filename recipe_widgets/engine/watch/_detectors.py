@@ -46,7 +46,9 @@ class WatchConfig:
     diverge_factor: float = 4.0  # windowed loss this many times its best window
     plateau_window: int = 200  # logged losses without a 1% improvement
     no_grad_samples: int = 2  # sampled steps in a row a trainable parameter had no .grad
-    overfit_evals: int = 4  # held-out evaluations without improvement (patience 3 stops before)
+    overfit_evals: int = (
+        4  # held-out evaluations climbing in a row since the best (patience 3 stops before)
+    )
     overfit_rise: float = 0.15  # ... the last one this much above its best, while the training
     # loss fell this much since the best (a held-out loss drifting a few % is noise)
 
@@ -107,7 +109,7 @@ class LossDetector:
         self._best_loss = math.inf
         self._best_at = 0
         self._held_best: dict[str, tuple[int, float, float]] = {}  # key -> (step, best, train)
-        self._held_worse: dict[str, int] = {}  # key -> evaluations since its best
+        self._held_since: dict[str, list[float]] = {}  # key -> its values since its best
 
     def feed(self, key: str, value: float, step: int) -> None:
         if value - value != 0.0:  # NaN or +-Inf, without a call (this runs for every logged loss)
@@ -169,19 +171,25 @@ class LossDetector:
             )
 
     def _held_out(self, key: str, value: float, step: int) -> None:
-        """Overfitting: the held-out loss has not improved for ``overfit_evals`` evaluations and
-        is now well above its best, while the training loss kept falling. A run that stops
-        early after a few worse evaluations (patience) never gets here."""
+        """Overfitting: the held-out loss has climbed at each of the last ``overfit_evals``
+        evaluations since its best and is now well above it, while the training loss kept
+        falling. A noisy held-out loss that swings around a plateau is not this, and a run that
+        stops early after a few worse evaluations (patience) never gets here."""
         best = self._held_best.get(key)
         train = _median(self.losses[-10:]) if self.losses else math.nan
         if best is None or value < best[1]:
             self._held_best[key] = (step, value, train)
-            self._held_worse[key] = 0
+            self._held_since[key] = []
             return
-        self._held_worse[key] += 1
+        since = self._held_since[key]
+        since.append(value)
         at, low, train_then = best
+        last = since[-self.config.overfit_evals :]
+        climbing = len(last) == self.config.overfit_evals and all(
+            a < b for a, b in zip(last, last[1:])
+        )
         if (
-            self._held_worse[key] >= self.config.overfit_evals
+            climbing
             and value > (1 + self.config.overfit_rise) * low
             and train < (1 - self.config.overfit_rise) * train_then
             and f"overfitting:{key}" not in self.out
@@ -191,8 +199,8 @@ class LossDetector:
                 Finding(
                     "overfitting",
                     "warn",
-                    f"{key} was best at step {at} ({fmt(low)}) and has not improved in"
-                    f" {self._held_worse[key]} evaluations since: {fmt(value)} at step {step},"
+                    f"{key} was best at step {at} ({fmt(low)}) and has climbed at each of its"
+                    f" last {len(last)} evaluations since: {fmt(value)} at step {step},"
                     f" while the training loss fell from {fmt(train_then)} to {fmt(train)}."
                     f" The net is overfitting: stop early at step {at} (keep that checkpoint).",
                     fix="Keep the weights of the best validation loss and stop after a few"
