@@ -322,24 +322,6 @@ def _lr_note(optimizer: Any) -> str:
     return f"; the copies train from lr {starts} (the initial_lr your scheduler set; your optimizer's lr now is {now})"
 
 
-def _label_hint(out: torch.Tensor, y: torch.Tensor) -> str:
-    """Name the usual cause of a loss that raises: integer labels outside 0..C-1."""
-    if y.is_floating_point() or y.numel() == 0 or out.dim() < 2:
-        return ""
-    valid = y[y != -100]
-    if not valid.numel():
-        return ""
-    lo, hi = int(valid.min()), int(valid.max())
-    for c in {out.shape[-1], out.shape[1]}:
-        if lo >= 0 and hi < c:
-            return ""
-    c = out.shape[-1]
-    return (
-        f" The labels range {lo}..{hi} but the output has {c} classes (valid labels 0..{c - 1}):"
-        " relabel to 0..C-1 or widen the final layer."
-    )
-
-
 @small_work()  # tiny-model training: one intra-op thread, the user's count restored after
 def check(
     model: nn.Module,

@@ -1,6 +1,6 @@
 """Live findings for the user's own loop, each a small state machine fed by the watch's hooks.
 
-Every detector is written against the legitimate patterns that look like bugs (DESIGN.md):
+Every detector is written against the legitimate patterns that look like bugs:
 gradient accumulation, GradScaler, clipping, warm-up from 0, cosine ending at 0, a frozen
 backbone, several optimizers. Each one reports a problem once, at the step it was first
 seen, so a finding's ``evidence["step"]`` points the user at where to look.
