@@ -2,6 +2,7 @@
 
     python benchmarks/check_memory.py            # ~12M parameters, Adam
     python benchmarks/check_memory.py --width 1024 --depth 4
+    python benchmarks/check_memory.py --smoke    # a small model, no bar (make test)
 
 Each measurement runs in a fresh process: build the model, take one Adam step (so the
 optimizer state exists) and import the kit, read the resident set size, then run either one
@@ -94,7 +95,10 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--width", type=int, default=1024)
     ap.add_argument("--depth", type=int, default=11)
+    ap.add_argument("--smoke", action="store_true", help="a small model, the bar not enforced")
     args = ap.parse_args()
+    if args.smoke:
+        args.width, args.depth = 256, 2
     rows = [_measure(w, args.width, args.depth) for w in ("step", "check")]
     unit = rows[0]["params"] + rows[0]["state"]  # model + optimizer state
     print(
@@ -109,11 +113,12 @@ def main() -> int:
             f" model+optimizer, {r['seconds']:.1f} s"
         )
     ok = multiples["check"] <= 3.0
+    verdict = "smoke" if args.smoke else f"bar<=3x {'ok' if ok else 'MISSED'}"
     print(
         f"RESULT check_memory check={multiples['check']:.2f}x step={multiples['step']:.2f}x"
-        f" bar<=3x {'ok' if ok else 'MISSED'}"
+        f" {verdict}"
     )
-    return 0 if ok else 1
+    return 0 if ok or args.smoke else 1
 
 
 if __name__ == "__main__":
