@@ -494,8 +494,9 @@ class TableExplorer(Explorer):
         self.only = tuple(int(i) for i in ids or ())
 
     # -- what matches ------------------------------------------------------------------------
-    def query(self) -> Query:
-        """The traits as one query for the source."""
+    def _current_query(self) -> Query:
+        """The traits as one query of our filter grammar for the source (bound parameters in
+        SQL, a mask in pandas; never `DataFrame.query` or `eval`)."""
         ranges = ((self.axis, *map(float, self.brush)),) if self.brush and self.axis else ()
         picked = ((self.axis, tuple(self.picked)),) if self.picked and self.axis else ()
         return Query(
@@ -511,7 +512,7 @@ class TableExplorer(Explorer):
 
     def _refresh(self) -> None:
         try:
-            query = self.query()
+            query = self._current_query()
             self._count = self.source.count(query)
             self._query = query
             self.error = ""
