@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
 import pytest
@@ -87,3 +88,53 @@ def test_a_short_run_is_not_downsampled() -> None:
         for i in range(100):
             w.log(step=i, loss=1.0)
     assert w.downsampled.empty and len(w.history) == 100
+
+
+def test_points_stay_bounded_evenly_spaced_and_keep_a_spike() -> None:
+    from recipe_widgets.engine.watch._history import Points
+
+    p = Points("max", recent=64)
+    n = 100_000
+    for i in range(n):
+        p.append((i, 1e6 if i == 1234 else (math.nan if i == 50_000 else float(i % 5))))
+    pts = list(p)
+    assert p.total == n and len(pts) <= 2 * 64 + 1
+    steps = [s for s, _ in pts]
+    assert steps == sorted(steps) and steps[-64:] == list(range(n - 64, n))  # recent as recorded
+    assert (1234, 1e6) in pts and any(s == 50_000 and math.isnan(v) for s, v in pts)
+    gaps = np.diff(steps[: -64 - 1])
+    assert gaps.max() <= 4 * np.median(gaps)  # old points evenly thinned, not the oldest starved
+    assert p.since(n - 3) == [(n - 3, 2.0), (n - 2, 3.0), (n - 1, 4.0)]
+    first = Points("first", recent=8)
+    for i in range(100):
+        first.append((i, float(i)))
+    assert list(first)[0] == (0, 0.0) and first[-1] == (99, 99.0)
+    with pytest.raises(ValueError, match="keep"):
+        Points("mean")
+
+
+def test_loss_detector_and_lr_points_do_not_grow_per_step() -> None:
+    """A long run with a per-step schedule: the loss detector keeps a count and a window, the
+    LR change points and gradient norms stay bounded, and ``w.lrs`` still has every step."""
+    torch.manual_seed(0)
+    model = nn.Linear(2, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1.0 / (1 + k))
+    n = 3 * 4096 + 500
+    x, y = torch.randn(8, 2), torch.randn(8, 1)
+    with watch_loop(model, opt, stats_every=1) as w:
+        for _ in range(n):
+            opt.zero_grad()
+            loss = nn.functional.mse_loss(model(x), y)
+            loss.backward()
+            opt.step()
+            sched.step()
+            w.log(loss=loss)
+    hooks = w._hooks
+    assert hooks._lr_points.total >= n - 1 and len(hooks._lr_points) <= 2 * 4096 + 1
+    assert len(hooks.samples.grad_norms) <= 2 * 4096 + 1
+    detector_lists = [v for v in vars(w._loss).values() if isinstance(v, (list, deque))]
+    assert all(len(v) < 100 for v in detector_lists)
+    lrs = w.lrs
+    assert lrs["step"].tolist() == list(range(1, n + 1))
+    assert lrs["lr"].iloc[-1] == pytest.approx(0.1 / n)

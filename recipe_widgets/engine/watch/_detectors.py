@@ -102,14 +102,15 @@ class LossDetector:
             if players
             else ""
         )
-        self.losses: list[float] = []
+        # A count and the last 10 values, not every loss: a week-long run logs millions.
+        self._n = 0
         self._window: deque[float] = deque(maxlen=10)
         self._best_window = math.inf
         self._first_window: float | None = None
         self._best_loss = math.inf
         self._best_at = 0
         self._held_best: dict[str, tuple[int, float, float]] = {}  # key -> (step, best, train)
-        self._held_since: dict[str, list[float]] = {}  # key -> its values since its best
+        self._held_since: dict[str, deque[float]] = {}  # key -> its last values since its best
 
     def feed(self, key: str, value: float, step: int) -> None:
         if value - value != 0.0:  # NaN or +-Inf, without a call (this runs for every logged loss)
@@ -132,10 +133,10 @@ class LossDetector:
             if "loss" in key and key.startswith(("val", "eval", "dev", "test", "held")):
                 self._held_out(key, value, step)
             return
-        self.losses.append(value)
+        self._n += 1
         window = self._window
         window.append(value)
-        n = len(self.losses)
+        n = self._n
         if len(window) == window.maxlen:
             current = _median(window)
             if self._first_window is None:
@@ -176,15 +177,15 @@ class LossDetector:
         falling. A noisy held-out loss that swings around a plateau is not this, and a run that
         stops early after a few worse evaluations (patience) never gets here."""
         best = self._held_best.get(key)
-        train = _median(self.losses[-10:]) if self.losses else math.nan
+        train = _median(self._window) if self._window else math.nan
         if best is None or value < best[1]:
             self._held_best[key] = (step, value, train)
-            self._held_since[key] = []
+            self._held_since[key] = deque(maxlen=self.config.overfit_evals)
             return
         since = self._held_since[key]
         since.append(value)
         at, low, train_then = best
-        last = since[-self.config.overfit_evals :]
+        last = list(since)
         climbing = len(last) == self.config.overfit_evals and all(
             a < b for a, b in zip(last, last[1:])
         )

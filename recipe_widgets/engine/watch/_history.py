@@ -11,6 +11,11 @@ halves as the run doubles.
 
 from __future__ import annotations
 
+import math
+from collections import deque
+from collections.abc import Iterator
+from itertools import islice
+
 import numpy as np
 import pandas as pd
 
@@ -158,3 +163,80 @@ def _empty(n: int) -> dict[str, np.ndarray]:
         "lo": np.full(n, np.inf),
         "hi": np.full(n, -np.inf),
     }
+
+
+#: Points kept at full resolution by :class:`Points` (the most recent ones).
+RECENT_POINTS = 4096
+
+
+class Points:
+    """A bounded series of ``(step, value)`` points, oldest first: the most recent ``recent``
+    as recorded, older ones thinned evenly (each kept point stands for ``stride`` recorded
+    ones, the stride doubling as the run doubles), so at most about twice ``recent`` are held
+    however long the run.
+
+    ``keep`` says which point of a run of them survives thinning: ``"max"`` the largest value,
+    a non-finite one first (a gradient-norm spike stays visible), ``"first"`` the earliest one
+    (an LR change point keeps the step where it started). ``total`` counts every point ever
+    recorded, so a reader that has seen ``k`` of them asks :meth:`since` for the rest."""
+
+    def __init__(self, keep: str = "max", recent: int = RECENT_POINTS) -> None:
+        if keep not in ("max", "first"):
+            raise ValueError(f"keep must be 'max' or 'first', not {keep!r}")
+        self.keep = keep
+        self.recent = recent
+        self.total = 0
+        self._old: list[tuple[int, float]] = []  # each stands for `_stride` recorded points
+        self._stride = 1
+        # Out of the recent ones, not a whole stride yet: the survivor so far and how many
+        self._carry: tuple[int, float] | None = None
+        self._carried = 0
+        self._new: deque[tuple[int, float]] = deque()  # as recorded
+
+    def append(self, point: tuple[int, float]) -> None:
+        self._new.append(point)
+        self.total += 1
+        if len(self._new) <= self.recent:
+            return
+        out = self._new.popleft()
+        self._carry = out if self._carry is None else self._survivor(self._carry, out)
+        self._carried += 1
+        if self._carried < self._stride:
+            return
+        self._old.append(self._carry)
+        self._carry, self._carried = None, 0
+        if len(self._old) > self.recent:
+            self._old = self._thin(self._old)
+            self._stride *= 2
+
+    def _thin(self, points: list[tuple[int, float]]) -> list[tuple[int, float]]:
+        out = [self._survivor(a, b) for a, b in zip(points[0::2], points[1::2])]
+        if len(points) % 2:
+            out.append(points[-1])
+        return out
+
+    def _survivor(self, a: tuple[int, float], b: tuple[int, float]) -> tuple[int, float]:
+        if self.keep == "first":
+            return a
+        if not math.isfinite(a[1]):  # NaN/Inf is the spike that matters most
+            return a
+        return b if not math.isfinite(b[1]) or b[1] > a[1] else a
+
+    def since(self, seen: int) -> list[tuple[int, float]]:
+        """The points recorded after the first ``seen`` (those still held as recorded)."""
+        n = min(self.total - seen, len(self._new))
+        return list(islice(self._new, len(self._new) - n, None))
+
+    def __len__(self) -> int:
+        return len(self._old) + (self._carry is not None) + len(self._new)
+
+    def __iter__(self) -> Iterator[tuple[int, float]]:
+        yield from self._old
+        if self._carry is not None:
+            yield self._carry
+        yield from self._new
+
+    def __getitem__(self, i: int) -> tuple[int, float]:
+        if i == -1 and self._new:  # the one the watch asks for, every step
+            return self._new[-1]
+        return list(self)[i]

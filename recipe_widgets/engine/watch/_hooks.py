@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from recipe_widgets.engine.threads import small_work
 from recipe_widgets.engine.watch._detectors import Findings, LRDetector, WatchConfig, unit_maxima
+from recipe_widgets.engine.watch._history import Points
 from recipe_widgets.engine.watch._samples import Samples
 
 LR_EVERY = 10  # steps between looks at an unchanged LR (the collapse check counts steps at ~0)
@@ -54,9 +56,9 @@ class Hooks:
         # own "gradients are ready" hook instead (Lightning's on_before_optimizer_step).
         self.external_pre = False
         self.lr = LRDetector(config, out)
-        self._lr_points: list[
-            tuple[int, float]
-        ] = []  # (step, LR) where the first group's LR changed
+        # (step, LR) where the first group's LR changed; a schedule that changes it every step
+        # would grow without bound, so older change points are thinned (the first of a pair kept)
+        self._lr_points = Points(keep="first")
         self._lr_seen: list[Any] = [None] * len(optimizers)  # each optimizer's LR object last step
         self._due = 0  # the next step whose post-hook does more than count (see _after_step)
         self._handles: list[Any] = []
@@ -342,14 +344,19 @@ class Hooks:
                     top = torch.maximum(top, other)
             self.samples.dead_relu(name, top, len(seen), step)
 
-    def lr_history(self) -> list[tuple[int, float]]:
-        """The first optimizer's first-group LR at every step so far (kept as change points)."""
-        out: list[tuple[int, float]] = []
-        points = self._lr_points
-        for i, (start, lr) in enumerate(points):
-            end = points[i + 1][0] if i + 1 < len(points) else self.steps + 1
-            out.extend((s, lr) for s in range(start, end))
-        return out
+    def lr_history(self) -> tuple[np.ndarray, np.ndarray]:
+        """The first optimizer's first-group LR at every step so far, as (steps, lrs) arrays,
+        from the change points kept (each LR holds until the next change point)."""
+        points = list(self._lr_points)
+        if not points:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        starts = np.fromiter((s for s, _ in points), dtype=np.int64, count=len(points))
+        lrs = np.fromiter((v for _, v in points), dtype=np.float64, count=len(points))
+        ends = np.append(starts[1:], max(self.steps + 1, int(starts[-1]) + 1))
+        lengths = np.maximum(ends - starts, 0)
+        steps = np.arange(int(lengths.sum()), dtype=np.int64)
+        steps += np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+        return steps, np.repeat(lrs, lengths)
 
     def _make_grad_probe(self, p: nn.Parameter) -> Any:
         def probe(grad_outputs: Any) -> None:

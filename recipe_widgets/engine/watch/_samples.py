@@ -16,16 +16,18 @@ from torch import nn
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding
 from recipe_widgets.engine.watch._detectors import Findings, WatchConfig
+from recipe_widgets.engine.watch._history import Points
 
 
 class Samples:
-    """Measurements of sampled steps; ``grad_norms`` keeps the total gradient norm of each."""
+    """Measurements of sampled steps; ``grad_norms`` keeps the total gradient norm of each
+    (bounded: older samples thinned, the larger of a pair kept)."""
 
     def __init__(self, config: WatchConfig, out: Findings, names: dict[int, str]) -> None:
         self.config = config
         self.out = out
         self._names = names  # id(parameter) -> its name in the model
-        self.grad_norms: list[tuple[int, float]] = []
+        self.grad_norms = Points(keep="max")
         self._first_norm: float | None = None
         self._no_grad_runs: dict[int, int] = {}
 

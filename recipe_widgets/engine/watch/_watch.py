@@ -392,14 +392,15 @@ class Watch(_RunData):
         records: list[dict[str, Any]] = [{"kind": "log", "step": at, **v} for at, v in queued]
         done = self._written
         lr_points = self._hooks._lr_points
-        records += [{"kind": "lr", "step": s, "lr": lr} for s, lr in lr_points[done["lr"] :]]
+        records += [{"kind": "lr", "step": s, "lr": lr} for s, lr in lr_points.since(done["lr"])]
         norms = self._hooks.samples.grad_norms
         records += [
-            {"kind": "grad_norm", "step": s, "grad_norm": g} for s, g in norms[done["grad_norm"] :]
+            {"kind": "grad_norm", "step": s, "grad_norm": g}
+            for s, g in norms.since(done["grad_norm"])
         ]
         findings = self._findings.all
         records += [_finding_record(f) for f in findings[done["findings"] :]]
-        done.update(lr=len(lr_points), grad_norm=len(norms), findings=len(findings))
+        done.update(lr=lr_points.total, grad_norm=norms.total, findings=len(findings))
         writer.write(records)
 
     def _close_writer(self) -> None:
@@ -493,11 +494,12 @@ class Watch(_RunData):
 
     @property
     def grad_norms(self) -> pd.DataFrame:
-        return pd.DataFrame(self._hooks.samples.grad_norms, columns=["step", "grad_norm"])
+        return pd.DataFrame(list(self._hooks.samples.grad_norms), columns=["step", "grad_norm"])
 
     @property
     def lrs(self) -> pd.DataFrame:
-        return pd.DataFrame(self._hooks.lr_history(), columns=["step", "lr"])
+        steps, lrs = self._hooks.lr_history()
+        return pd.DataFrame({"step": steps, "lr": lrs})
 
     @property
     def report(self) -> Report:
