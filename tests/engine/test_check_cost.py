@@ -115,3 +115,28 @@ def test_snapshot_keeps_tensors_in_memory_when_the_disk_refuses(monkeypatch) -> 
     snap.restore()
     for p, w in zip(model.parameters(), want):
         assert torch.equal(p.grad, w)
+
+
+def test_reproducibility_digests_agree_with_bit_equality() -> None:
+    """The reproducibility check keeps a digest of the first run's parameters, not a copy: two
+    digests are equal exactly when the tensors are (NaN equals NaN, -0.0 equals 0.0)."""
+    from recipe_widgets.engine.check._training import _digest, _same
+
+    nan = float("nan")
+    a = torch.tensor([[1.0, nan], [-0.0, 2.0]])
+    others = [
+        a.clone(),
+        torch.tensor([[1.0, nan], [0.0, 2.0]]),
+        torch.tensor([[1.0, nan], [0.0, 2.0000002]]),
+        torch.tensor([[1.0, 3.0], [0.0, 2.0]]),
+        a.double(),
+        a.reshape(4),
+        a.t(),  # not contiguous
+        a.to(torch.bfloat16),
+    ]
+    for b in others:
+        assert (_digest(a) == _digest(b)) == _same(a, b), b
+    ints = torch.arange(6)
+    assert _digest(ints) == _digest(ints.clone()) and _digest(ints) != _digest(ints.flip(0))
+    flags = torch.tensor([True, False])
+    assert _digest(flags) != _digest(~flags)
