@@ -104,12 +104,15 @@ class _Spill:
         if self.failed or not _plain(t) or t.numel() * t.element_size() < SPILL_BYTES:
             return t.clone()
         try:
+            raw = tensor_bytes(t)
+        except (RuntimeError, TypeError):  # a dtype numpy cannot view: kept in memory
+            return t.clone()
+        try:
             if self.file is None:
                 self.file = tempfile.TemporaryFile(prefix="rw-check-snapshot-")
-            raw = _raw(t)
             offset = self.file.seek(0, 2)
             self.file.write(raw)
-        except OSError:
+        except OSError:  # no room, no temp folder: the rest stays in memory too
             self.failed = True
             return t.clone()
         return _Record(offset, raw.nbytes, tuple(t.shape), t.dtype, hashlib.sha256(raw).digest())
@@ -121,7 +124,10 @@ class _Spill:
             )
         if tuple(t.shape) != kept.shape or t.dtype != kept.dtype or not _plain(t.detach()):
             return True
-        return hashlib.sha256(_raw(t.detach())).digest() != kept.digest
+        try:
+            return hashlib.sha256(tensor_bytes(t.detach())).digest() != kept.digest
+        except (RuntimeError, TypeError):  # unreadable now: put the kept values back
+            return True
 
     def value(self, kept: Any, device: torch.device) -> torch.Tensor:
         if isinstance(kept, torch.Tensor):
@@ -153,9 +159,10 @@ def _plain(t: torch.Tensor) -> bool:
     return t.layout == torch.strided and not t.is_quantized and t.device.type != "meta"
 
 
-def _raw(t: torch.Tensor) -> memoryview:
-    """The tensor's bytes (a host copy of one tensor at a time when it lives on a device)."""
-    flat = t.to("cpu").contiguous().reshape(-1)
+def tensor_bytes(t: torch.Tensor) -> memoryview:
+    """A dense tensor's values as bytes, in row-major order (a host copy of this one tensor when
+    it lives on a device or is not contiguous)."""
+    flat = t.detach().to("cpu").resolve_conj().resolve_neg().contiguous().reshape(-1)
     return memoryview(flat.view(torch.uint8).numpy())
 
 

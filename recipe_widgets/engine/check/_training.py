@@ -15,6 +15,7 @@ from torch import nn
 
 from recipe_widgets.engine.check._context import Ctx, dropout_off
 from recipe_widgets.engine.check._data import split_pool
+from recipe_widgets.engine.check._state import tensor_bytes
 from recipe_widgets.engine.check._static import loss_mixes_examples
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding
@@ -128,15 +129,10 @@ def _digest(t: torch.Tensor) -> tuple[Any, ...]:
     h = hashlib.sha256()
     if t.is_floating_point() or t.is_complex():
         nan = t.isnan()
-        h.update(_bytes(nan))
+        h.update(tensor_bytes(nan))
         t = torch.where(nan, torch.zeros((), dtype=t.dtype, device=t.device), t) + 0  # -0.0 -> 0.0
-    h.update(_bytes(t))
+    h.update(tensor_bytes(t))
     return tuple(t.shape), str(t.dtype), h.hexdigest()
-
-
-def _bytes(t: torch.Tensor) -> memoryview:
-    flat = t.detach().to("cpu").contiguous().reshape(-1)
-    return memoryview(flat.view(torch.uint8).numpy())
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
