@@ -101,3 +101,32 @@ def test_pictures_are_masked_and_verdicts_are_not() -> None:
     assert "FAIL  overfit_one_batch: stopped at 0.0942" in _sanitize(avx2)
     changed_verdict = avx512.replace("FAIL", "PASS")
     assert _sanitize(avx2) != _sanitize(changed_verdict)
+
+
+def test_check_cost_is_masked_and_the_report_is_not() -> None:
+    """A report's ``cost:`` line (time, memory) changes every run; nbval must not see it, in the
+    text and in the HTML, and must still see every verdict."""
+    from recipe_widgets.display._report import report_html, report_text
+    from recipe_widgets.engine.results import Cost, Finding, Report
+
+    findings = (Finding("overfit_one_batch", "fail", "stopped at 0.0942"),)
+    runs = [
+        Report(findings, "Recipe check", Cost(4.21, 136_000_000, 47_000_000)),
+        Report(findings, "Recipe check", Cost(0.93, 9_000_000, 47_000_000)),
+        Report(
+            findings,
+            "Recipe check",
+            Cost(12.0, None, 47_000_000, device="cuda:0", device_peak_bytes=90_000_000),
+        ),
+    ]
+    for render in (report_text, report_html):
+        shown = [_sanitize(render(r)) for r in runs]
+        assert shown[0] == shown[1] == shown[2], shown
+        assert "cost: checked in COST" in shown[0]
+        assert "FAIL" in shown[0] and "stopped at 0.0942" in shown[0]
+    assert report_text(runs[0]).splitlines()[-1].startswith("cost: checked in 4.2 s, peak +136 MB")
+    failed = Report(findings, "Recipe check", Cost(4.21, 136_000_000, 47_000_000))
+    passed = Report(
+        (Finding("overfit_one_batch", "pass", "stopped at 0.0942"),), "Recipe check", failed.cost
+    )
+    assert _sanitize(report_text(failed)) != _sanitize(report_text(passed))

@@ -82,6 +82,15 @@ class Explorer(StaticFallbackMixin, W.VBox):
     page_size = T.Int(24, help="items per page")
     error = T.Unicode("", help="why the last search / filter could not be applied")
 
+    @T.validate("page_size")
+    def _valid_page_size(self, proposal: Any) -> int:
+        """At least 1 item per page, also when set after construction (paging divides by it)."""
+        return whole("page_size", proposal["value"])
+
+    @T.validate("page")
+    def _valid_page(self, proposal: Any) -> int:
+        return whole("page", proposal["value"], least=0)
+
     def __init__(
         self,
         frame: pd.DataFrame,
@@ -95,6 +104,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
     ) -> None:
         if not isinstance(frame, pd.DataFrame):
             raise TypeError(f"Explorer needs a per-item DataFrame, got {type(frame).__name__}")
+        whole("page_size", page_size)
         if images is not None and len(images) != len(frame):
             raise ValueError(
                 f"{len(images)} images for {len(frame)} items; they must match one to one"
@@ -465,6 +475,7 @@ class TableExplorer(Explorer):
         page_size: int = 24,
         chart: bool = True,
     ) -> None:
+        whole("page_size", page_size)  # before the source is asked for a first page
         self.source = source
         self.frame = None  # type: ignore[assignment]  # no frame: the source answers
         self.images = None

@@ -193,3 +193,116 @@ def test_sigkill_during_save_keeps_a_loadable_file(tmp_path: Path) -> None:
         proc.wait(timeout=30)
     for p in paths:
         assert load_run(p).name in ("good", "new")
+
+
+# A writer whose payload write stops halfway: half the bytes reach the disk (fsync'd), it says
+# "halfway" on stdout and waits to be killed. Every way Python writes a file goes through one of
+# the patched openers (open / io.open, which pathlib uses, os.fdopen) or os.write, so a writer
+# that wrote the target in place would leave it half-written here, every time.
+_HALFWAY_WRITER = textwrap.dedent(
+    """
+    import builtins, io, os, sys, time
+    from recipe_widgets.engine.results import Report
+    from recipe_widgets.engine.watch._watch import Run
+    path, name, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    run = Run(name, [{"step": i, "loss": 1.0 / (i + 1)} for i in range(rows)], Report((), "t"))
+    raw_write = os.write
+
+    def stop_halfway(fd, data):
+        raw_write(fd, bytes(data[: len(data) // 2]))
+        os.fsync(fd)
+        print("halfway", flush=True)
+        time.sleep(600)
+
+    class Halfway:
+        def __init__(self, f):
+            self._f = f
+        def write(self, data):
+            if len(data) < 4096:
+                return self._f.write(data)
+            self._f.flush()
+            stop_halfway(self._f.fileno(), data)
+        def __getattr__(self, key):
+            return getattr(self._f, key)
+        def __enter__(self):
+            return self
+        def __exit__(self, *exc):
+            return self._f.__exit__(*exc)
+
+    def writing(opener):
+        def wrapped(file, mode="r", *args, **kwargs):
+            f = opener(file, mode, *args, **kwargs)
+            return Halfway(f) if any(c in mode for c in "wax+") else f
+        return wrapped
+
+    builtins.open = io.open = writing(io.open)
+    os.fdopen = writing(os.fdopen)
+    os.write = lambda fd, data: stop_halfway(fd, data) if len(data) >= 4096 else raw_write(fd, data)
+    print("ready", flush=True)
+    run.save(path)
+    """
+)
+
+
+def _halfway_writer(path: Path, name: str) -> subprocess.Popen:
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HALFWAY_WRITER, str(path), name, "20000"],
+        env=env,
+        stdout=subprocess.PIPE,
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == b"ready"
+    assert proc.stdout.readline().strip() == b"halfway"  # half the new run is on disk now
+    return proc
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def test_sigkill_halfway_through_a_save_keeps_the_previous_file(tmp_path: Path) -> None:
+    """Fails on a writer that writes the target in place: the kill leaves it half-written."""
+    path = tmp_path / "run.json"
+    good = _run(50, "good")
+    good.save(path)
+    proc = _halfway_writer(path, "new")
+    try:
+        temps = sorted(p.name for p in tmp_path.iterdir() if p.name != "run.json")
+    finally:
+        _kill(proc)
+    assert _same_run(load_run(path), good)  # the previous run, whole, with its old content
+    # The killed writer's temporary file named it, and the load above removed it.
+    assert len(temps) == 1 and temps[0].startswith(f".run.json.{proc.pid}.")
+    assert temps[0].endswith(".tmp")
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_stale_temporary_files_go_but_a_live_writers_stays(tmp_path: Path) -> None:
+    path = tmp_path / "run.json"
+    good = _run(20, "good")
+    good.save(path)
+    live = _halfway_writer(path, "live")
+    dead = _halfway_writer(path, "dead")
+    _kill(dead)
+    try:
+        mine = f".run.json.{live.pid}."
+        assert any(p.name.startswith(f".run.json.{dead.pid}.") for p in tmp_path.iterdir())
+        other = tmp_path / f".run.json.{dead.pid}.otherhost.0123abcd.tmp"  # from another host
+        other.write_bytes(b"{")
+        unrelated = tmp_path / f".notes.{dead.pid}.tmp"  # not named as ours
+        unrelated.write_bytes(b"x")
+        good.save(tmp_path / "other.json")  # a save in the folder cleans up ...
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert not any(n.startswith(f".run.json.{dead.pid}.") and n != other.name for n in left)
+        assert any(n.startswith(mine) for n in left)  # ... never a live writer's file
+        assert other.name in left and unrelated.name in left
+        assert _same_run(load_run(path), good)
+        assert any(n.startswith(mine) for n in (p.name for p in tmp_path.iterdir()))
+    finally:
+        _kill(live)
+    load_run(path)  # ... and once its writer is gone, a load removes it too
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["run.json", "other.json", other.name, unrelated.name]
+    )

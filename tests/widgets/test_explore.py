@@ -353,3 +353,19 @@ def test_histogram_reads_on_a_light_and_a_dark_page(frame) -> None:
     config = e._chart.chart.to_dict()["config"]
     assert config["background"] == "transparent"
     assert config["axis"]["labelColor"] == config["title"]["color"] == "#6e7781"
+
+
+@pytest.mark.parametrize("bad", [0, -3])
+def test_page_size_below_one_is_refused_when_set_later_and_paging_still_works(
+    frame: pd.DataFrame, bad: int
+) -> None:
+    e = Explorer(frame, chart=False, page_size=10)
+    with pytest.raises(ValueError, match="page_size"):
+        e.page_size = bad
+    assert e.page_size == 10  # the refused value never took hold
+    e._turn(+1)  # paging divides by page_size
+    assert e.page == 1 and repr(e) == "Explorer(60 of 60 items match; showing 11-20)"
+    with pytest.raises(ValueError, match="page="):
+        e.page = -1
+    with pytest.raises(ValueError, match="page_size"):
+        Explorer(frame, chart=False, page_size=0)

@@ -76,3 +76,19 @@ def test_a_finding_shows_its_rows(frame: pd.DataFrame, tmp_path) -> None:
     assert e.selection.tolist() == [3, 43, 23]  # labels 0, 1, 2... of those rows only
     e.show(())
     assert e._count == 60
+
+
+@pytest.mark.parametrize("bad", [0, -1])
+def test_table_page_size_below_one_is_refused(path: str, bad: int) -> None:
+    from recipe_widgets.engine.explore import table_source
+    from recipe_widgets.widgets._explore import TableExplorer
+
+    table = rw.explore(path, page_size=10, chart=False)
+    with pytest.raises(ValueError, match="page_size"):
+        table.page_size = bad
+    table._turn(+1)
+    assert table.page == 1 and "showing 11-20" in repr(table)
+    with pytest.raises(ValueError, match="page_size"):
+        rw.explore(path, page_size=bad)
+    with pytest.raises(ValueError, match="page_size"):  # refused before DuckDB is asked
+        TableExplorer(table_source(path), page_size=bad, chart=False)

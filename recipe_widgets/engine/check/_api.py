@@ -13,7 +13,14 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine.check import _coverage, _static, _structure, _training
-from recipe_widgets.engine.check._context import DEFAULT_THRESHOLDS, CannotCopy, Ctx, start_lr
+from recipe_widgets.engine.check._context import (
+    DEFAULT_THRESHOLDS,
+    CannotCopy,
+    Ctx,
+    start_lr,
+    user_optimizers,
+)
+from recipe_widgets.engine.check._cost import CostMeter
 from recipe_widgets.engine.check._data import (
     NotExampleAligned,
     UnusableInput,
@@ -23,7 +30,7 @@ from recipe_widgets.engine.check._data import (
     make_pool,
     to_device,
 )
-from recipe_widgets.engine.check._state import Snapshot, global_hooks_off
+from recipe_widgets.engine.check._state import Snapshot, global_hooks_off, release_memory
 from recipe_widgets.engine.check._task import TaskInfo, infer_task
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
@@ -221,8 +228,11 @@ def _not_finite(pool: Any, loss: float) -> str | None:
     return None
 
 
-def _checked_scheduler(factory: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """The user's factory, refusing a result that is not a scheduler (``lambda o: None``)."""
+def _checked_scheduler(factory: Any) -> Any:
+    """The user's factory, refusing a result that is not a scheduler (``lambda o: None``); no
+    scheduler, or a scheduler object, as it is."""
+    if factory is None or isinstance(factory, torch.optim.lr_scheduler.LRScheduler):
+        return factory
 
     def make(opt: Any) -> Any:
         sched = factory(opt)
@@ -373,34 +383,35 @@ def check(
     _validate_more(data, val, seed, steps, scheduler)
     th = _thresholds(thresholds)
     grad_was = torch.is_grad_enabled()
-    snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
-    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+    with CostMeter(model, user_optimizers(optimizer)) as meter:
+        snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
         scheduler = _checked_scheduler(scheduler)
-    try:
-        with torch.enable_grad(), global_hooks_off():
-            return _setup_and_check(
-                model,
-                data,
-                loss_fn,
-                optimizer,
-                val,
-                task,
-                chosen,
-                th,
-                batch_fn,
-                output_fn,
-                scheduler,
-                steps,
-                causal,
-                expected_init_loss,
-                clip_grad_norm,
-                seed,
-                quiet,
-                snapshot,
-                grad_was,
-            )
-    finally:
-        snapshot.restore()
+        try:
+            with torch.enable_grad(), global_hooks_off():
+                report = _setup_and_check(
+                    model,
+                    data,
+                    loss_fn,
+                    optimizer,
+                    val,
+                    task,
+                    chosen,
+                    th,
+                    batch_fn,
+                    output_fn,
+                    scheduler,
+                    steps,
+                    causal,
+                    expected_init_loss,
+                    clip_grad_norm,
+                    seed,
+                    quiet,
+                    snapshot,
+                    grad_was,
+                )
+        finally:
+            snapshot.restore()  # and drops its spill file
+    return dataclasses.replace(report, cost=meter.cost)
 
 
 def _setup_and_check(
@@ -581,6 +592,7 @@ def _run_checks(
                 )
             )
         ctx.snapshot.restore_model()  # a check's forward never changes the original; make sure
+        release_memory()  # the check's copies are garbage now: the next check starts lean
     return findings
 
 

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from recipe_widgets.engine.check._data import Pool, UnusableInput, call_model
-from recipe_widgets.engine.check._state import Snapshot, copy_model
+from recipe_widgets.engine.check._state import Snapshot, copy_model, release_memory
 from recipe_widgets.engine.check._task import TaskInfo
 from recipe_widgets.engine.progress import progress
 
@@ -183,9 +183,11 @@ class Ctx:
         """A copy of the model as the user gave it (see ``copy_model``). Raises
         :class:`CannotCopy` when no safe copy exists; with ``forward_only`` (a forward under
         ``no_grad``) the copy is returned anyway, or the original when there is none (the
-        caller restores it)."""
+        caller restores it). The memory of copies no longer referenced is given back first:
+        drop the previous copy (``model = None``) before asking for the next."""
         if self.copy_problem is not None and not forward_only:
             raise CannotCopy(self.copy_problem)
+        release_memory()
         clone, self.copy_how = copy_model(self.model)
         if clone is None:
             self.copy_problem = f"the model could not be copied ({self.copy_how})"

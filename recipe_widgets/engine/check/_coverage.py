@@ -44,7 +44,15 @@ def _one_step(
     ctx.loss(model, batch).backward()
     params = dict(model.named_parameters())
     no_grad = [n for n in trainable if params[n].grad is None or not bool(params[n].grad.any())]
-    before = {n: params[n].detach().clone() for n in trainable}
+    # A parameter with a gradient that does not move: its group's lr is 0 (a tiny gradient, like
+    # a bias right before batch norm, can legitimately round to no change, so lr decides). Only
+    # those are kept to compare (a copy of every parameter would cost a model's size).
+    lr_of = {id(p): g.get("lr") for g in opt.param_groups for p in g["params"]}
+    before = {
+        n: params[n].detach().clone()
+        for n in trainable
+        if n not in missing and lr_of.get(id(params[n])) == 0
+    }
     opt.step()
     # Hidden layers that train in forward (their parameters got gradients) but that no
     # optimizer can see; a frozen teacher kept in a list on purpose gets none and is fine.
@@ -55,16 +63,8 @@ def _one_step(
     ]
     if any(params[n].grad is not None for n in no_grad):
         no_grad = _still_without_gradient(ctx, model, opt, batch, no_grad)
-    # A parameter with a gradient that does not move: its group's lr is 0 (a tiny gradient, like
-    # a bias right before batch norm, can legitimately round to no change, so lr decides).
-    lr_of = {id(p): g.get("lr") for g in opt.param_groups for p in g["params"]}
     unchanged = [
-        n
-        for n in trainable
-        if n not in no_grad
-        and n not in missing
-        and torch.equal(before[n], params[n].detach())
-        and lr_of.get(id(params[n])) == 0
+        n for n in before if n not in no_grad and torch.equal(before[n], params[n].detach())
     ]
     return no_grad, unchanged, hidden
 

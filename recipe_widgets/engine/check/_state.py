@@ -2,7 +2,10 @@
 
 Captured: every parameter and buffer (values, ``requires_grad``, ``.grad``), every module's
 ``.training`` flag, the optimizer's state dict and hyper-parameters, and the global RNG states
-(python, numpy, torch CPU and CUDA); an optimizer and a scheduler come back in place (same
+(python, numpy, torch CPU and CUDA). Parameters and buffers are cloned in memory; gradients and
+optimizer state, which no check writes, are spilled to a temporary file with a SHA-256 each and
+read back only if they changed (see ``_Spill``), so a check holds one copy of the model's state
+beside its working copy, not two; an optimizer and a scheduler come back in place (same
 objects). Checks work on copies made by :func:`copy_model`, without the user's hooks; the
 original is never trained.
 """
@@ -11,8 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
+import ctypes.util
 import functools
+import gc
+import hashlib
 import random
+import sys
+import tempfile
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -43,8 +52,126 @@ class RngState:
             torch.cuda.set_rng_state_all(self.cuda)
 
 
+def _load_malloc_trim() -> Any:
+    """glibc's ``malloc_trim`` (None elsewhere): freed tensors of a few MiB stay in the C heap
+    after ``free`` once glibc raised its mmap threshold, so a copy freed is not memory given back
+    until the heap is trimmed."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # musl and other C libraries have none
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_MALLOC_TRIM = _load_malloc_trim()
+
+
+def release_memory() -> None:
+    """Free what the last copy left behind (its reference cycles too) and hand the freed heap
+    back to the system, so the next copy reuses memory instead of adding to the peak."""
+    gc.collect(1)  # the young generations: a copy made since the last collection
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
 def _clone(t: torch.Tensor | None) -> torch.Tensor | None:
     return None if t is None else t.detach().clone()
+
+
+#: tensors at least this many bytes are spilled to disk rather than cloned in memory
+SPILL_BYTES = 1 << 16
+
+
+class _Spill:
+    """Tensors the checks never write (the user's gradients and optimizer state), kept in an
+    anonymous temporary file with a SHA-256 of their bytes instead of a copy in memory: a check's
+    memory holds one working copy, not two. Restoring reads a tensor back only when its digest
+    changed. A tensor that cannot be written as plain bytes (sparse, quantized, too small to
+    matter, or a disk that refuses) is cloned in memory as before."""
+
+    def __init__(self) -> None:
+        self.file: Any = None
+        self.failed = False
+
+    def keep(self, t: torch.Tensor) -> Any:
+        """What :meth:`changed` and :meth:`value` take: a file record, or an in-memory clone."""
+        t = t.detach()
+        if self.failed or not _plain(t) or t.numel() * t.element_size() < SPILL_BYTES:
+            return t.clone()
+        try:
+            raw = tensor_bytes(t)
+        except (RuntimeError, TypeError):  # a dtype numpy cannot view: kept in memory
+            return t.clone()
+        try:
+            if self.file is None:
+                self.file = tempfile.TemporaryFile(prefix="rw-check-snapshot-")
+            offset = self.file.seek(0, 2)
+            self.file.write(raw)
+        except OSError:  # no room, no temp folder: the rest stays in memory too
+            self.failed = True
+            return t.clone()
+        return _Record(offset, raw.nbytes, tuple(t.shape), t.dtype, hashlib.sha256(raw).digest())
+
+    def changed(self, kept: Any, t: torch.Tensor) -> bool:
+        if isinstance(kept, torch.Tensor):
+            return not (
+                t.shape == kept.shape and t.dtype == kept.dtype and torch.equal(t.detach(), kept)
+            )
+        if tuple(t.shape) != kept.shape or t.dtype != kept.dtype or not _plain(t.detach()):
+            return True
+        try:
+            return hashlib.sha256(tensor_bytes(t.detach())).digest() != kept.digest
+        except (RuntimeError, TypeError):  # unreadable now: put the kept values back
+            return True
+
+    def value(self, kept: Any, device: torch.device) -> torch.Tensor:
+        if isinstance(kept, torch.Tensor):
+            return kept.clone()
+        buf = bytearray(kept.nbytes)
+        self.file.seek(kept.offset)
+        self.file.readinto(buf)
+        flat = (
+            torch.frombuffer(buf, dtype=torch.uint8) if buf else torch.empty(0, dtype=torch.uint8)
+        )
+        return flat.view(kept.dtype).reshape(kept.shape).to(device)
+
+    def close(self) -> None:
+        if self.file is not None:
+            self.file.close()
+            self.file = None
+
+
+@dataclass(frozen=True)
+class _Record:
+    offset: int
+    nbytes: int
+    shape: tuple[int, ...]
+    dtype: torch.dtype
+    digest: bytes
+
+
+def _plain(t: torch.Tensor) -> bool:
+    return t.layout == torch.strided and not t.is_quantized and t.device.type != "meta"
+
+
+def tensor_bytes(t: torch.Tensor) -> memoryview:
+    """A dense tensor's values as bytes, in row-major order (a host copy of this one tensor when
+    it lives on a device or is not contiguous)."""
+    flat = t.detach().to("cpu").resolve_conj().resolve_neg().contiguous().reshape(-1)
+    return memoryview(flat.view(torch.uint8).numpy())
+
+
+@torch.no_grad()
+def _restore_kept(spill: _Spill, obj: torch.Tensor, kept: Any) -> torch.Tensor:
+    """``obj`` (the same tensor object) with the kept values, read back only if they changed."""
+    if spill.changed(kept, obj):
+        _copy_into(obj, spill.value(kept, obj.device))
+    return obj
 
 
 class Snapshot:
@@ -64,6 +191,7 @@ class Snapshot:
         self.model = model
         self.optimizer = optimizer
         self.rng = RngState.capture()
+        self.spill = _Spill()
         # A DataLoader with its own generator (or a sampler with one) advances it when iterated.
         self.generators = [(g, g.get_state()) for g in _data_generators(data)]
         self.training = [(m, m.training) for m in model.modules()]
@@ -72,14 +200,14 @@ class Snapshot:
                 p,
                 _clone(p.data),
                 p.requires_grad,
-                None if p.grad is None else (p.grad, _clone(p.grad)),
+                None if p.grad is None else (p.grad, self.spill.keep(p.grad)),
             )
             for p in model.parameters()
         ]
         self.buffers = [(b, _clone(b.data)) for b in model.buffers()]
         several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
         self.optimizers = [
-            _OptimizerState(o) for o in several if isinstance(o, torch.optim.Optimizer)
+            _OptimizerState(o, self.spill) for o in several if isinstance(o, torch.optim.Optimizer)
         ]
         self.scheduler = (
             (scheduler, _copy_values(scheduler.__dict__))
@@ -100,10 +228,8 @@ class Snapshot:
             if grad is None:
                 p.grad = None
             else:  # the same gradient tensor the user may hold, its values put back
-                obj, value = grad
-                if obj.shape == value.shape and obj.dtype == value.dtype:
-                    obj.copy_(value)
-                p.grad = obj if obj.shape == value.shape else value.clone()
+                obj, kept = grad
+                p.grad = _restore_kept(self.spill, obj, kept)
         for b, data in self.buffers:
             if b.data.shape != data.shape:
                 b.data = data.clone()
@@ -111,15 +237,20 @@ class Snapshot:
                 b.data.copy_(data)
 
     def restore(self) -> None:
-        self.restore_model()
-        for saved in self.optimizers:
-            saved.restore()
-        if self.scheduler is not None:
-            sched, values = self.scheduler
-            _put_back(sched.__dict__, values)
-        for gen, state in self.generators:
-            gen.set_state(state)
-        self.rng.restore()
+        """Everything back, once, at the end (:meth:`restore_model` may run any number of times
+        before): the spilled tensors' file is dropped afterwards."""
+        try:
+            self.restore_model()
+            for saved in self.optimizers:
+                saved.restore()
+            if self.scheduler is not None:
+                sched, values = self.scheduler
+                _put_back(sched.__dict__, values)
+            for gen, state in self.generators:
+                gen.set_state(state)
+            self.rng.restore()
+        finally:
+            self.spill.close()
 
 
 def _copy_values(d: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
@@ -178,8 +309,9 @@ class _OptimizerState:
     """An optimizer's groups, per-parameter state and attributes, restored into the same
     objects."""
 
-    def __init__(self, opt: torch.optim.Optimizer) -> None:
+    def __init__(self, opt: torch.optim.Optimizer, spill: _Spill) -> None:
         self.opt = opt
+        self.spill = spill
         self.group_list = opt.param_groups
         self.groups = [
             (
@@ -196,7 +328,7 @@ class _OptimizerState:
                 p,
                 s,
                 {
-                    k: (v, v.detach().clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v))
+                    k: (v, spill.keep(v) if isinstance(v, torch.Tensor) else copy.deepcopy(v))
                     for k, v in s.items()
                 },
             )
@@ -223,7 +355,7 @@ class _OptimizerState:
                 del s[k]
             for k, (obj, value) in values.items():
                 if isinstance(obj, torch.Tensor):
-                    s[k] = _copy_into(obj, value)
+                    s[k] = _restore_kept(self.spill, obj, value)
                 else:
                     s[k] = copy.deepcopy(value)
             self.state_obj[p] = s

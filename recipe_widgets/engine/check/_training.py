@@ -3,6 +3,7 @@ input-independent baseline, and the LR schedule dry run (which trains nothing)."
 
 from __future__ import annotations
 
+import hashlib
 import math
 import random
 import warnings
@@ -14,6 +15,7 @@ from torch import nn
 
 from recipe_widgets.engine.check._context import Ctx, dropout_off
 from recipe_widgets.engine.check._data import split_pool
+from recipe_widgets.engine.check._state import tensor_bytes
 from recipe_widgets.engine.check._static import loss_mixes_examples
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding
@@ -71,11 +73,13 @@ def reproducibility(ctx: Ctx) -> Finding:
         model = ctx.fresh()
         model.train()
         losses = ctx.train(model, pool, int(ctx.th("repro_steps")), desc="reproducibility")
-        runs.append((losses, [p.detach().clone() for p in model.parameters()]))
+        # A digest per parameter, not a copy: the second run never lives beside the first.
+        runs.append((losses, [_digest(p.detach()) for p in model.parameters()]))
+        model = None
     same_loss = len(runs[0][0]) == len(runs[1][0]) and all(
         a == b or (math.isnan(a) and math.isnan(b)) for a, b in zip(runs[0][0], runs[1][0])
     )
-    same_params = all(_same(a, b) for a, b in zip(runs[0][1], runs[1][1]))
+    same_params = runs[0][1] == runs[1][1]
     if not (same_loss and same_params):
         first = next((i for i, (a, b) in enumerate(zip(*(r[0] for r in runs))) if a != b), None)
         where = "the forward pass" if first == 0 else "the training step (a nondeterministic op)"
@@ -116,6 +120,19 @@ def _loader_generators(data: Any) -> list[torch.Generator]:
     if isinstance(g, torch.Generator) and all(g is not f for f in found):
         found.append(g)
     return found
+
+
+def _digest(t: torch.Tensor) -> tuple[Any, ...]:
+    """Shape, dtype and a SHA-256 of the values, equal exactly when :func:`_same` says so: every
+    NaN counts as the same NaN (NaN data is a finding of its own, not irreproducibility) and
+    -0.0 as 0.0, as ``torch.equal`` does."""
+    h = hashlib.sha256()
+    if t.is_floating_point() or t.is_complex():
+        nan = t.isnan()
+        h.update(tensor_bytes(nan))
+        t = torch.where(nan, torch.zeros((), dtype=t.dtype, device=t.device), t) + 0  # -0.0 -> 0.0
+    h.update(tensor_bytes(t))
+    return tuple(t.shape), str(t.dtype), h.hexdigest()
 
 
 def _same(a: torch.Tensor, b: torch.Tensor) -> bool:
@@ -261,6 +278,7 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
             with torch.no_grad():
                 model.eval()
                 final_out = ctx.out(model, batch).detach()
+        model = None  # freed before the next rung's copy
     main = next(r for r in ladder if r["examples"] == n_main)
     ev = {
         "ladder": ladder,
@@ -307,7 +325,9 @@ def _overfit_rung(ctx: Ctx, rung: Any) -> tuple[dict, nn.Module]:
     """Train a fresh copy on ``rung`` until its loss is below the target: first at the user's
     lr times ``lr_scale``, then their own lr, then (if it diverged) clipped."""
     steps = int(ctx.th("overfit_steps"))
+    model = None
     for scale, clip in _attempts(ctx):
+        model = None  # the last attempt's copy is freed before the next is made
         model = ctx.fresh()
         model.train()
         dropout_off(model)
@@ -449,7 +469,9 @@ def _real_run(ctx: Ctx) -> dict:
     if "real_run" not in ctx.cache:
         train, held = (ctx.pool, ctx.val) if ctx.val is not None else split_pool(ctx.pool)
         steps = int(ctx.th("baseline_steps"))
+        model = None
         for scale, clip in _attempts(ctx):
+            model = None  # the last attempt's copy is freed before the next is made
             model = ctx.fresh()
             model.train()
             before = ctx.eval_loss(model, train)

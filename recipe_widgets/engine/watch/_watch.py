@@ -7,12 +7,10 @@ hooks are removed in ``finally:`` so the model and optimizer are left as the loo
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -25,6 +23,7 @@ from torch import nn
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
 from recipe_widgets.engine.validate import names as _names
+from recipe_widgets.engine.watch._atomic import remove_stale, write_atomic
 from recipe_widgets.engine.watch._detectors import Findings, LossDetector, WatchConfig
 from recipe_widgets.engine.watch._history import FOLD_ROWS, Folded
 from recipe_widgets.engine.watch._hooks import Hooks
@@ -166,9 +165,11 @@ class _RunData:
     def save(self, path: str | Path) -> Path:
         """Write history and findings as JSON (readable by :func:`load_run` and by people).
 
-        Atomic: the JSON goes to a temporary file in the same folder, is flushed to disk, then
-        renamed over ``path``; a reader (or a crash mid-save) sees the old file or the new one,
-        never part of one. A checksum of the content lets :func:`load_run` refuse a damaged file.
+        Atomic: the JSON goes to a temporary file in the same folder
+        (``.<name>.<pid>.<host>.<token>.tmp``), is flushed to disk, then renamed over ``path``;
+        a reader (or a crash mid-save) sees the old file or the new one, never part of one. The
+        temporary files a killed writer left in the folder are removed by the next save or
+        load there (only those whose process is gone). A checksum of the content lets :func:`load_run` refuse a damaged file.
         """
         path = Path(path)
         self._catch_up()
@@ -183,7 +184,7 @@ class _RunData:
         if self._folded is not None:
             data["downsampled"] = self._folded.to_dict()  # older rows, as buckets
         data["sha256"] = _checksum(data)
-        _write_atomic(path, json.dumps(data, indent=1).encode("utf-8"))
+        write_atomic(path, json.dumps(data, indent=1).encode("utf-8"))
         return path
 
     def to_tensorboard(self, logdir: str | Path) -> Path:
@@ -586,26 +587,6 @@ def _checksum(data: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
-def _write_atomic(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # the rename itself to disk (not possible everywhere)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def load_run(path: str | Path) -> Run:
     """Load a run: a run directory written with ``logdir=`` (every rank's findings, rank 0's
     history), one of its ``rank*.jsonl`` files, or a file written by ``w.save(path)``.
@@ -617,6 +598,7 @@ def load_run(path: str | Path) -> Run:
     if is_run(path):
         return run_from_state(read_run(path))
     path = Path(path)
+    remove_stale(path.parent)  # temporary files of a writer killed mid-save
     try:
         data = json.loads(path.read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
