@@ -134,6 +134,33 @@ def test_a_loss_not_read_through_forward_skips_the_output_checks_and_says_why() 
     assert report["decreasing_loss"].status == "pass"  # trained through training_step
 
 
+class NoForward(pl.LightningModule):
+    """No forward; its own train_dataloader; the ([optimizers], [schedulers]) form."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = _net()
+
+    def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        return nn.functional.cross_entropy(self.net(x), y)
+
+    def configure_optimizers(self) -> tuple[list, list]:
+        opt = torch.optim.SGD(self.parameters(), lr=0.1)
+        return [opt], [torch.optim.lr_scheduler.StepLR(opt, 1000)]
+
+    def train_dataloader(self) -> DataLoader:
+        return _loader()
+
+
+def test_no_forward_skips_what_reads_the_output_and_trains_the_rest() -> None:
+    report = rw.check(NoForward(), quiet=True, checks=["eval_mode", "decreasing_loss"])
+    assert report["eval_mode"].status == "skip"
+    assert "define forward" in report["eval_mode"].message
+    assert report["decreasing_loss"].status == "pass"
+    assert "optimizer and scheduler from configure_optimizers" in report["setup"].message
+
+
 def test_every_documented_configure_optimizers_form() -> None:
     w = nn.Parameter(torch.zeros(1))
     opt = torch.optim.SGD([w], lr=0.1)

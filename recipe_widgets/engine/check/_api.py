@@ -493,9 +493,14 @@ def _from_training_step(ctx: Ctx, lit: LightningSetup) -> None:
         return
     ctx.forward_runs = ctx.loss_fn.forward_ok
     ctx.no_output_checks = NEEDS_FORWARD if not ctx.forward_runs else _READS_OUTPUT
+    needs = (
+        "pass loss_fn= (the loss of forward's output)"
+        if ctx.forward_runs
+        else "define forward (what self(x) returns: the model's output)"
+    )
     ctx.no_output = (
-        f"{why}. This check needs forward's output and training_step's loss of it; pass"
-        " loss_fn= (the loss of forward's output) to run it"
+        f"{why}. This check needs forward's output and training_step's loss of it; {needs}"
+        " to run it"
     )
 
 
