@@ -181,6 +181,15 @@ def test_every_documented_configure_optimizers_form() -> None:
         read_configure_optimizers(None)
 
 
+def test_an_optimizer_given_for_the_module_is_used_on_the_copies() -> None:
+    module = Classifier()
+    opt = torch.optim.SGD(module.parameters(), lr=50.0)
+    report = rw.check(module, _loader(), optimizer=opt, quiet=True, checks=["decreasing_loss"])
+    assert report["decreasing_loss"].status == "fail"  # SGD at 50, not Adam from the module
+    assert report["setup"].evidence["copies_lr"] == [50.0]
+    assert all(p.grad is None for p in module.parameters()) and not opt.state
+
+
 def test_bad_arguments_name_themselves() -> None:
     with pytest.raises(TypeError, match="datamodule="):
         rw.check(_net(), _loader(), nn.CrossEntropyLoss(), datamodule=Data())

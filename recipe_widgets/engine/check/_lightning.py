@@ -62,15 +62,22 @@ def _no_log(*args: Any, **kwargs: Any) -> None:
     """``self.log`` / ``self.log_dict`` on the checks' copies: nothing to log to."""
 
 
-def _private_copy(module: nn.Module) -> nn.Module:
-    """A deep copy without the Trainer (or Fabric) the module may hold, logging silenced."""
+def _private_copy(module: nn.Module, optimizer: Any = None) -> tuple[nn.Module, Any]:
+    """A deep copy without the Trainer (or Fabric) the module may hold, logging silenced; with
+    it, a copy of the user's optimizer (or list of them) holding the copy's parameters (a
+    factory is returned as it is)."""
+    several = isinstance(optimizer, (list, tuple))
+    if not (isinstance(optimizer, torch.optim.Optimizer) or several):
+        optimizer, factory = None, optimizer
+    else:
+        factory = None
     memo: dict[int, Any] = {
         id(obj): None
         for obj in (module.__dict__.get("_trainer"), module.__dict__.get("_fabric"))
         if obj is not None
     }
     try:
-        clone = copy.deepcopy(module, memo)
+        clone, opt = copy.deepcopy((module, optimizer), memo)
     except Exception as exc:
         raise UnusableInput(
             f"the LightningModule could not be copied ({type(exc).__name__}: {exc}); rw.check"
@@ -78,7 +85,7 @@ def _private_copy(module: nn.Module) -> nn.Module:
         ) from exc
     clone.log = _no_log
     clone.log_dict = _no_log
-    return clone
+    return clone, (factory if optimizer is None else opt)
 
 
 def _scheduler_of(entry: Any) -> tuple[Any, str]:
@@ -285,7 +292,7 @@ def from_lightning(
         )
     rng = RngState.capture()
     try:
-        model = _private_copy(module)
+        model, optimizer = _private_copy(module, optimizer)
         loader = _train_loader(model, data, datamodule)
         scheduler, note = None, "optimizer= as given"
         if optimizer is None:
@@ -298,11 +305,14 @@ def from_lightning(
                 ) from exc
             opts, scheds = read_configure_optimizers(conf)
             optimizer = opts[0] if len(opts) == 1 else opts
-            if scheds:
-                scheduler = _scheduler_factory(scheds[0][0])
             note = "optimizer" + (" and scheduler" if scheds else "") + " from configure_optimizers"
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau
+            if scheds and isinstance(scheds[0][0], plateau):
+                note += " (a ReduceLROnPlateau follows a logged metric: no schedule dry run)"
+            elif scheds:
+                scheduler = _scheduler_factory(scheds[0][0])
     finally:
         rng.restore()
     if loss_fn is None:
-        loss_fn = StepLoss(_private_copy(module))
+        loss_fn = StepLoss(_private_copy(module)[0])
     return LightningSetup(model, loader, optimizer, scheduler, loss_fn, note)
