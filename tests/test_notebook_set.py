@@ -24,6 +24,7 @@ STAGES = [
     "06_squeeze",
     "07_vae",
     "08_bug_hunt",
+    "09_where_you_train",
     "widget_gallery",
 ]
 IGNORE = re.compile(r"#\s*NBVAL_(IGNORE_OUTPUT|SKIP)")

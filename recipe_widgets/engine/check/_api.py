@@ -30,6 +30,14 @@ from recipe_widgets.engine.check._data import (
     make_pool,
     to_device,
 )
+from recipe_widgets.engine.check._lightning import (
+    NEEDS_FORWARD,
+    LightningSetup,
+    StepLoss,
+    from_lightning,
+    is_lightning_module,
+    training_step_loss,
+)
 from recipe_widgets.engine.check._state import Snapshot, global_hooks_off, release_memory
 from recipe_widgets.engine.check._task import TaskInfo, infer_task
 from recipe_widgets.engine.formatting import fmt
@@ -79,11 +87,21 @@ def _select(checks: Iterable[str] | None, skip: Iterable[str] | None) -> list[st
     return [c for c in chosen if c not in set(skip or ())]
 
 
-def _probe(ctx: Ctx) -> tuple[torch.Tensor, float]:
+def _probe(ctx: Ctx) -> tuple[torch.Tensor | None, float]:
     """One forward of a fresh copy in train mode: the output and loss every init check reads."""
     model = ctx.fresh(forward_only=True)
     model.train()
     batch = _static.probe_pool(ctx)
+    if ctx.no_output:  # a LightningModule whose loss is not a function of forward's output
+        try:
+            with torch.no_grad():
+                return None, float(ctx.loss(model, batch))
+        except UnusableInput:
+            raise
+        except Exception as exc:
+            raise UnusableInput(
+                f"training_step raised {type(exc).__name__}: {exc} on a batch (inputs..., targets)"
+            ) from exc
     try:
         with torch.no_grad():
             out = ctx.out(model, batch)
@@ -335,9 +353,10 @@ def _lr_note(optimizer: Any) -> str:
 @small_work()  # tiny-model training: one intra-op thread, the user's count restored after
 def check(
     model: nn.Module,
-    data: Any,
-    loss_fn: Callable[..., torch.Tensor],
+    data: Any = None,
+    loss_fn: Callable[..., torch.Tensor] | None = None,
     *,
+    datamodule: Any = None,
     optimizer: Any = None,
     val: Any = None,
     task: str | None = None,
@@ -361,27 +380,27 @@ def check(
     it, its class and hyper-parameters are reused on copies), a list of optimizers stepped
     together, or a factory ``params -> Optimizer``; default Adam, lr 3e-4. ``checks`` / ``skip``:
     check ids (see ``CHECKS``); ``thresholds``: overrides of ``DEFAULT_THRESHOLDS``.
-    ``clip_grad_norm``: the max norm your loop clips gradients to (the checks' short runs clip
-    the same way; without it a run that diverges is retried once with clipping at norm 1, and
-    the finding says so). Your model, optimizer, data and every global RNG are bit-identical
-    afterwards, also when a check fails or raises: the optimizer's groups and state tensors are
-    the same objects (values put back in place). The checks train copies, never your model:
-    your forward / backward hooks (module and global) do not fire on them, a model
-    ``copy.deepcopy`` refuses is rebuilt from its parameters, buffers and modes, and when no
-    safe copy exists (a stored function that reaches your modules) the training checks skip and
-    say why. Copies start from a scheduler's ``initial_lr`` (a warm-up from lr 0 would not train
-    them); called under ``torch.no_grad()``, the checks run with gradients enabled.
-    The checks train small copies on one intra-op thread (many tiny ops: several threads
-    make them several times slower when other processes share the cores);
-    ``torch.get_num_threads()`` is yours again afterwards.
+    ``clip_grad_norm``: the max norm your loop clips gradients to (else a short run that
+    diverges is retried once, clipped at norm 1, and the finding says so). Your model,
+    optimizer (the same group and state objects), data and every global RNG are bit-identical
+    afterwards, also when a check fails or raises. The checks train copies, without your hooks
+    (module and global); a model ``copy.deepcopy`` refuses is rebuilt from its parameters,
+    buffers and modes, and when no safe copy exists (a stored function that reaches your
+    modules) the training checks skip and say why. Copies start from a scheduler's
+    ``initial_lr``; under ``torch.no_grad()`` the checks run with gradients enabled, on one
+    intra-op thread (many tiny ops; ``torch.get_num_threads()`` is yours again afterwards).
+    A LightningModule: ``rw.check(module, loader_or_datamodule)`` (or ``datamodule=``) takes
+    the optimizer and scheduler from ``configure_optimizers()`` on a copy, every loss from
+    ``training_step`` (see ``engine/check/_lightning.py``; ``steps=`` counts scheduler steps).
 
     Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all; labels the
     loss refuses (1..C for C outputs) are a failed ``input_sanity`` finding instead.
     """
+    lit = _lightning_setup(model, data, loss_fn, datamodule, optimizer, batch_fn)
+    if lit is not None:
+        model, data, loss_fn, optimizer, scheduler = lit.arguments(scheduler)
     _validate(model, loss_fn, optimizer, expected_init_loss, clip_grad_norm)
-    chosen = _select(checks, skip)
     _validate_more(data, val, seed, steps, scheduler)
-    th = _thresholds(thresholds)
     grad_was = torch.is_grad_enabled()
     with CostMeter(model, user_optimizers(optimizer)) as meter:
         snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
@@ -395,8 +414,8 @@ def check(
                     optimizer,
                     val,
                     task,
-                    chosen,
-                    th,
+                    _select(checks, skip),
+                    _thresholds(thresholds),
                     batch_fn,
                     output_fn,
                     scheduler,
@@ -408,6 +427,7 @@ def check(
                     quiet,
                     snapshot,
                     grad_was,
+                    lit,
                 )
         finally:
             snapshot.restore()  # and drops its spill file
@@ -434,7 +454,10 @@ def _setup_and_check(
     quiet: bool,
     snapshot: Snapshot,
     grad_was: bool,
+    lit: LightningSetup | None = None,
 ) -> Report:
+    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        scheduler = _checked_scheduler(scheduler)
     try:
         pool = make_pool(data, batch_fn=batch_fn, limit=int(th["pool_size"]), name="data")
     except NotExampleAligned as exc:
@@ -465,7 +488,33 @@ def _setup_and_check(
         batch_fn=batch_fn,
         clip_grad_norm=None if clip_grad_norm is None else float(clip_grad_norm),
     )
+    if lit is not None:
+        _from_training_step(ctx, lit)
     return _checked(ctx, chosen, task, grad_was)
+
+
+def _from_training_step(ctx: Ctx, lit: LightningSetup) -> None:
+    """A LightningModule: every loss from training_step; the output checks only when its loss
+    is verified to be a function of forward's output (or a loss_fn was given)."""
+    ctx.step_loss = training_step_loss
+    ctx.source_note = f"; a LightningModule: {lit.note}, every loss from training_step"
+    if not isinstance(ctx.loss_fn, StepLoss):
+        return
+    why = ctx.loss_fn.verify(ctx.fresh(forward_only=True), ctx.pool)
+    ctx.snapshot.restore_model()  # the copy verified on is the checks' own; make sure
+    if why is None:
+        return
+    ctx.forward_runs = ctx.loss_fn.forward_ok
+    ctx.no_output_checks = NEEDS_FORWARD if not ctx.forward_runs else _READS_OUTPUT
+    needs = (
+        "pass loss_fn= (the loss of forward's output)"
+        if ctx.forward_runs
+        else "define forward (what self(x) returns: the model's output)"
+    )
+    ctx.no_output = (
+        f"{why}. This check needs forward's output and training_step's loss of it; {needs}"
+        " to run it"
+    )
 
 
 def _checked(ctx: Ctx, chosen: list[str], task: str | None, grad_was: bool) -> Report:
@@ -559,6 +608,9 @@ def _run_checks(
         if not_finite and cid in _TRAINING:
             findings.append(Finding(cid, "skip", f"not run: {not_finite}."))
             continue
+        if ctx.no_output and cid in ctx.no_output_checks:
+            findings.append(Finding(cid, "skip", f"not run: {ctx.no_output}."))
+            continue
         if cid in _READS_OUTPUT and not isinstance(out, torch.Tensor):
             findings.append(
                 Finding(
@@ -638,7 +690,29 @@ def _how_notes(ctx: Ctx, grad_was: bool) -> str:
         )
     if not grad_was:
         notes += "; called under torch.no_grad(): the checks ran with gradients enabled"
-    return notes + _lr_note(ctx.optimizer)
+    return notes + _lr_note(ctx.optimizer) + ctx.source_note
+
+
+def _lightning_setup(
+    model: Any, data: Any, loss_fn: Any, datamodule: Any, optimizer: Any, batch_fn: Any
+) -> LightningSetup | None:
+    """A LightningModule as what the checks take, or None for a plain module (whose data and
+    loss_fn are then required; datamodule= is Lightning's)."""
+    if is_lightning_module(model):
+        return from_lightning(model, data, datamodule, loss_fn, optimizer, batch_fn)
+    if datamodule is not None:
+        raise TypeError(
+            "datamodule= goes with a LightningModule (its training_step and"
+            " configure_optimizers); for a plain nn.Module pass data="
+        )
+    if data is None:
+        raise TypeError("data= is required: an (inputs, targets) tuple, a Dataset or a DataLoader")
+    if loss_fn is None:
+        raise TypeError(
+            "loss_fn= is required for a plain nn.Module (e.g. nn.CrossEntropyLoss());"
+            " a LightningModule's loss comes from its training_step"
+        )
+    return None
 
 
 def _validate_more(data: Any, val: Any, seed: Any, steps: Any, scheduler: Any) -> None:

@@ -174,6 +174,17 @@ class Ctx:
     raw_val: Any = None
     batch_fn: Any = None
     clip_grad_norm: float | None = None  # the user's loop clips gradients to this norm
+    #: the loss the checks train on, from the model itself (a LightningModule's
+    #: training_step), instead of ``loss_fn(out(model, pool), targets)``
+    step_loss: Callable[[nn.Module, Pool], torch.Tensor] | None = None
+    #: why the checks that read the output (through ``loss_fn``) cannot run, or None
+    no_output: str | None = None
+    #: the checks that skip for ``no_output``
+    no_output_checks: frozenset[str] = frozenset()
+    #: does ``model(*inputs)`` run (a LightningModule without ``forward`` does not)?
+    forward_runs: bool = True
+    #: where the setup came from (a LightningModule: "optimizer from configure_optimizers")
+    source_note: str = ""
     cache: dict[str, Any] = field(default_factory=dict)
 
     def th(self, name: str) -> float:
@@ -229,6 +240,8 @@ class Ctx:
         return self.output_fn(call_model(model, pool.inputs))
 
     def loss(self, model: nn.Module, pool: Pool) -> torch.Tensor:
+        if self.step_loss is not None:
+            return self.step_loss(model, pool)
         return self.loss_fn(self.out(model, pool), pool.targets)
 
     @torch.no_grad()

@@ -274,7 +274,7 @@ def overfit_one_batch(ctx: Ctx) -> Finding:
             break  # the batch was not memorized: more examples cannot tell us anything new
         record, model = _overfit_rung(ctx, ctx.pool.take(slice(0, n)))
         ladder.append(record)
-        if n == n_main:
+        if n == n_main and ctx.forward_runs:
             with torch.no_grad():
                 model.eval()
                 final_out = ctx.out(model, batch).detach()
