@@ -15,7 +15,10 @@ anywhere Altair renders (JupyterLab, Notebook 7, VS Code, ``chart.save("run.html
 Each returned chart also draws offline when a cell ends with it bare (``charts.compare(w1,
 w2)``): its display goes through the same offline widget as ``charts.show`` instead of Altair's
 default renderer, which loads Vega from a CDN and shows only "Error loading script" without a
-network. ``charts.show(chart)`` does the same for any Altair chart of your own.
+network; so do ``charts.training(w) | charts.learning_rate(w)`` and the like (``|``, ``&``,
+``+`` with a kit chart on the left). ``charts.show(chart)`` does the same for any Altair chart of
+your own. Under a dark notebook theme (JupyterLab's, VS Code's) the chart is drawn light on
+dark: the browser reads the page's theme, which the kernel cannot know.
 """
 
 from __future__ import annotations
@@ -54,16 +57,40 @@ def _offline_bundle(self: Any, include: Any = None, exclude: Any = None, **kwarg
     return {"image/svg+xml": svg, "text/plain": f"Chart({_title(self)})"}
 
 
+def _combined(name: str, reflected: bool) -> Any:
+    """``|``, ``&`` or ``+`` whose result stays offline: Altair's own operator builds a plain
+    concat or layer chart, which shown bare would fall back to the CDN renderer."""
+
+    def op(self: Any, other: Any) -> Any:
+        if reflected:  # other | self: the left operand's own operator, then re-classed
+            result = getattr(type(other), name)(other, self)
+        else:
+            result = getattr(type(self).__mro__[1], name)(self, other)  # the Altair class's
+        return result if result is NotImplemented else _offline(result)
+
+    return op
+
+
+_OPERATORS = {
+    f"__{r}{name}__": _combined(f"__{name}__", reflected=bool(r))
+    for name in ("or", "and", "add")
+    for r in ("", "r")
+}
+
+
 def _offline(chart: C) -> C:
     """The same chart, re-classed so that its bare display is offline. Altair's copies
-    (``.properties()``, ``.encode()``) keep the class; combining charts with ``|`` or ``&``
-    builds a plain Altair chart, which ``charts.show`` draws offline."""
+    (``.properties()``, ``.encode()``) keep the class, and so do ``|``, ``&`` and ``+`` with a
+    kit chart on the left, or on the right of a plain chart of the same kind (Python runs a
+    subclass's reflected operator first). ``alt.hconcat(...)`` / ``alt.layer(...)`` build plain
+    Altair charts: ``charts.show`` draws those offline."""
     cls = type(chart)
+    if cls in _OFFLINE.values():
+        return chart
     sub = _OFFLINE.get(cls)
     if sub is None:
-        sub = _OFFLINE[cls] = type(
-            cls.__name__, (cls,), {"_repr_mimebundle_": _offline_bundle, "__module__": __name__}
-        )
+        body = {"_repr_mimebundle_": _offline_bundle, "__module__": __name__, **_OPERATORS}
+        sub = _OFFLINE[cls] = type(cls.__name__, (cls,), body)
     object.__setattr__(chart, "__class__", sub)  # Altair's __setattr__ would store it as a field
     return chart
 

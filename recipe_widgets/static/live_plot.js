@@ -35,7 +35,9 @@ function controls(model) {
   last.min = "0";
   last.step = "1";
   last.className = "rw-live-last";
-  last.style.width = "7em";
+  // the page's colours, not the browser's white box, under a dark theme
+  last.style.cssText = "width:7em;color:inherit;background:transparent;" +
+    "border:1px solid var(--jp-border-color1, var(--vscode-input-border, #999))";
   lastLabel.append("last N steps (0: all) ", last);
   bar.append(logLabel, lastLabel);
 
@@ -114,7 +116,10 @@ async function render({ model, el }) {
     spec.data = { ...spec.data, values: first };
     holder.replaceChildren();
     const options = { actions: false, renderer: "svg" };
-    if (darkTheme()) options.theme = "dark";
+    if (darkTheme()) {
+      options.theme = "dark"; // Vega's light-on-dark guides...
+      options.config = { background: "transparent" }; // ...on the page's own dark, not #333
+    }
     const result = await vegaEmbed(holder, spec, options);
     view = result.view;
     await view.runAsync();
@@ -154,6 +159,14 @@ async function render({ model, el }) {
   model.on("msg:custom", onMsg);
   model.on("change:spec", onSpec);
   model.on("change:findings", showFindings);
+  // A theme switched while the plot is shown: draw it again with every row, in the new theme.
+  let dark = darkTheme();
+  const themeWatch = new MutationObserver(() => {
+    if (darkTheme() === dark) return;
+    dark = darkTheme();
+    model.send({ type: "replay" });
+  });
+  themeWatch.observe(document.body, { attributes: true, attributeFilter: ["class", "data-jp-theme-light"] });
 
   waiting();
   model.send({ type: "replay" }); // a new view (reload, second display) asks for the history once
@@ -163,6 +176,7 @@ async function render({ model, el }) {
     model.off("msg:custom", onMsg);
     model.off("change:spec", onSpec);
     model.off("change:findings", showFindings);
+    themeWatch.disconnect();
     if (view) view.finalize();
   };
 }

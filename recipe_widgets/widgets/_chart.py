@@ -1,17 +1,27 @@
-"""``rw.charts.show(chart)``: an Altair chart that draws offline and still says something saved.
+"""``rw.charts.show(chart)``: an Altair chart that draws offline, follows the notebook's theme,
+and still says something saved.
 
-Altair 6's default renderer loads Vega from a CDN, which draws nothing on an offline machine. ``JupyterChart`` after ``enable_offline()`` gets Vega from vl-convert instead; we add
-the static fallback every widget of ours has: a deterministic ``text/plain`` and a PNG snapshot
-in ``text/html`` for GitHub, nbviewer and nbval.
+Altair 6's default renderer loads Vega from a CDN, which draws nothing on an offline machine.
+``ThemedChart`` is Altair's ``JupyterChart`` (selections and params work as there) with Vega
+from vl-convert instead, sent once per kernel, and our front end (``static/chart.js``) around
+Altair's: Python cannot know the page's theme, so the browser reads it (JupyterLab's
+``data-jp-theme-light``, VS Code's ``vscode-dark``, or the background's luminance) and lays a
+dark Vega config over the spec under a dark theme, redrawing when the theme changes.
+``show`` adds the static fallback every widget of ours has: a deterministic ``text/plain`` and a
+PNG snapshot in ``text/html`` for GitHub, nbviewer and nbval.
 """
 
 from __future__ import annotations
 
 import base64
 from html import escape
+from pathlib import Path
 from typing import Any
 
 from recipe_widgets.widgets._base import StaticFallbackMixin
+from recipe_widgets.widgets._watch_plot import shared_bundle
+
+_STATIC = Path(__file__).resolve().parent.parent / "static"
 
 
 def _title(chart: Any) -> str:
@@ -31,25 +41,53 @@ def _title(chart: Any) -> str:
     return "chart"
 
 
-def show(chart: Any) -> Any:
-    """Wrap an Altair chart as an offline widget with a static snapshot; display the result."""
+def altair_bundle() -> str:
+    """Altair's chart front end as one ES module with Vega inside (vl-convert builds it, no
+    CDN): a few seconds once per kernel, then reused."""
     import altair as alt
 
-    alt.JupyterChart.enable_offline()  # once per kernel: Vega from vl-convert, no CDN
-    widget = _chart_class()(chart)
-    return widget
+    alt.JupyterChart.enable_offline()
+    return str(alt.JupyterChart._esm)
 
 
-_CLASS: Any = None
+def themed_chart(chart: Any, **kwargs: Any) -> Any:
+    """A ``ThemedChart`` of an Altair chart: offline, and dark under a dark notebook theme."""
+    return _classes()[0](chart, **kwargs)
 
 
-def _chart_class() -> type:
-    global _CLASS
-    if _CLASS is None:
+def show(chart: Any) -> Any:
+    """Wrap an Altair chart as an offline, theme-following widget with a static snapshot."""
+    return _classes()[1](chart)
+
+
+_CLASSES: tuple[type, type] | None = None
+
+
+def _classes() -> tuple[type, type]:
+    """(``ThemedChart``, ``OfflineChart``), made on first use: Altair is imported only then."""
+    global _CLASSES
+    if _CLASSES is None:
         import altair as alt
+        import ipywidgets as W
+        import traitlets as T
 
-        class OfflineChart(StaticFallbackMixin, alt.JupyterChart):
-            """A ``JupyterChart`` whose saved form is a PNG and a one-line description."""
+        from recipe_widgets.widgets._watch_plot import VegaBundle
+
+        class ThemedChart(alt.JupyterChart):
+            """Altair's ``JupyterChart`` drawn by Altair's own front end, loaded from a model
+            shared by every chart of the kernel, themed by ``static/chart.js``."""
+
+            _esm = _STATIC / "chart.js"
+            _altair = T.Instance(VegaBundle, help="Altair's front end with Vega inside").tag(
+                sync=True, **W.widget_serialization
+            )
+
+            def __init__(self, chart: Any, **kwargs: Any) -> None:
+                shared = shared_bundle(altair_bundle(), name="altair")
+                super().__init__(chart, _altair=shared, **kwargs)
+
+        class OfflineChart(StaticFallbackMixin, ThemedChart):
+            """A ``ThemedChart`` whose saved form is a PNG and a one-line description."""
 
             def _static_text(self) -> str:
                 return f"Chart({_title(self.chart)})"
@@ -63,5 +101,5 @@ def _chart_class() -> type:
                 text = escape(self._static_text())
                 return f'<img alt="{text}" src="data:image/png;base64,{png}">'
 
-        _CLASS = OfflineChart
-    return _CLASS
+        _CLASSES = (ThemedChart, OfflineChart)
+    return _CLASSES

@@ -25,16 +25,7 @@ from recipe_widgets.engine.explore import Histogram, Query, TableSource
 from recipe_widgets.engine.explore import _queries as ex
 from recipe_widgets.engine.validate import not_text, whole
 from recipe_widgets.widgets._base import StaticFallbackMixin
-
-
-def _offline_chart(chart: Any) -> Any:
-    import altair as alt
-
-    # Vega ships inside vl-convert: no CDN, so charts draw offline. Costs a few
-    # seconds once per kernel, then every JupyterChart reuses the bundle.
-    alt.JupyterChart.enable_offline()
-    return alt.JupyterChart(chart)
-
+from recipe_widgets.widgets._chart import themed_chart
 
 SEARCH_DELAY = 0.3  # seconds of no typing before a search runs: as you type, not per key
 
@@ -334,7 +325,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._drawn = key
         chart = histogram_chart(self._hist, matched=matched, brush=self.brush, picked=self.picked)
         if self._chart is None:
-            self._chart = _offline_chart(chart)
+            self._chart = themed_chart(chart)  # offline, follows a dark theme
         else:
             self._chart.chart = chart  # new counts or axis: the spec is re-sent, not per item
         selections = self._chart.selections

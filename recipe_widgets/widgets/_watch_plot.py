@@ -38,22 +38,24 @@ def vega_bundle() -> str:
 
 
 class VegaBundle(anywidget.AnyWidget):
-    """Vega's code, sent to the browser once per kernel and shared by every live plot (each plot
-    holds a reference to this model, not its own 1.9 MB copy)."""
+    """Vega's code, sent to the browser once per kernel and shared by every widget that draws
+    with it (each holds a reference to this model, not its own 1-2 MB copy)."""
 
     _esm = "export default { render() {} };"
-    bundle = T.Unicode(help="the Vega/vega-embed ES module").tag(sync=True)
+    bundle = T.Unicode(help="an ES module with Vega in it (no CDN)").tag(sync=True)
 
 
 _shared: dict[str, VegaBundle] = {}
 
 
-def shared_bundle(code: str | None = None) -> VegaBundle:
-    """The kernel's one VegaBundle (re-made if it was closed, or when other code is given)."""
+def shared_bundle(code: str | None = None, *, name: str = "vega") -> VegaBundle:
+    """The kernel's one VegaBundle of that ``name`` (``"vega"``: the live plot's Vega and
+    vega-embed; ``"altair"``: Altair's chart front end), re-made if it was closed, or when other
+    code is given."""
     code = vega_bundle() if code is None else code
-    current = _shared.get("bundle")
+    current = _shared.get(name)
     if current is None or current.comm is None or current.bundle != code:
-        current = _shared["bundle"] = VegaBundle(bundle=code)
+        current = _shared[name] = VegaBundle(bundle=code)
     return current
 
 

@@ -39,6 +39,10 @@ THEMES = {
         "--jp-ui-font-color2": "rgba(0, 0, 0, 0.54)",
         "--jp-border-color1": "#bdbdbd",
         "--jp-border-color2": "#e0e0e0",
+        "--jp-error-color0": "#b71c1c",
+        "--jp-warn-color0": "#e65100",
+        "--jp-info-color0": "#006064",
+        "--jp-success-color0": "#1b5e20",
         "--jp-error-color1": "#d32f2f",
         "--jp-warn-color1": "#f57c00",
         "--jp-info-color1": "#0288d1",
@@ -51,6 +55,10 @@ THEMES = {
         "--jp-ui-font-color2": "rgba(255, 255, 255, 0.54)",
         "--jp-border-color1": "#616161",
         "--jp-border-color2": "#424242",
+        "--jp-error-color0": "#d32f2f",
+        "--jp-warn-color0": "#f57c00",
+        "--jp-info-color0": "#0097a7",
+        "--jp-success-color0": "#388e3c",
         "--jp-error-color1": "#f44336",
         "--jp-warn-color1": "#ff9800",
         "--jp-info-color1": "#03a9f4",
@@ -301,9 +309,9 @@ def test_report_and_explorer_read_in_light_and_dark_theme(browser: Any, theme: s
         colour = "(s) => getComputedStyle(document.querySelector(s)).color"
         fill = "(s) => getComputedStyle(document.querySelector(s)).fill"
         want = THEMES[theme]
-        assert page.evaluate(colour, ".rw-fail .rw-status") == _rgb(want["--jp-error-color1"])
+        assert page.evaluate(colour, ".rw-fail .rw-status") == _rgb(want["--jp-error-color0"])
         assert page.evaluate(colour, ".rw-fix") == want["--jp-ui-font-color2"]
-        assert page.evaluate(colour, ".rw-flag") == _rgb(want["--jp-warn-color1"])
+        assert page.evaluate(colour, ".rw-flag") == _rgb(want["--jp-warn-color0"])
         assert page.evaluate(fill, ".rw-tick") == want["--jp-ui-font-color2"]
         assert "3 warnings" not in page.inner_text(".rw-report")
         assert page.inner_text(".rw-report div").startswith("Data audit: FAILED")

@@ -89,6 +89,6 @@ def test_html_colours_follow_the_notebook_theme() -> None:
     # JupyterLab's variables first, VS Code's next, a light-theme colour last: the same HTML
     # reads in a dark theme. No hard-coded grey for the fix line.
     html = report_html(_report())
-    assert "var(--jp-error-color1, var(--vscode-errorForeground, #b42318))" in html
+    assert "var(--jp-error-color0, var(--vscode-errorForeground, #b42318))" in html
     assert "var(--jp-ui-font-color2, var(--vscode-descriptionForeground, #57606a))" in html
     assert "#444" not in html

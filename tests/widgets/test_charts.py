@@ -152,6 +152,13 @@ def test_every_chart_displayed_bare_draws_offline(monkeypatch: pytest.MonkeyPatc
         charts.learning_rate(w),
     ]
     made.append(made[0].properties(width=300))  # Altair's copies keep the offline display
+    plain = alt.Chart(made[0].data).mark_line().encode(x="step:Q", y="value:Q")
+    # combined with | & +: a kit chart on the left, or on the right of a plain chart (not the
+    # training chart: its autosize is top-level only, Altair refuses to combine it)
+    lr, dyn = made[4], made[2]
+    made += [lr | dyn, lr & plain, plain | lr, lr + plain, plain + lr]
+    made.append((lr | dyn) | made[3])  # Altair's own concat-of-concat, still offline
+    assert len(made[-1].hconcat) == 3
     default = alt.Chart(made[0].data).mark_line()._repr_mimebundle_()
     assert "cdn.jsdelivr" in str(default) or "vega@" in str(default)  # the guarded failure
     for chart in made:
@@ -162,6 +169,24 @@ def test_every_chart_displayed_bare_draws_offline(monkeypatch: pytest.MonkeyPatc
     data, _meta = made[0]._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in data  # the offline widget
     assert "jsdelivr" not in str(data) and data["text/plain"] == "Chart(loss)"
+    for chart in made[6:]:
+        data, _meta = chart._repr_mimebundle_()
+        assert "application/vnd.jupyter.widget-view+json" in data and "jsdelivr" not in str(data)
+
+
+def test_charts_share_one_themed_front_end() -> None:
+    # Every chart (charts.show, the explorer's histogram) runs static/chart.js, which themes
+    # Altair's front end; Altair's Vega bundle goes to the browser once per kernel, not per chart.
+    import altair as alt
+
+    from recipe_widgets.widgets._chart import themed_chart
+
+    w = _run()
+    shown, histogram = charts.show(charts.training(w)), themed_chart(alt.Chart().mark_bar())
+    assert shown._altair is histogram._altair and "setSignalValue" in shown._altair.bundle
+    assert "jsdelivr" not in shown._altair.bundle and "esm.sh" not in shown._altair.bundle
+    assert shown._esm == histogram._esm and "pageTheme" in str(shown._esm)
+    assert "https://" not in str(shown._esm)  # our module imports nothing from a network
 
 
 def test_save_writes_charts_and_reports_in_one_call(tmp_path) -> None:
