@@ -160,15 +160,12 @@ def frame_paths(path: Path, n: int, max_rows: int) -> str:
 
 
 def ours(path: Path) -> dict:
-    import altair as alt
     from explorer import Wire
 
     import recipe_widgets as rw
     import recipe_widgets.engine.audit
 
     wire = Wire()
-    alt.JupyterChart.enable_offline()  # once per kernel; timed in benchmarks/explorer.py
-    wire.take()
     t0 = time.perf_counter()
     ex = rw.explore(str(path), memory_limit=MEMORY_LIMIT)
     ex.open()

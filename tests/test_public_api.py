@@ -96,6 +96,35 @@ def test_plain_import_is_cheap_and_silent() -> None:
     assert proc.stderr == ""
 
 
+HEAVY = {"torch", "altair", "vl_convert", "jsonschema", "scipy", "sklearn"}
+
+
+def test_exploring_a_data_frame_in_a_fresh_kernel_loads_no_heavy_package() -> None:
+    # What a person waits for in a fresh kernel: a DataFrame needs neither torch nor a charting
+    # library (the histogram is drawn by the explorer's own front-end module).
+    loaded = _modules_after(
+        "import numpy as np, pandas as pd, recipe_widgets as rw\n"
+        "df = pd.DataFrame({'x': np.arange(1000) / 7, 'kind': ['a', 'b'] * 500})\n"
+        "e = rw.explore(df)\n"
+        "e.axis = 'kind'; e.picked = ('a',); e.expr = 'x > 3'; e.search = 'a'\n"
+        "e._repr_mimebundle_()\n"
+        "assert len(e.selection) == 489, len(e.selection)\n"
+    )
+    assert "recipe_widgets.widgets._explore_histogram" in loaded  # the chart was really built
+    assert not (HEAVY & loaded), f"rw.explore(DataFrame) pulled in {sorted(HEAVY & loaded)}"
+
+
+def test_the_ipython_extension_loads_no_heavy_package() -> None:
+    loaded = _modules_after(
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "ip = InteractiveShell.instance()\n"
+        "ip.run_line_magic('load_ext', 'recipe_widgets')\n"
+        "assert 'recipe' in ip.magics_manager.magics['line']\n"
+    )
+    assert "recipe_widgets._ipython" in loaded
+    assert not (HEAVY & loaded), f"%load_ext recipe_widgets pulled in {sorted(HEAVY & loaded)}"
+
+
 INTEGRATIONS = {"lightning", "pytorch_lightning", "transformers", "tensorboard"}
 
 

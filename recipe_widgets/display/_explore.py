@@ -1,4 +1,5 @@
-"""Renderings for the explorer: the grid of items (HTML) and a histogram (an Altair chart).
+"""Renderings for the explorer: the grid of items (HTML) and a histogram's bars (the plain data
+its own front-end module, ``static/explore_histogram.js``, draws as SVG: no charting library).
 
 Every cell value is HTML-escaped: a dataset string ``<img src=x onerror=...>`` shows as text.
 """
@@ -13,13 +14,10 @@ import numpy as np
 import pandas as pd
 
 from recipe_widgets.display._images import png_data_uri
-from recipe_widgets.display._theme import colour, neutral_chart
-from recipe_widgets.display._theme import fallback as colour_fallback
+from recipe_widgets.display._theme import colour
 from recipe_widgets.engine.formatting import fmt
 
 if TYPE_CHECKING:
-    import altair as alt
-
     from recipe_widgets.engine.explore import Histogram
 
 MAX_CELL = 80
@@ -151,77 +149,38 @@ def _cards_html(
 
 
 def matched_counts(hist: Histogram, rows: np.ndarray, n_items: int) -> np.ndarray:
-    """Per bar of ``hist`` (built over every item), how many of ``rows`` fall in it."""
+    """Per bar of ``hist`` (built over every item), how many of ``rows`` fall in it. Items in
+    no bar (a category past the most common ``bins``) count in none."""
     chosen = np.zeros(n_items, dtype=bool)
     chosen[np.asarray(rows, dtype=np.int64)] = True
-    hit = chosen[hist.positions]
+    hit = chosen[hist.positions] & (hist.bar_of >= 0)
     return np.bincount(hist.bar_of[hit], minlength=len(hist.counts))
 
 
-def histogram_chart(
-    hist: Histogram,
-    *,
-    matched: Sequence[int] | None = None,
-    brush: tuple[float, float] | tuple[()] = (),
-    picked: Sequence[str] = (),
-    width: int = 360,
-    height: int = 140,
-) -> alt.LayerChart:
-    """Bars of a column: every item (faint) under the items that match the other filters.
+def histogram_bars(hist: Histogram, *, matched: Sequence[int] | None = None) -> dict[str, Any]:
+    """What the explorer's own front end draws for one histogram (a few hundred bytes of JSON).
 
-    Numeric bars carry an ``x`` brush named ``brush`` (drag) and a click selection ``bin``
-    (click one bar to select its bin); category bars a click selection ``pick``. An empty
-    category (an unflagged item's ``flags``) is labelled ``(none)``. ``brush`` and ``picked``
-    set the selections drawn at first, so a chart rebuilt for new counts keeps what was picked.
+    Every item's bar (faint) under the bar of the items that match the other filters
+    (``matching``; every item when ``matched`` is None). Numeric bars come as ``edges``
+    (``len(counts) + 1`` of them); category bars as ``labels``, most common first, an empty
+    category (an unflagged item's ``flags``) labelled ``(none)``.
     """
-    import altair as alt
-
-    data = hist.to_frame()
-    data["matching"] = list(matched) if matched is not None else data["count"]
-    shown = "matching / all items" if matched is not None else "items"
-    title = f"{hist.column} ({hist.missing} missing)" if hist.missing else hist.column
+    counts = [int(c) for c in hist.counts]
+    matching = [int(m) for m in matched] if matched is not None else list(counts)
+    bars: dict[str, Any] = {
+        "column": hist.column,
+        "title": f"{hist.column} ({hist.missing} missing)" if hist.missing else hist.column,
+        "y_title": "matching / all items" if matched is not None else "items",
+        "numeric": hist.numeric,
+    }
     if hist.numeric:
-        x = alt.X("start:Q", bin="binned", title=hist.column)
-        drag = alt.selection_interval(
-            encodings=["x"], name="brush", **({"value": {"x": list(brush)}} if brush else {})
-        )
-        click = alt.selection_point(name="bin", fields=["start", "end"], on="click")
-        extra = {"x2": "end:Q"}
-        tooltip = [
-            alt.Tooltip("start:Q", format=".3g"),
-            alt.Tooltip("end:Q", format=".3g"),
-            "matching:Q",
-            "count:Q",
-        ]
-        params = [drag, click]
-    else:
-        data["category"] = [c if c != "" else NONE for c in data["category"]]
-        # One explicit order for both layers: "-y" would sort each layer by its own counts.
-        order = data.sort_values("count", ascending=False, kind="stable")["category"].tolist()
-        x = alt.X("category:N", sort=order, title=hist.column)
-        pick = alt.selection_point(
-            encodings=["x"],
-            name="pick",
-            **({"value": [{"category": c or NONE} for c in picked]} if picked else {}),
-        )
-        click, extra, params = pick, {}, [pick]
-        tooltip = ["category:N", "matching:Q", "count:Q"]
-    every = (
-        alt.Chart()
-        .mark_bar(color=colour_fallback("rule"), opacity=0.35)
-        .encode(x=x, y=alt.Y("count:Q", title=shown), tooltip=tooltip, **extra)
-        .add_params(*params)
+        bars.update(edges=[float(e) for e in hist.edges], counts=counts, matching=matching)
+        return bars
+    order = sorted(range(len(counts)), key=lambda k: -counts[k])  # stable: ties keep their order
+    labels = [c if c != "" else NONE for c in hist.categories]
+    bars.update(
+        labels=[labels[k] for k in order],
+        counts=[counts[k] for k in order],
+        matching=[matching[k] for k in order],
     )
-    matching = (
-        alt.Chart()
-        .mark_bar()
-        .encode(
-            x=x,
-            y="matching:Q",
-            tooltip=tooltip,
-            opacity=alt.condition(click, alt.value(1.0), alt.value(0.5)),
-            **extra,
-        )
-    )
-    layered = alt.layer(every, matching, data=data, title=title)
-    return neutral_chart(layered.properties(width=width, height=height))
+    return bars

@@ -8,8 +8,6 @@ light-on-dark with no code of ours running.
 
 from __future__ import annotations
 
-from typing import Any
-
 # role: (JupyterLab variable, VS Code variable, fallback). Status text takes JupyterLab's
 # "color0" shade: its "color1" orange and cyan read at 2.5:1 and 3.4:1 on the light theme's white,
 # below what a person reads at a glance; color0 gives 3.8:1 or more on both themes.
@@ -31,34 +29,3 @@ def colour(role: str) -> str:
     """``var(--jp-…, var(--vscode-…, #hex))`` for a role such as ``"muted"`` or ``"fail"``."""
     jp, vscode, fallback = _ROLES[role]
     return f"var({jp}, var({vscode}, {fallback}))"
-
-
-def fallback(role: str) -> str:
-    """The plain hex value of a role, for places that cannot resolve CSS (SVG attributes)."""
-    return _ROLES[role][2]
-
-
-#: Text and rules for charts drawn inside widgets, where Python cannot know the page's theme:
-#: Vega's default is black on a white canvas; mid-grey on no canvas reads on light and dark
-#: (contrast about 4.6:1 on white, 4:1 on JupyterLab's dark #111).
-CHART_INK = "#6e7781"
-
-
-def neutral_chart(chart: Any) -> Any:
-    """``chart`` with a transparent background and mid-grey text and rules (a top-level chart:
-    Altair refuses to layer or concatenate a configured one)."""
-    ink = CHART_INK
-    return (
-        chart.configure(background="transparent")
-        .configure_axis(
-            labelColor=ink,
-            titleColor=ink,
-            domainColor=ink,
-            tickColor=ink,
-            gridColor=ink,
-            gridOpacity=0.25,
-        )
-        .configure_title(color=ink, subtitleColor=ink)
-        .configure_legend(labelColor=ink, titleColor=ink)
-        .configure_view(stroke=ink, strokeOpacity=0.4)
-    )

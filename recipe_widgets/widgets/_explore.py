@@ -8,7 +8,6 @@ match (``engine.explore`` and the filter grammar) and the display layer how to d
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import Mapping
 from html import escape
@@ -19,13 +18,13 @@ import numpy as np
 import pandas as pd
 import traitlets as T
 
-from recipe_widgets.display._explore import NONE, grid_html, histogram_chart, matched_counts
+from recipe_widgets.display._explore import NONE, grid_html, histogram_bars, matched_counts
 from recipe_widgets.display._theme import colour
 from recipe_widgets.engine.explore import Histogram, Query, TableSource
 from recipe_widgets.engine.explore import _queries as ex
 from recipe_widgets.engine.validate import not_text, whole
 from recipe_widgets.widgets._base import StaticFallbackMixin
-from recipe_widgets.widgets._chart import themed_chart
+from recipe_widgets.widgets._explore_histogram import HistogramView
 
 SEARCH_DELAY = 0.3  # seconds of no typing before a search runs: as you type, not per key
 
@@ -321,23 +320,27 @@ class Explorer(StaticFallbackMixin, W.VBox):
         matched = self._matched()
         key = (self.axis, tuple(matched or ()))
         if self._chart is not None and self._drawn == key:
+            self._show_selection()
             return
         self._drawn = key
-        chart = histogram_chart(self._hist, matched=matched, brush=self.brush, picked=self.picked)
+        bars = histogram_bars(self._hist, matched=matched)
         if self._chart is None:
-            self._chart = themed_chart(chart)  # offline, follows a dark theme
+            self._chart = HistogramView(bars=bars)
+            self._chart.observe(self._on_brush, names="brush")
+            self._chart.observe(self._on_pick, names="picked")
         else:
-            self._chart.chart = chart  # new counts or axis: the spec is re-sent, not per item
-        selections = self._chart.selections
-        for name, handler in (
-            ("brush", self._on_brush),
-            ("bin", self._on_bin),
-            ("pick", self._on_pick),
-        ):
-            if name in selections.trait_names():
-                with contextlib.suppress(ValueError):  # a new chart may reuse the object
-                    selections.unobserve(handler, names=name)
-                selections.observe(handler, names=name)
+            self._chart.bars = bars  # new counts or axis: a few hundred bytes, not per item
+        self._show_selection()
+
+    def _show_selection(self) -> None:
+        """The chart draws the brush and the picked bars set here (from code, or reset by a new
+        axis) as it draws those a person made."""
+        brush = [float(b) for b in self.brush]
+        picked = [p if p != "" else NONE for p in self.picked]
+        if self._chart.brush != brush:
+            self._chart.brush = brush
+        if self._chart.picked != picked:
+            self._chart.picked = picked
 
     def _axis_histogram(self) -> ex.Histogram:
         """Bars of every item along ``axis``."""
@@ -352,31 +355,13 @@ class Explorer(StaticFallbackMixin, W.VBox):
         return matched_counts(self._hist, others, len(self.frame)).tolist()
 
     def _on_brush(self, change: dict[str, Any]) -> None:
-        # IntervalSelection.value maps the brushed field to [lo, hi]; the bars' field is "start".
-        bounds = (getattr(change["new"], "value", None) or {}).get("start")
-        if bounds and min(bounds) == max(bounds):
-            return  # a click, not a drag: the "bin" selection says which bar
-        self.brush = (float(min(bounds)), float(max(bounds))) if bounds else ()
-
-    def _on_bin(self, change: dict[str, Any]) -> None:
-        # A click on a numeric bar: PointSelection.value is [{"start": lo, "end": hi}].
-        records = getattr(change["new"], "value", None) or []
-        bars = [r for r in records if "start" in r and "end" in r]
-        if bars:
-            self.brush = (
-                float(min(r["start"] for r in bars)),
-                float(max(r["end"] for r in bars)),
-            )
+        # A drag over numeric bars (its range) or a click on one (its bin); [] clears.
+        bounds = change["new"]
+        self.brush = (float(bounds[0]), float(bounds[1])) if bounds else ()
 
     def _on_pick(self, change: dict[str, Any]) -> None:
-        # PointSelection.value is a list of {"category": ...} records, one per clicked bar;
-        # "(none)" is how the chart labels the empty category.
-        records = getattr(change["new"], "value", None) or []
-        self.picked = tuple(
-            "" if str(r["category"]) == NONE else str(r["category"])
-            for r in records
-            if "category" in r
-        )
+        # The clicked category bars' labels; "(none)" is how the chart labels the empty one.
+        self.picked = tuple("" if str(p) == NONE else str(p) for p in change["new"])
 
     def _column(self, name: str) -> Any:
         for c in self.frame.columns:

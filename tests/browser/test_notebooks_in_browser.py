@@ -27,8 +27,8 @@ NOTEBOOKS = {
 }
 # charts that must have drawn (svg or canvas not blank), per notebook
 CHARTS = {
-    "00_tour.ipynb": ["[data-rw-ready='true']", ".vega-embed"],
-    "widget_gallery.ipynb": ["[data-rw-ready='true']", ".vega-embed"],
+    "00_tour.ipynb": ["[data-rw-ready='true']", ".vega-embed", ".rw-hist"],
+    "widget_gallery.ipynb": ["[data-rw-ready='true']", ".vega-embed", ".rw-hist"],
 }
 # the live plot's row count as the page shows it, sampled while cells run
 LIVE_ROWS = "() => document.querySelector('.jp-OutputArea [data-rw-rows]')?.getAttribute('data-rw-rows') ?? null"

@@ -5,6 +5,7 @@
   ``model.send`` / ``save_changes`` reach the Python widget, and what the widget sends (custom
   messages, trait updates) is delivered back to the page.
 * The report and explorer HTML under JupyterLab's light and dark theme variables.
+* The explorer's histogram (static/explore_histogram.js): clicks, drags, both themes.
 
 Screenshots (light and dark) go to test-artifacts/browser/.
 """
@@ -332,48 +333,124 @@ def _rgb(hex_colour: str) -> str:
 # -- the explorer's histogram ----------------------------------------------------------------
 
 
+HIST_JS = """
+import widget from "/explore_histogram.js";
+class Model {
+  constructor(state) { this.state = state; this.handlers = {}; window.rwSaved = []; }
+  get(key) { return this.state[key]; }
+  set(key, value) { this.state[key] = value; this.trigger(`change:${key}`); }
+  save_changes() { window.rwSaved.push(structuredClone(this.state)); }
+  on(event, fn) { (this.handlers[event] ??= []).push(fn); }
+  off(event, fn) { this.handlers[event] = (this.handlers[event] ?? []).filter((f) => f !== fn); }
+  trigger(event) { for (const fn of this.handlers[event] ?? []) fn(); }
+}
+window.rwModel = new Model(STATE);
+widget.render({ model: window.rwModel, el: document.getElementById("out") });
+"""
+
+
+def _histogram_page(browser: Any, theme: str, bars: dict) -> tuple[Any, list[str]]:
+    """The explorer's histogram module (static/explore_histogram.js) on a page of its own, its
+    model a stand-in that records what the module saves (what the kernel would receive)."""
+    state = {"bars": bars, "brush": [], "picked": []}
+    html = _page_html(
+        theme,
+        "<div id='out'></div><script type='module'>"
+        + HIST_JS.replace("STATE", json.dumps(state))
+        + "</script>",
+    )
+    js = (ROOT / "recipe_widgets" / "static" / "explore_histogram.js").read_text()
+    page, errors = _open(
+        browser,
+        {"/": ("text/html", html), "/explore_histogram.js": ("text/javascript", js)},
+    )
+    page.goto(f"{ORIGIN}/")
+    page.wait_for_selector(".rw-hist[data-rw-ready='true']", timeout=30_000)
+    return page, errors
+
+
+def _click_bar(page: Any, i: int, modifiers: list[str] | None = None) -> None:
+    box = page.locator(f".rw-hist-bar[data-bar='{i}'] .rw-hist-all").bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 2)
+    for key in modifiers or []:
+        page.keyboard.down(key)
+    page.mouse.down()
+    page.mouse.up()
+    for key in modifiers or []:
+        page.keyboard.up(key)
+
+
 def test_histogram_click_on_a_numeric_bar_selects_its_bin(browser: Any) -> None:
-    # The explorer's own chart spec, drawn by the same Vega bundle: a click on a bar must fill
-    # the "bin" selection (which the widget turns into a range), and must not leave a brush.
-    from recipe_widgets.display._explore import histogram_chart, matched_counts
+    # The explorer's own bars: a click on a bar selects its bin (the widget's brush), a second
+    # click on it clears it; a drag selects the dragged range. Matching bars over every item's.
+    from recipe_widgets.display._explore import histogram_bars, matched_counts
     from recipe_widgets.engine.explore import _queries as ex
 
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"brightness": rng.random(300), "label": np.arange(300) % 3})
     hist = ex.histogram(frame, "brightness", bins=10)
     matching = matched_counts(hist, np.flatnonzero(frame["label"] == 0), len(frame))
-    spec = histogram_chart(hist, matched=matching.tolist()).to_dict()
-    html = _page_html(
-        "light",
-        "<div id='out'></div><script type='module'>"
-        "const code = await (await fetch('/vega.js')).text();"
-        "const mod = await import(URL.createObjectURL(new Blob([code], {type: 'text/javascript'})));"
-        f"const result = await mod.vegaEmbed('#out', {json.dumps(spec)}, "
-        "{actions: false, renderer: 'svg'});"
-        "window.rwView = result.view;</script>",
-    )
-    page, errors = _open(
-        browser, {"/": ("text/html", html), "/vega.js": ("text/plain", vega_bundle())}
+    page, errors = _histogram_page(
+        browser, "light", histogram_bars(hist, matched=matching.tolist())
     )
     try:
-        page.goto(f"{ORIGIN}/")
-        page.wait_for_function("() => window.rwView !== undefined", timeout=30_000)
-        bars = page.locator("#out .mark-rect path")
-        assert bars.count() >= 10
-        target = bars.nth(4).bounding_box()
-        page.mouse.click(target["x"] + target["width"] / 2, target["y"] + target["height"] - 2)
-        page.wait_for_timeout(300)
-        picked = page.evaluate("() => window.rwView.data('bin_store')")
-        assert len(picked) == 1, picked
-        lo, hi = picked[0]["values"]
-        assert hi > lo and any(
-            abs(lo - a) < 1e-9 and abs(hi - b) < 1e-9
-            for a, b in zip(hist.edges[:-1], hist.edges[1:])
-        ), (lo, hi, hist.edges)
-        brush = page.evaluate("() => window.rwView.data('brush_store')")
-        widths = [abs(v[1] - v[0]) for b in brush for v in b.get("values", [])]
-        assert all(w == 0 for w in widths), brush  # a click draws no brush to filter by
+        assert page.locator(".rw-hist-bar").count() == 10
+        heights = page.evaluate(
+            "() => [...document.querySelectorAll('.rw-hist-bar')].map(g =>"
+            " [g.querySelector('.rw-hist-all').getBBox().height,"
+            "  g.querySelector('.rw-hist-match').getBBox().height])"
+        )
+        assert all(0 < m < a for a, m in heights), heights  # a third of each bar matches
+        _click_bar(page, 4)
+        assert page.evaluate("() => window.rwModel.get('brush')") == [
+            hist.edges[4],
+            hist.edges[5],
+        ]
+        assert page.locator(".rw-hist-brush").count() == 1
         _shot(page, "explorer-histogram-click")
+        _click_bar(page, 4)  # again: cleared
+        assert page.evaluate("() => window.rwModel.get('brush')") == []
+        first = page.locator(".rw-hist-bar[data-bar='2'] .rw-hist-all").bounding_box()
+        last = page.locator(".rw-hist-bar[data-bar='6'] .rw-hist-all").bounding_box()
+        y = first["y"] + first["height"] - 2
+        page.mouse.move(first["x"] + 2, y)
+        page.mouse.down()
+        page.mouse.move(last["x"] + last["width"] / 2, y, steps=5)
+        page.mouse.up()
+        lo, hi = page.evaluate("() => window.rwModel.get('brush')")
+        assert hist.edges[2] <= lo < hist.edges[3] and hist.edges[6] < hi < hist.edges[7], (lo, hi)
+        assert len(page.evaluate("() => window.rwSaved")) == 3  # one message per gesture
+        assert errors == [], errors
+    finally:
+        page.close()
+
+
+def test_histogram_category_clicks_and_the_dark_theme(browser: Any) -> None:
+    from recipe_widgets.display._explore import histogram_bars
+    from recipe_widgets.engine.explore import _queries as ex
+
+    frame = pd.DataFrame({"flags": ["", "", "", "outliers", "outliers", "label_noise"]})
+    page, errors = _histogram_page(
+        browser, "dark", histogram_bars(ex.histogram(frame, "flags"), matched=[3, 2, 1])
+    )
+    try:
+        dark = THEMES["dark"]
+        fill = "(s) => getComputedStyle(document.querySelector(s)).fill"
+        assert page.evaluate(fill, ".rw-hist-match") == _rgb(dark["--jp-brand-color1"])
+        assert page.evaluate(fill, ".rw-hist text") == dark["--jp-ui-font-color2"]
+        labels = page.evaluate(
+            "() => [...document.querySelectorAll('.rw-hist-bar title')].map(t => t.textContent)"
+        )
+        assert labels[0] == "(none): 3 of 3 items match", labels
+        _click_bar(page, 1)
+        assert page.evaluate("() => window.rwModel.get('picked')") == ["outliers"]
+        _click_bar(page, 0, ["Shift"])
+        assert page.evaluate("() => window.rwModel.get('picked')") == ["outliers", "(none)"]
+        _shot(page, "explorer-histogram-dark")
+        _click_bar(page, 2)
+        assert page.evaluate("() => window.rwModel.get('picked')") == ["label_noise"]
+        _click_bar(page, 2)
+        assert page.evaluate("() => window.rwModel.get('picked')") == []
         assert errors == [], errors
     finally:
         page.close()

@@ -129,3 +129,55 @@ def test_warnings_raised_inside_the_check_are_caught_once_as_evidence() -> None:
     assert len(broadcast) == 1 and broadcast[0].startswith("UserWarning: Using a target size")
     assert "raised UserWarning: Using a target size" in str(report)  # reported, once
     assert str(report).count("raised UserWarning: Using a target size") == 1
+
+
+def test_the_checks_default_adam_steps_exactly_as_torchs_adam() -> None:
+    # rw.check with no optimizer trains its copies with DefaultAdam (torch's first optimizer in a
+    # process imports its compiler stack): the same arithmetic as torch.optim.Adam, bit for bit.
+    import copy
+
+    from recipe_widgets.engine.check._context import DefaultAdam, default_optimizer
+
+    torch.manual_seed(0)
+    ours = nn.Sequential(nn.Linear(5, 7), nn.ReLU(), nn.Linear(7, 2))
+    theirs = copy.deepcopy(ours)
+    ours[0].bias.requires_grad_(False)
+    theirs[0].bias.requires_grad_(False)
+    start, frozen = ours[0].weight.detach().clone(), ours[0].bias.detach().clone()
+    mine = default_optimizer([p for p in ours.parameters() if p.requires_grad])
+    assert isinstance(mine, DefaultAdam) and mine.param_groups[0]["lr"] == 3e-4
+    torch_adam = torch.optim.Adam([p for p in theirs.parameters() if p.requires_grad], lr=3e-4)
+    x = torch.randn(64, 5, generator=torch.Generator().manual_seed(1))
+    for step in range(200):
+        batch = x[step % 8 * 8 : (step % 8 + 1) * 8]
+        for model, opt in ((ours, mine), (theirs, torch_adam)):
+            opt.zero_grad(set_to_none=step % 2 == 0)  # both ways of clearing
+            model(batch).pow(2).mean().backward()
+            opt.step()
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+    assert not torch.equal(ours[0].weight, start)  # it really trained
+    assert torch.equal(ours[0].bias, frozen)  # and left a frozen parameter alone
+
+
+def test_a_first_check_in_a_fresh_interpreter_leaves_torchs_compiler_stack_unloaded() -> None:
+    # torch.func and torch.optim import torch._dynamo on first use (seconds); the checks use
+    # neither when no optimizer is given, so a person's first rw.check costs what later ones do.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch\n"
+        "from torch import nn\n"
+        "from recipe_widgets.engine.check import check\n"
+        "g = torch.Generator().manual_seed(0)\n"
+        "x = torch.randn(178, 13, generator=g); y = x[:, :3].argmax(1)\n"
+        "torch.manual_seed(0)\n"
+        "m = nn.Sequential(nn.Linear(13, 16), nn.ReLU(), nn.Linear(16, 3))\n"
+        "r = check(m, (x, y), nn.CrossEntropyLoss(), quiet=True)\n"
+        "assert r['batch_independence'].evidence['method'] == 'gradient'\n"
+        "assert r['overfit_one_batch'].status == 'pass', r['overfit_one_batch'].message\n"
+        "print('torch._dynamo' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -85,26 +87,40 @@ def test_rejects_what_is_not_a_frame() -> None:
 
 
 def test_histogram_chart_brush_reaches_the_selection(frame: pd.DataFrame) -> None:
-    from altair.utils.selection import IntervalSelection
-
     e = Explorer(frame)
     e.axis = "brightness"
-    spec = e._chart.chart.to_dict()
-    assert spec["params"][0]["name"] == "brush"
+    bars = e._chart.bars
+    assert bars["numeric"] and len(bars["edges"]) == len(bars["counts"]) + 1 == 31
     # What the front end does when a person drags over the bars:
-    e._chart.selections._set_value("brush", IntervalSelection("brush", {"start": [0.5, 0.7]}, []))
+    e._chart.brush = [0.5, 0.7]
     assert e.brush == (0.5, 0.7)
     assert all(0.5 <= frame["brightness"].iloc[i] <= 0.7 for i in e.selection)
+    e._chart.brush = []  # a click beside the bars clears it
+    assert e.brush == () and len(e.selection) == 60
+
+
+def test_a_selection_set_from_code_is_drawn_and_a_new_axis_clears_it(frame: pd.DataFrame) -> None:
+    e = Explorer(frame)
+    e.axis = "brightness"
+    e.brush = (0.2, 0.4)
+    assert e._chart.brush == [0.2, 0.4]  # the chart draws the brush a script set
+    e.axis = "label"
+    assert e._chart.brush == [] and e._chart.bars["column"] == "label"
+    e.axis = "caption"
+    e.picked = ("item 3",)
+    assert e._chart.picked == ["item 3"]
+    with pytest.raises(Exception, match="lo <= hi"):
+        e._chart.brush = [0.7, 0.5]
 
 
 def test_clicking_category_bars_shows_the_items_behind_them(frame: pd.DataFrame) -> None:
-    from altair.utils.selection import PointSelection
-
     frame = frame.assign(kind=pd.Categorical(np.where(np.arange(60) % 4 == 0, "rare", "common")))
     e = Explorer(frame)
     e.axis = "kind"
-    assert e._chart.chart.to_dict()["params"][0]["name"] == "pick"
-    e._chart.selections._set_value("pick", PointSelection("pick", [{"category": "rare"}], []))
+    bars = e._chart.bars
+    assert not bars["numeric"] and bars["labels"] == ["common", "rare"]  # most common first
+    assert bars["counts"] == [45, 15]
+    e._chart.picked = ["rare"]  # a click on the "rare" bar
     assert e.picked == ("rare",)
     assert e.selection.tolist() == list(range(0, 60, 4))
 
@@ -252,26 +268,35 @@ def test_cards_show_flags_and_group_with_the_finding_message_on_hover() -> None:
     assert "title='outliers: item 3 is far brighter'" in table
 
 
-def test_histogram_shows_matching_over_all_and_a_click_selects_a_bin(frame) -> None:
-    from altair.utils.selection import IntervalSelection, PointSelection
+def _bar_rows(bars: dict) -> list[dict]:
+    """The bars as rows: start / end (numeric) or category, count, matching."""
+    if bars["numeric"]:
+        edges = bars["edges"]
+        return [
+            {"start": a, "end": b, "count": c, "matching": m}
+            for a, b, c, m in zip(edges[:-1], edges[1:], bars["counts"], bars["matching"])
+        ]
+    return [
+        {"category": k, "count": c, "matching": m}
+        for k, c, m in zip(bars["labels"], bars["counts"], bars["matching"])
+    ]
 
+
+def test_histogram_shows_matching_over_all_and_a_click_selects_a_bin(frame) -> None:
     e = Explorer(frame)
     e.axis = "brightness"
-    values = e._chart.chart.to_dict()["datasets"]
-    (rows,) = values.values()
+    rows = _bar_rows(e._chart.bars)
     assert [r["matching"] for r in rows] == [r["count"] for r in rows]  # nothing filtered yet
+    assert e._chart.bars["y_title"] == "matching / all items"
     e.expr = "label == 0"
-    (rows,) = e._chart.chart.to_dict()["datasets"].values()
+    rows = _bar_rows(e._chart.bars)
     assert sum(r["count"] for r in rows) == 60 and sum(r["matching"] for r in rows) == 20
-    drawn = e._chart.chart
-    e._chart.selections._set_value("brush", IntervalSelection("brush", {"start": [0.5, 0.7]}, []))
-    assert e._chart.chart is drawn  # brushing does not rebuild (and so reset) its own chart
-    # a click (zero-width interval, then the clicked bar) selects that bar's bin
+    drawn = e._chart.bars
+    e._chart.brush = [0.5, 0.7]
+    assert e._chart.bars is drawn  # brushing does not rebuild (and so reset) its own chart
+    # a click on a bar: the front end sends that bar's bin as the brush
     bar = next(r for r in rows if r["matching"] > 0)
-    e._chart.selections._set_value("brush", IntervalSelection("brush", {"start": [0.3, 0.3]}, []))
-    e._chart.selections._set_value(
-        "bin", PointSelection("bin", [{"start": bar["start"], "end": bar["end"]}], [])
-    )
+    e._chart.brush = [bar["start"], bar["end"]]
     assert e.brush == (bar["start"], bar["end"])
     got = frame["brightness"].iloc[e.selection]
     assert len(got) and got.between(bar["start"], bar["end"]).all()
@@ -279,15 +304,14 @@ def test_histogram_shows_matching_over_all_and_a_click_selects_a_bin(frame) -> N
 
 
 def test_flags_histogram_labels_unflagged_items_none_and_picking_it_works() -> None:
-    from altair.utils.selection import PointSelection
-
     e = _flagged_explorer()
     e.axis = "flags"
-    (rows,) = e._chart.chart.to_dict()["datasets"].values()
+    rows = _bar_rows(e._chart.bars)
     assert {r["category"] for r in rows} == {"(none)", "outliers", "exact_duplicates"}
     assert "" not in {r["category"] for r in rows}
-    e._chart.selections._set_value("pick", PointSelection("pick", [{"category": "(none)"}], []))
+    e._chart.picked = ["(none)"]
     assert e.picked == ("",) and len(e.selection) == 9
+    assert e._chart.picked == ["(none)"]  # drawn as the bar it came from
 
 
 def test_search_runs_as_you_type_once_typing_pauses(frame) -> None:
@@ -347,25 +371,43 @@ def test_the_current_selection_exports_as_code_that_reproduces_it(frame) -> None
     assert "label == 2" in e._code.value  # and keeps it current
 
 
-def test_histogram_reads_on_a_light_and_a_dark_page(frame) -> None:
-    # The widget cannot know the page's theme: no white canvas, mid-grey text and rules.
+def test_histogram_reads_on_a_light_and_a_dark_page() -> None:
+    # The widget cannot know the page's theme: its module colours everything with the notebook's
+    # theme variables (JupyterLab, then VS Code, then a light default), never a bare colour.
+    # tests/browser/test_widgets_in_browser.py checks what they resolve to in Chromium.
+    from pathlib import Path
+
+    js = (Path(rw.__file__).parent / "static" / "explore_histogram.js").read_text()
+    themed = re.findall(r'"var\(--jp-[\w-]+, var\(--vscode-[\w.-]+, #[0-9a-f]{6}\)\)"', js)
+    assert len(themed) == 3
+    bare = re.findall(r"#[0-9a-fA-F]{3,6}\b", js)
+    assert len(bare) == len(themed), bare  # each hex is the last fallback of a theme variable
+
+
+def test_first_message_is_small_and_needs_no_charting_library(frame: pd.DataFrame) -> None:
+    # Everything the browser gets to draw the explorer: every widget's state, the histogram's
+    # own module (_esm) included; no Vega bundle.
+    import json
+
     e = Explorer(frame)
-    config = e._chart.chart.to_dict()["config"]
-    assert config["background"] == "transparent"
-    assert config["axis"]["labelColor"] == config["title"]["color"] == "#6e7781"
+    sent = sum(len(json.dumps(w.get_state(), default=str)) for w in _widget_tree(e))
+    assert 0 < sent < 100_000, sent
+    assert 0 < len(str(e._chart.get_state()["_esm"])) < 20_000
 
 
-@pytest.mark.parametrize("bad", [0, -3])
-def test_page_size_below_one_is_refused_when_set_later_and_paging_still_works(
-    frame: pd.DataFrame, bad: int
-) -> None:
-    e = Explorer(frame, chart=False, page_size=10)
-    with pytest.raises(ValueError, match="page_size"):
-        e.page_size = bad
-    assert e.page_size == 10  # the refused value never took hold
-    e._turn(+1)  # paging divides by page_size
-    assert e.page == 1 and repr(e) == "Explorer(60 of 60 items match; showing 11-20)"
-    with pytest.raises(ValueError, match="page="):
-        e.page = -1
-    with pytest.raises(ValueError, match="page_size"):
-        Explorer(frame, chart=False, page_size=0)
+def _widget_tree(widget) -> list:
+    """A widget and every widget it holds (children, layouts, styles), each once."""
+    import ipywidgets as W
+
+    seen: dict[str, W.Widget] = {}
+    todo = [widget]
+    while todo:
+        w = todo.pop()
+        if w.model_id in seen:
+            continue
+        seen[w.model_id] = w
+        for name in w.keys:
+            value = getattr(w, name, None)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            todo.extend(v for v in values if isinstance(v, W.Widget))
+    return list(seen.values())

@@ -95,6 +95,55 @@ class Several:
             o.step()
 
 
+class DefaultAdam:
+    """The checks' optimizer when none is given: Adam at lr 3e-4 with torch's defaults, the
+    arithmetic of ``torch.optim.Adam``'s per-tensor loop (what torch runs on the CPU) op for op.
+
+    Not a ``torch.optim.Optimizer``: torch's first optimizer in a process imports its compiler
+    stack (``torch._dynamo``, seconds), which a person who passed no optimizer would wait for in
+    their first ``rw.check``. tests/engine/test_check_tools.py holds it to torch's Adam, bit for bit.
+    """
+
+    def __init__(self, params: list[nn.Parameter], lr: float = 3e-4) -> None:
+        self.param_groups = [{"params": list(params), "lr": lr, "betas": (0.9, 0.999), "eps": 1e-8}]
+        self.state: dict[nn.Parameter, dict[str, Any]] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in (p for g in self.param_groups for p in g["params"]):
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.detach_()
+                p.grad.zero_()
+
+    @torch.no_grad()
+    def step(self) -> None:
+        for g in self.param_groups:
+            lr, (beta1, beta2), eps = g["lr"], g["betas"], g["eps"]
+            for p in g["params"]:
+                if p.grad is None:
+                    continue
+                st = self.state.setdefault(
+                    p,
+                    {"step": 0, "exp_avg": torch.zeros_like(p), "exp_avg_sq": torch.zeros_like(p)},
+                )
+                st["step"] += 1
+                st["exp_avg"].lerp_(p.grad, 1 - beta1)
+                st["exp_avg_sq"].mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                step_size = lr / (1 - beta1 ** st["step"])
+                denom = (st["exp_avg_sq"].sqrt() / (1 - beta2 ** st["step"]) ** 0.5).add_(eps)
+                p.addcdiv_(st["exp_avg"], denom, value=-step_size)
+
+
+def default_optimizer(params: list[nn.Parameter]) -> Any:
+    """Adam at lr 3e-4 for the checks' copies: :class:`DefaultAdam` for real parameters on the
+    CPU; torch's own Adam elsewhere (complex or sparse gradients, and on a GPU, where torch
+    steps all tensors at once and so rounds differently)."""
+    if all(p.device.type == "cpu" and not p.is_complex() for p in params):
+        return DefaultAdam(params)
+    return torch.optim.Adam(params, lr=3e-4)
+
+
 def user_optimizers(optimizer: Any) -> list[torch.optim.Optimizer]:
     several = optimizer if isinstance(optimizer, (list, tuple)) else [optimizer]
     return [o for o in several if isinstance(o, torch.optim.Optimizer)]
@@ -113,7 +162,7 @@ def copy_optimizer(optimizer: Any, user_model: nn.Module, copy: nn.Module) -> An
             raise UnusableInput("none of the optimizers holds this model's parameters.")
         return Several([copy_optimizer(o, user_model, copy) for o in mine])
     if optimizer is None:
-        return torch.optim.Adam([p for p in copy.parameters() if p.requires_grad], lr=3e-4)
+        return default_optimizer([p for p in copy.parameters() if p.requires_grad])
     if not isinstance(optimizer, torch.optim.Optimizer):
         opt = optimizer([p for p in copy.parameters() if p.requires_grad])
         if not isinstance(opt, torch.optim.Optimizer):

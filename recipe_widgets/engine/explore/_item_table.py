@@ -14,9 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 
-from recipe_widgets.engine.decode import to_uint8
 from recipe_widgets.engine.items import Items, read_items
 
 Axes = Mapping[str, Callable[[Any], float]]
@@ -44,7 +42,12 @@ def image_view(items: np.ndarray) -> np.ndarray | None:
     if view.dtype == np.uint8:
         return view
     # The pixel mapping of rw.decode, over the whole set, never per image: a dark image must
-    # look dark, and the explorer shows an item as the net's batch view does.
+    # look dark, and the explorer shows an item as the net's batch view does. torch (and decode)
+    # load here, for images only: a DataFrame explored in a fresh kernel never pays for them.
+    import torch
+
+    from recipe_widgets.engine.decode import to_uint8
+
     exact = view.dtype in (np.float32, np.float64)  # decode maps in the batch's own precision
     values = torch.from_numpy(np.ascontiguousarray(view if exact else view.astype(np.float64)))
     finite = bool(torch.isfinite(values).all())
