@@ -294,12 +294,11 @@ def _step_duplicates(
     items: Items, state: dict[str, Any], table: pd.DataFrame, threshold: float
 ) -> list[Finding]:
     exact, near, how = _duplicate_groups(items, state, threshold)
-    table["exact_group"] = -1
-    table["near_group"] = -1
-    for gid, g in enumerate(exact):
-        table.loc[g, "exact_group"] = gid
-    for gid, g in enumerate(near):
-        table.loc[g, "near_group"] = gid
+    for column, groups in (("exact_group", exact), ("near_group", near)):
+        gid = np.full(items.n, -1, dtype=np.int64)
+        for g, members in enumerate(groups):
+            gid[members] = g
+        table[column] = gid
     status, note = _chance_status(items, state["codes"])
     findings = []
     leaks: list[list[int]] = []
