@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from recipe_widgets.engine.audit._neighbours import search
+from recipe_widgets.engine.audit._neighbours import Neighbours, search
 from recipe_widgets.engine.items import Items
 from recipe_widgets.engine.results import Finding
 
@@ -22,8 +22,14 @@ AGREE = 8
 
 
 def label_noise(
-    items: Items, codes: np.ndarray | None, usable: np.ndarray, is_classes: bool
+    items: Items,
+    codes: np.ndarray | None,
+    usable: np.ndarray,
+    is_classes: bool,
+    neighbours: tuple[np.ndarray, Neighbours] | None = None,
 ) -> tuple[list[Finding], np.ndarray]:
+    """Findings and a per-item disagreement score; ``neighbours``: ``(rows, their K nearest)``
+    found already (by the near-duplicate step), used when ``rows`` are the items compared here."""
     score = np.full(items.n, np.nan)
     if items.labels is None or codes is None or not is_classes:
         return [Finding("label_noise", "skip", "needs class labels and numeric items")], score
@@ -39,7 +45,10 @@ def label_noise(
     text = [repr(v) for v in items.labels[ok]]
     keys, y = np.unique(text, return_inverse=True)
     label_of = {key: _plain(v) for key, v in zip(text, items.labels[ok])}
-    found = search(codes[ok], K)
+    if neighbours is not None and np.array_equal(neighbours[0], ok):
+        found = neighbours[1]
+    else:
+        found = search(codes[ok], K)
     near = y[found.index]  # (n, K): the neighbours' labels, the item itself excluded
     own = (near == y[:, None]).sum(axis=1)
     score[ok] = 1 - own / K
