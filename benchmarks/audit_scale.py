@@ -12,7 +12,9 @@ the near-duplicate rounding (sd 0.001 of a column's sd of about 4).
 Label noise searches neighbours exactly up to ``EXACT_BELOW`` rows (20,000) and with k-means
 cells above (``recipe_widgets/engine/audit/_neighbours.py``). Per size and condition (quiet, and
 under each load of ``benchmarks/_load.py``): seconds of one ``rw.audit`` (after one warm-up audit
-of 2,000 rows so the imports are not timed), microseconds per row, the recall the search
+of 2,000 rows so the imports are not timed) and the CPU seconds of this process (on a shared
+machine they show the work done, whatever else runs: the audit's heavy parts use one thread),
+microseconds per row, the recall the search
 measured on itself (its label-noise evidence), and the planted recall of the label-noise and
 near-duplicate findings. Scaling: the seconds per row of the largest size over those of the
 smallest (1.0 is linear).
@@ -45,13 +47,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import recipe_widgets as rw  # noqa: E402 - after sys.path
 from _load import CONDITIONS, load  # noqa: E402
+
+import recipe_widgets as rw  # noqa: E402 - after sys.path
 from recipe_widgets.engine.audit import _duplicates as dup  # noqa: E402
 from recipe_widgets.engine.audit import _neighbours as nb  # noqa: E402
 from recipe_widgets.engine.audit._api import _codes, audit_table  # noqa: E402
 from recipe_widgets.engine.audit._label_noise import K, label_noise  # noqa: E402
-from recipe_widgets.engine.items import read_items  # noqa: E402
+from recipe_widgets.engine.items import Items, read_items  # noqa: E402
 
 COLUMNS = 20
 CLASSES = 10
@@ -89,7 +92,7 @@ def planted_recall(
     return float(np.mean([int(i) in noise for i in flipped])), float(near)
 
 
-def _flag_recall(items, codes: np.ndarray, usable: np.ndarray) -> float:  # noqa: ANN001
+def _flag_recall(items: Items, codes: np.ndarray, usable: np.ndarray) -> float:
     """Label-noise flags with the index that exact neighbours also flag, as a share of those."""
     flags = {}
     cutoff = nb.EXACT_BELOW
@@ -164,18 +167,20 @@ def ydata_seconds(n: int) -> float | None:
 
 def time_sizes(sizes: list[int], condition: str) -> dict[int, float]:
     """Seconds of one audit per size under ``condition``, printed with recall as they come."""
-    seconds = {}
+    seconds, cpu = {}, {}
     with load(condition) as what:
         print(f"-- {what}", flush=True)
         for n in sizes:
             frame, flipped, pairs = make_table(n)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             report = rw.audit(frame, labels="label", quiet=True)
             seconds[n] = time.perf_counter() - t0
+            cpu[n] = time.process_time() - c0
             noise, near = planted_recall(report, flipped, pairs)
             ev = report["label_noise"].evidence
             print(
                 f"{n:>9,} rows x {COLUMNS}: {seconds[n]:6.1f} s ({seconds[n] / n * 1e6:5.1f} us/row)"
+                f", CPU {cpu[n]:6.1f} s ({cpu[n] / n * 1e6:5.1f} us/row)"
                 f"  search recall {ev.get('recall', float('nan')):.3f} on {ev.get('recall_sample')}"
                 f" rows; planted recall: label noise {noise:.3f}, near duplicates {near:.3f}",
                 flush=True,
@@ -184,7 +189,8 @@ def time_sizes(sizes: list[int], condition: str) -> dict[int, float]:
     print(
         f"   scaling: {big:,} rows take {seconds[big] / seconds[small]:.1f}x the time of "
         f"{small:,} ({big / small:.1f}x the rows); per-row ratio "
-        f"{(seconds[big] / big) / (seconds[small] / small):.2f} (1.0 = linear)",
+        f"{(seconds[big] / big) / (seconds[small] / small):.2f} wall, "
+        f"{(cpu[big] / big) / (cpu[small] / small):.2f} CPU (1.0 = linear)",
         flush=True,
     )
     return seconds

@@ -32,8 +32,12 @@ times slower (100,000 rows: 27 s against 9 s). The answer is deterministic (a fi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 EXACT_BELOW = 20_000
 CELL = 512  # rows per k-means cell
@@ -107,7 +111,7 @@ def _exact(x: np.ndarray, k: int) -> np.ndarray:
     return idx[~own].reshape(len(x), k)
 
 
-def _nearest_centroids(x, cent, p: int):  # noqa: ANN001, ANN202 - torch tensors
+def _nearest_centroids(x: torch.Tensor, cent: torch.Tensor, p: int) -> torch.Tensor:
     """``(N, p)`` each row's p nearest centroids, nearest first (``p = 1``: an argmin)."""
     import torch
 
@@ -119,7 +123,7 @@ def _nearest_centroids(x, cent, p: int):  # noqa: ANN001, ANN202 - torch tensors
     return torch.cat(out)
 
 
-def _kmeans(x, cells: int, gen):  # noqa: ANN001, ANN202 - torch tensors and generator
+def _kmeans(x: torch.Tensor, cells: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """Centroids from Lloyd rounds on a sample of ``SAMPLE_PER_CELL`` rows per centroid, and
     that sample."""
     import torch
@@ -135,7 +139,7 @@ def _kmeans(x, cells: int, gen):  # noqa: ANN001, ANN202 - torch tensors and gen
     return cent, sample
 
 
-def _cells(x, k: int, seed: int) -> np.ndarray:  # noqa: ANN001 - a torch tensor
+def _cells(x: torch.Tensor, k: int, seed: int) -> np.ndarray:
     import torch
 
     n = len(x)
@@ -184,7 +188,7 @@ def _groups(own: np.ndarray, probes: np.ndarray, cells: int) -> list[list[int]]:
     return out
 
 
-def _measured_recall(x, idx: np.ndarray, seed: int) -> tuple[float, int]:  # noqa: ANN001
+def _measured_recall(x: torch.Tensor, idx: np.ndarray, seed: int) -> tuple[float, int]:
     """The fraction of the exact k nearest that ``idx`` holds, on a random sample of rows."""
     import torch
 
