@@ -18,11 +18,12 @@ Recall, the fraction of the exact k = 10 nearest neighbours returned, is measure
 itself on ``RECALL_SAMPLE`` random rows against exact search over all rows (float64 distances),
 and returned with the answer (``Neighbours.recall``); the audit states it in the label-noise
 evidence. The hard case is Gaussian blobs isotropic in 20 dimensions (``benchmarks/audit_scale.py``'s
-table: no low-dimensional structure for any index to exploit): recall 0.96 at 50,000 rows, but
-0.65 at 200,000 and lower at 1,000,000, because the same number of candidates is a smaller share
-of a larger table (any index with a fixed cost per row behaves so there). The label-noise flags
-that rest on these neighbours agree far better with exact search than the neighbours do (a vote
-of 8 of 10 survives a few wrong neighbours; the benchmark measures it). Data with structure
+table: no low-dimensional structure for any index to exploit): recall 0.96 at 50,000 rows, 0.90
+at 100,000, 0.60 at 300,000 and 0.42 at 1,000,000, because the same number of candidates is a
+smaller share of a larger table (any index with a fixed cost per row behaves so there). The
+label-noise finding resting on these neighbours degrades far less: it finds 98% of the labels
+planted wrong at 100,000 rows and 97.6% at 1,000,000 (a vote of 8 of 10 close rows survives
+neighbours that are close but not the closest). Data with structure
 (separated clusters, fewer effective dimensions) is found almost exactly
 (``tests/engine/test_neighbours.py``). Work runs on one intra-op thread
 (``engine.threads.small_work``): on a busy 2-core machine two threads made the same search three
