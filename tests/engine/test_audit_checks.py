@@ -245,3 +245,36 @@ def test_frame_nan_cells_are_found_and_a_regression_target_is_not_classes() -> N
     }
     assert r["class_imbalance"].status == "skip"
     assert "continuous" in r["class_imbalance"].message
+
+
+def test_table_copy_across_a_rounding_step_is_still_a_near_duplicate() -> None:
+    """A copy whose value crosses a 0.1 step of the z-scored rounding (different rounded keys)
+    is within the near threshold, and the neighbour search groups it with its original."""
+    from recipe_widgets.engine.audit import _duplicates as dup
+    from recipe_widgets.engine.items import read_items
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(300, 10)), columns=[f"c{i}" for i in range(10)])
+    frame.loc[299] = frame.loc[0]
+    for _ in range(3):  # put row 0's c0 at a rounding step, row 299's just across it
+        mean, sd = frame["c0"].mean(), frame["c0"].std()
+        frame.loc[0, "c0"] = mean + 0.45 * sd - 0.001 * sd
+        frame.loc[299, "c0"] = mean + 0.45 * sd + 0.001 * sd
+    keys = dup.near_keys(read_items(frame, None, None, quiet=True))
+    assert keys[0] != keys[299]  # the rounding alone would miss them
+    report = audit(frame, quiet=True)
+    assert report["near_duplicates"].evidence["groups"] == [[0, 299]]
+    assert "within distance 0.1" in report["near_duplicates"].evidence["method"]
+    assert report["exact_duplicates"].status == "pass"
+
+
+def test_label_noise_states_its_search_and_recall(monkeypatch) -> None:
+    from recipe_widgets.engine.audit import _neighbours as nb
+
+    x, y = _blobs(1200)
+    exact = audit((x, y), quiet=True)["label_noise"].evidence
+    assert exact["search"].startswith("exact") and exact["recall"] == 1.0
+    monkeypatch.setattr(nb, "EXACT_BELOW", 500)
+    approx = audit((x, y), quiet=True)["label_noise"].evidence
+    assert "k-means cells" in approx["search"]
+    assert approx["recall_sample"] == nb.RECALL_SAMPLE and approx["recall"] >= 0.95

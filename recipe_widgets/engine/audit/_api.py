@@ -12,7 +12,8 @@ import pandas as pd
 from recipe_widgets.engine.audit import _duplicates as dup
 from recipe_widgets.engine.audit._corrupt import corrupted
 from recipe_widgets.engine.audit._imbalance import _is_classes, imbalance
-from recipe_widgets.engine.audit._label_noise import label_noise
+from recipe_widgets.engine.audit._label_noise import K, label_noise
+from recipe_widgets.engine.audit._neighbours import search
 from recipe_widgets.engine.audit._outliers import outliers
 from recipe_widgets.engine.items import Items, read_items
 from recipe_widgets.engine.progress import progress
@@ -210,6 +211,15 @@ def _duplicate_groups(
             [k if u else None for k, u in zip(dup.near_keys(items), usable)]
         )
         how = "numeric columns z-scored and rounded to 0.1; text lower-cased without punctuation"
+        close = _close_pairs(items, state, codes, threshold)
+        if close is not None:
+            chain = [(g[i], g[i + 1]) for g in near for i in range(len(g) - 1)]
+            pairs = np.concatenate([np.asarray(chain, dtype=np.int64).reshape(-1, 2), close])
+            near = dup.groups_from_pairs(items.n, pairs)
+            how += (
+                f"; or within distance {threshold:g} of z-scored rows (over sqrt(columns)) among "
+                f"each row's {K} nearest"
+            )
     else:
         pairs = dup.near_pairs(codes, threshold) if codes is not None else np.zeros((0, 2), int)
         near = dup.groups_from_pairs(items.n, pairs)
@@ -219,6 +229,31 @@ def _duplicate_groups(
     # a near group whose members are all one exact group is already reported as exact
     near = [g for g in near if len({keys[i] for i in g}) > 1]
     return exact, near, how
+
+
+def _close_pairs(
+    items: Items, state: dict[str, Any], codes: np.ndarray | None, threshold: float
+) -> np.ndarray | None:
+    """Pairs of rows whose codes lie within ``threshold``, among each row's K nearest (the
+    neighbours label noise uses too, kept in ``state``): the rows that the rounding to 0.1
+    puts on two sides of a step. Only for tables whose every column is numeric (the codes are
+    the whole row); ``None`` otherwise."""
+    assert items.frame is not None
+    if codes is None or codes.shape[1] != items.frame.shape[1]:
+        return None
+    ok = np.flatnonzero(np.isfinite(codes).all(axis=1))
+    if len(ok) <= 3 * K:
+        return None
+    found = search(codes[ok], K)
+    state["neighbours"] = (ok, found)
+    x = codes[ok].astype(np.float32)
+    pairs = []
+    for s in range(0, len(ok), 65_536):  # blocks bound the (rows, K, columns) differences
+        nb = found.index[s : s + 65_536]
+        diff = x[nb] - x[s : s + len(nb), None, :]
+        r, c = np.nonzero(np.einsum("rkd,rkd->rk", diff, diff) <= threshold**2)
+        pairs.append(np.stack([ok[s + r], ok[nb[r, c]]], axis=1))
+    return np.concatenate(pairs)
 
 
 def _chance_status(items: Items, codes: np.ndarray | None) -> tuple[str, str]:
@@ -294,12 +329,11 @@ def _step_duplicates(
     items: Items, state: dict[str, Any], table: pd.DataFrame, threshold: float
 ) -> list[Finding]:
     exact, near, how = _duplicate_groups(items, state, threshold)
-    table["exact_group"] = -1
-    table["near_group"] = -1
-    for gid, g in enumerate(exact):
-        table.loc[g, "exact_group"] = gid
-    for gid, g in enumerate(near):
-        table.loc[g, "near_group"] = gid
+    for column, groups in (("exact_group", exact), ("near_group", near)):
+        gid = np.full(items.n, -1, dtype=np.int64)
+        for g, members in enumerate(groups):
+            gid[members] = g
+        table[column] = gid
     status, note = _chance_status(items, state["codes"])
     findings = []
     leaks: list[list[int]] = []
@@ -324,6 +358,8 @@ def _step_outliers(items: Items, state: dict[str, Any], table: pd.DataFrame) -> 
 
 def _step_labels(items: Items, state: dict[str, Any], table: pd.DataFrame) -> list[Finding]:
     is_classes = items.labels is not None and _is_classes(items.labels)
-    findings, score = label_noise(items, state.get("codes"), state["usable"], is_classes)
+    findings, score = label_noise(
+        items, state.get("codes"), state["usable"], is_classes, state.get("neighbours")
+    )
     table["label_disagreement"] = score
     return findings

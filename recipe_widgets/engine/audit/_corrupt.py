@@ -109,7 +109,7 @@ def _label_problems(labels: np.ndarray, reason: np.ndarray) -> None:
     integral = np.isfinite(vals) & (vals == np.round(vals))
     if integral.mean() < 0.99:
         return  # a regression target: no class range to check
-    for j, i in enumerate(np.flatnonzero(~missing)):
-        v = vals[j]
-        if not np.isfinite(v) or v < 0 or v != round(v):
-            reason[i] = reason[i] or f"label {labels[i]!r} out of range"
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(vals) | (vals < 0) | (vals != np.round(vals))
+    for i in np.flatnonzero(~missing)[bad]:
+        reason[i] = reason[i] or f"label {labels[i]!r} out of range"

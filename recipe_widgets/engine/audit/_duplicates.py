@@ -42,13 +42,41 @@ def _frame_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.apply(lambda c: c.astype(str))
 
 
+def _numeric(frame: pd.DataFrame) -> list[str]:
+    """Columns of plain ints and floats: hashed by value, without a detour through text."""
+    return [
+        c
+        for c in frame.columns
+        if pd.api.types.is_numeric_dtype(frame[c].dtype)
+        and not pd.api.types.is_bool_dtype(frame[c].dtype)
+        and isinstance(frame[c].dtype, np.dtype)
+    ]
+
+
+def _row_hashes(values: np.ndarray | None, text: pd.DataFrame) -> np.ndarray:
+    """One 64-bit hash per row of a float64 block and a frame of text columns together."""
+    parts = []
+    if values is not None and values.shape[1]:
+        values = np.where(np.isnan(values), np.nan, values + 0.0)  # one NaN, and -0.0 == 0.0
+        parts.append(pd.DataFrame(values))
+    if text.shape[1]:
+        parts.append(text.reset_index(drop=True))
+    joined = pd.concat(parts, axis=1, ignore_index=True)
+    return pd.util.hash_pandas_object(joined, index=False).to_numpy()
+
+
 def exact_keys(items: Items) -> list[object]:
-    """One hashable key per item; ``None`` for items that could not be read."""
+    """One hashable key per item; ``None`` for items that could not be read.
+
+    A table's row key hashes its numeric columns by value (float64) and its other columns as
+    text (mixed-type, categorical, tz-aware and bool columns all hash that way)."""
     if items.frame is not None:
         if items.frame.shape[1] == 0:
             return [None] * items.n
-        hashed = pd.util.hash_pandas_object(_frame_strings(items.frame), index=False)
-        return list(hashed.to_numpy())
+        num = _numeric(items.frame)
+        values = items.frame[num].to_numpy(dtype=np.float64, na_value=np.nan) if num else None
+        text = _frame_strings(items.frame.drop(columns=num))
+        return list(_row_hashes(values, text))
     return [None if r is None else _hash_array(r) for r in items.rows]
 
 
@@ -61,21 +89,25 @@ def _norm_text(s: object) -> str:
 
 
 def near_keys(items: Items) -> list[object]:
-    """Rounded / normalised keys for tables and text (see the module docstring)."""
+    """Rounded / normalised keys for tables and text (see the module docstring): numeric
+    columns z-scored and rounded to 0.1 (as whole tenths, so -0.04 and 0.04 agree)."""
     frame = items.frame
     assert frame is not None
-    parts = []
     num = frame.select_dtypes(include=["number", "bool"]).astype(float)
+    tenths = None
     if num.shape[1]:
-        sd = num.std().replace(0, 1).fillna(1)
-        parts.append(((num - num.mean()) / sd).round(1).astype(str))
+        x = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column
+            sd = np.nanstd(x, axis=0, ddof=1)
+            z = (x - np.nanmean(x, axis=0)) / np.where((sd > 0) & np.isfinite(sd), sd, 1.0)
+        tenths = np.rint(z * 10.0)
     txt = frame.drop(columns=num.columns)
     if txt.shape[1]:
-        parts.append(txt.apply(lambda c: c.map(_norm_text)))
-    if not parts:
+        txt = txt.apply(lambda c: c.map(_norm_text))
+    if tenths is None and not txt.shape[1]:
         return [None] * items.n
-    joined = pd.concat(parts, axis=1)
-    return list(pd.util.hash_pandas_object(joined, index=False).to_numpy())
+    return list(_row_hashes(tenths, txt))
 
 
 def _grey_small(x: np.ndarray) -> np.ndarray:
@@ -158,12 +190,36 @@ def near_pairs(codes: np.ndarray, threshold: float) -> np.ndarray:
 
 
 def groups_from_keys(keys: list[object]) -> list[list[int]]:
-    """Items sharing a key, as groups of at least two (``None`` keys never match)."""
+    """Items sharing a key, as groups of at least two (``None`` keys never match), in the
+    order of each group's first item, members ascending."""
+    at = [i for i, k in enumerate(keys) if k is not None]
+    if at and all(isinstance(keys[i], (int, np.integer)) for i in at):
+        try:
+            arr = np.asarray([keys[i] for i in at], dtype=np.uint64)
+        except (TypeError, ValueError, OverflowError):  # a negative or huge Python int
+            arr = None
+        if arr is not None:
+            where = np.asarray(at)
+            return [where[g].tolist() for g in _groups_of_ints(arr)]
     seen: dict[object, list[int]] = {}
-    for i, k in enumerate(keys):
-        if k is not None:
-            seen.setdefault(k, []).append(i)
+    for i in at:
+        seen.setdefault(keys[i], []).append(i)
     return [g for g in seen.values() if len(g) > 1]
+
+
+def _groups_of_ints(keys: np.ndarray) -> list[np.ndarray]:
+    """``groups_from_keys`` for integer keys, vectorised (a table's row hashes)."""
+    order = np.argsort(keys, kind="stable")
+    sk = keys[order]
+    new = np.ones(len(sk), dtype=bool)
+    new[1:] = sk[1:] != sk[:-1]
+    gid = np.cumsum(new) - 1
+    size = np.bincount(gid)
+    keep = size[gid] > 1
+    members, gids = order[keep], gid[keep]
+    cut = np.flatnonzero(np.diff(gids)) + 1
+    groups = np.split(members, cut) if len(members) else []
+    return sorted(groups, key=lambda g: g[0])
 
 
 def groups_from_pairs(n: int, pairs: np.ndarray) -> list[list[int]]:

@@ -53,10 +53,9 @@ def outliers(items: Items, usable: np.ndarray) -> tuple[list[Finding], pd.DataFr
         worst = np.where(
             np.isnan(absz).all(axis=1), np.nan, np.nanmax(np.nan_to_num(absz, nan=-1), axis=1)
         )
-    worst_axis = [
-        str(table.columns[j]) if np.isfinite(w) else ""
-        for j, w in zip(np.nan_to_num(absz, nan=-1).argmax(axis=1), worst)
-    ]
+    names = np.asarray([str(c) for c in table.columns] + [""], dtype=object)
+    axis = np.nan_to_num(absz, nan=-1).argmax(axis=1)
+    worst_axis = names[np.where(np.isfinite(worst), axis, len(names) - 1)].tolist()
     scores = pd.DataFrame({"robust_z": worst, "robust_z_axis": worst_axis})
     if items.frame is None:  # an array's per-item mean/std/min/max are columns worth sorting by
         scores = pd.concat([table.reset_index(drop=True), scores], axis=1)
