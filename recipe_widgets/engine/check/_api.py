@@ -388,20 +388,17 @@ def check(
     buffers and modes, and when no safe copy exists (a stored function that reaches your
     modules) the training checks skip and say why. Copies start from a scheduler's
     ``initial_lr``; under ``torch.no_grad()`` the checks run with gradients enabled, on one
-    intra-op thread (many tiny ops; ``torch.get_num_threads()`` is yours again afterwards).
-    A LightningModule: ``rw.check(module, loader_or_datamodule)`` (or ``datamodule=``) takes
-    the optimizer and scheduler from ``configure_optimizers()`` on a copy, every loss from
-    ``training_step`` (see ``engine/check/_lightning.py``; ``steps=`` counts scheduler steps).
-
-    Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot run at all; labels the
-    loss refuses (1..C for C outputs) are a failed ``input_sanity`` finding instead.
+    intra-op thread. A LightningModule with a loader or ``datamodule=``: optimizers from
+    ``configure_optimizers()`` on a copy, every loss from ``training_step``. ``Report.cost``:
+    time and peak memory. Raises ``UnusableInput`` (a ``ValueError``) when the setup cannot
+    run at all; labels the loss refuses are a failed ``input_sanity`` finding instead.
     """
     lit = _lightning_setup(model, data, loss_fn, datamodule, optimizer, batch_fn)
     if lit is not None:
         model, data, loss_fn, optimizer, scheduler = lit.arguments(scheduler)
     _validate(model, loss_fn, optimizer, expected_init_loss, clip_grad_norm)
     _validate_more(data, val, seed, steps, scheduler)
-    grad_was = torch.is_grad_enabled()
+    grad_was = torch.is_grad_enabled()  # the setup finding says when the check enabled grads
     with CostMeter(model, user_optimizers(optimizer)) as meter:
         snapshot = Snapshot(model, optimizer, data=(data, val), scheduler=scheduler)
         scheduler = _checked_scheduler(scheduler)
