@@ -152,10 +152,7 @@ def _cards_html(
 
 def matched_counts(hist: Histogram, rows: np.ndarray, n_items: int) -> np.ndarray:
     """Per bar of ``hist`` (built over every item), how many of ``rows`` fall in it."""
-    chosen = np.zeros(n_items, dtype=bool)
-    chosen[np.asarray(rows, dtype=np.int64)] = True
-    hit = chosen[hist.positions]
-    return np.bincount(hist.bar_of[hit], minlength=len(hist.counts))
+    return hist.counts_among(rows, n_items)
 
 
 def histogram_chart(

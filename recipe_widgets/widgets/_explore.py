@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import re
 from collections.abc import Mapping
 from html import escape
@@ -19,7 +20,7 @@ import numpy as np
 import pandas as pd
 import traitlets as T
 
-from recipe_widgets.display._explore import NONE, grid_html, histogram_chart, matched_counts
+from recipe_widgets.display._explore import NONE, grid_html, histogram_chart
 from recipe_widgets.display._theme import colour
 from recipe_widgets.engine.explore import Histogram, Query, TableSource
 from recipe_widgets.engine.explore import _queries as ex
@@ -348,7 +349,7 @@ class Explorer(StaticFallbackMixin, W.VBox):
             others = self._match(own_selection=False)
         except (ValueError, KeyError, TypeError):
             others = self._rows
-        return matched_counts(self._hist, others, len(self.frame)).tolist()
+        return self._hist.counts_among(others, len(self.frame)).tolist()
 
     def _on_brush(self, change: dict[str, Any]) -> None:
         # IntervalSelection.value maps the brushed field to [lo, hi]; the bars' field is "start".
@@ -549,7 +550,14 @@ class TableExplorer(Explorer):
         return self._hist
 
     def _matched(self) -> list[int] | None:
-        return None  # the bars count every row; a filtered source bins its own range
+        """Per bar, the rows matching all but the chart's own brush / picked bars, binned as
+        the faint bars of every row (the in-memory explorer's two layers)."""
+        others = dataclasses.replace(
+            self._query, ranges=(), picked=(), sort_by="", descending=False
+        )
+        if others == Query() or self._hist is None:
+            return None if self._hist is None else list(self._hist.counts)
+        return [int(k) for k in self.source.bar_counts(self._hist, others)]
 
     def _code_indices(self, name: str) -> str:
         return f"indices = {name}.selection  # row ids, in the shown order"

@@ -183,3 +183,15 @@ def test_an_unsorted_page_is_in_row_order_across_row_groups_and_threads(tmp_path
     page = duck.page(Query(expr="v >= 10"), 250_000, 24)
     assert page.index.tolist() == list(range(250_005, 250_029))
     assert page["v"].tolist() == [2 * i for i in range(250_005, 250_029)]
+
+
+def test_filtered_bars_are_binned_as_the_bars_of_every_row(pair) -> None:
+    mem, duck = pair
+    query = Query(expr="count > 10", search="plain")
+    for column in ("value", "count", "kind"):
+        full_m, full_d = mem.histogram(column, Query()), duck.histogram(column, Query())
+        got_m, got_d = mem.bar_counts(full_m, query), duck.bar_counts(full_d, query)
+        assert got_d.tolist() == got_m.tolist()
+        assert 0 < got_d.sum() < sum(full_d.counts)  # a real subset, in the full bars' bins
+        assert (got_d <= np.asarray(full_d.counts)).all()
+    assert duck.bar_counts(full_d, Query()).tolist() == list(full_d.counts)

@@ -76,3 +76,30 @@ def test_a_finding_shows_its_rows(frame: pd.DataFrame, tmp_path) -> None:
     assert e.selection.tolist() == [3, 43, 23]  # labels 0, 1, 2... of those rows only
     e.show(())
     assert e._count == 60
+
+
+def _bars(explorer) -> list[tuple[int, int]]:
+    """The (every row, matching) counts the histogram sends, bar by bar."""
+    spec = explorer._chart.chart.to_dict()
+    (rows,) = spec["datasets"].values()
+    return [(r["count"], r["matching"]) for r in rows]
+
+
+def test_the_histogram_draws_filtered_bars_over_every_row_as_in_memory(
+    frame: pd.DataFrame, path: str
+) -> None:
+    table, memory = rw.explore(path), Explorer(frame)
+    for e in (table, memory):
+        e.axis = "brightness"
+        e.expr = "label == 1"
+        e.brush = (0.2, 0.5)  # the chart's own selection: its matching bars ignore it
+    full, matching = zip(*_bars(table))
+    assert sum(full) == 60 and sum(matching) == 20  # both series, filtered under every row
+    assert _bars(table) == _bars(memory)
+    for e in (table, memory):
+        e.axis = "caption"
+        e.expr = ""
+        e.search = "item 1"
+    matching = dict(zip(table._hist.categories, (m for _, m in _bars(table))))
+    assert sum(matching.values()) == 11 and matching["item 12"] == 1  # items 1, 10-19
+    assert _bars(table) == _bars(memory)

@@ -228,6 +228,32 @@ class DuckSource:
         rows = self._run(sql, (*where.params, int(limit))).fetchnumpy()[ROW]
         return np.asarray(rows, dtype=np.int64)
 
+    def bar_counts(self, hist: Histogram, query: Query) -> np.ndarray:
+        """One ``GROUP BY`` over the matching rows, binned as ``hist``'s bars (no new edges)."""
+        c = self.col(hist.column)
+        where = self.where(query)
+        counts = np.zeros(len(hist.counts), dtype=np.int64)
+        if not len(hist.counts):
+            return counts
+        if hist.numeric:
+            b = self._bar(c, hist.edges[0], hist.edges[-1], len(hist.counts))
+            got = self._run(
+                f"SELECT {b.text} AS b, count(*) FROM {self.view} "
+                f"WHERE ({where.text}) AND isfinite(CAST({c.sql} AS DOUBLE)) GROUP BY b",
+                (*b.params, *where.params),
+            ).fetchall()
+            for bar, k in got:
+                counts[int(bar)] = int(k)
+            return counts
+        got = dict(
+            self._run(
+                f"SELECT CAST({c.sql} AS VARCHAR) AS v, count(*) FROM {self.view} "
+                f"WHERE {where.text} GROUP BY v",
+                where.params,
+            ).fetchall()
+        )
+        return np.asarray([int(got.get(v, 0)) for v in hist.categories], dtype=np.int64)
+
 
 def table_source(data: Any, **options: Any) -> TableSource:
     """A source for ``data``: a pandas frame in memory, a source as it is, anything else through
