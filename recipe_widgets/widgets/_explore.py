@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import re
+import threading
 from collections.abc import Mapping
 from html import escape
 from typing import Any
@@ -410,6 +411,12 @@ class Explorer(StaticFallbackMixin, W.VBox):
         return f"{n} of {total} items match; showing {span}"
 
     def _draw_grid(self) -> None:
+        self._draw_status()
+        self._grid.value = self._grid_html()
+        if getattr(self, "_code", None) is not None and self._code.layout.display != "none":
+            self._code.value = self.to_code()
+
+    def _draw_status(self) -> None:
         err = (
             f"<div class='rw-error' style='color:{colour('fail')}'>{escape(self.error)}</div>"
             if self.error
@@ -421,9 +428,6 @@ class Explorer(StaticFallbackMixin, W.VBox):
         self._status.value = (
             f"{note}<div class='rw-status'>{escape(self._status_text())}</div>{err}"
         )
-        self._grid.value = self._grid_html()
-        if getattr(self, "_code", None) is not None and self._code.layout.display != "none":
-            self._code.value = self.to_code()
 
     def _static_text(self) -> str:
         query = ", ".join(
@@ -465,7 +469,15 @@ class TableExplorer(Explorer):
         title: str = "Explorer",
         page_size: int = 24,
         chart: bool = True,
+        background: bool | None = None,
     ) -> None:
+        # Count and bin the matches in a thread (the page shows first; a newer change stops
+        # the count it supersedes): None does so inside a running kernel, not in a script.
+        self.background = background
+        self._worker: threading.Thread | None = None
+        self._token = object()  # the change being answered; a stale count is dropped
+        self._complete: object = None  # the change whose count and bars are drawn
+        self._paged: tuple[Any, pd.DataFrame] = (None, pd.DataFrame())
         self.source = source
         self.frame = None  # type: ignore[assignment]  # no frame: the source answers
         self.images = None
@@ -475,7 +487,7 @@ class TableExplorer(Explorer):
         self._pending: Any = None  # the scheduled search while a person is typing
         self._drawn: Any = None
         self._query = Query()
-        self._count = source.n_rows
+        self._count: int | None = source.n_rows
         self._page_frame = pd.DataFrame(columns=source.columns)
         self._hist: Histogram | None = None
         first = source.page(Query(), 0, page_size)  # the filter box's example, from real values
@@ -511,10 +523,22 @@ class TableExplorer(Explorer):
             rows=tuple(int(r) for r in self.only) if self.only else None,
         )
 
+    def _in_background(self) -> bool:
+        if self.background is not None:
+            return self.background
+        try:
+            asyncio.get_running_loop()  # a kernel: keep it answering while DuckDB counts
+        except RuntimeError:
+            return False
+        return True
+
     def _refresh(self) -> None:
+        self._cancel()
+        later = self._in_background()
         try:
             query = self._current_query()
-            self._count = self.source.count(query)
+            self._page_of(query, 0)  # the page first: it checks what was typed, too
+            self._count = None if later else self.source.count(query)
             self._query = query
             self.error = ""
         except (ValueError, KeyError, TypeError) as err:
@@ -522,6 +546,56 @@ class TableExplorer(Explorer):
         self.page = 0
         self._draw_grid()
         self._draw_histogram()
+        if later and self._count is None:
+            self._start_counting()
+
+    def _cancel(self) -> None:
+        """Drops the count of an earlier change, interrupting its query (``connection.interrupt``)."""
+        self._token = object()
+        worker, self._worker = self._worker, None
+        while worker is not None and worker.is_alive():
+            interrupt = getattr(self.source, "interrupt", None)
+            if interrupt is not None:
+                interrupt()
+            worker.join(0.02)
+
+    def _start_counting(self) -> None:
+        token = self._token
+
+        def work() -> None:
+            try:
+                count = self.source.count(self._query)
+                if token is not self._token:
+                    return
+                self._count = count
+                self._draw_status()
+                self._draw_histogram()
+                self._complete = token
+            except Exception as err:  # noqa: BLE001 - an interrupted query raises; said if current
+                if token is self._token:
+                    self.error = str(err)
+                    self._draw_status()
+
+        self._worker = threading.Thread(target=work, name="rw-explore-count", daemon=True)
+        self._worker.start()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the count and the matching bars of the last change are in (drawn in a thread)."""
+        worker = self._worker
+        if worker is not None:
+            worker.join(timeout)
+
+    def _on_axis(self, change: Any) -> None:
+        self._cancel()
+        super()._on_axis(change)
+        if self._in_background() and self._worker is None:
+            self._start_counting()  # the new axis's matching bars
+
+    def _page_of(self, query: Query, start: int) -> pd.DataFrame:
+        key = (query, start, self.page_size)
+        if self._paged[0] != key:
+            self._paged = (key, self.source.page(query, start, self.page_size))
+        return self._paged[1]
 
     @property
     def selection(self) -> np.ndarray:
@@ -551,13 +625,21 @@ class TableExplorer(Explorer):
 
     def _matched(self) -> list[int] | None:
         """Per bar, the rows matching all but the chart's own brush / picked bars, binned as
-        the faint bars of every row (the in-memory explorer's two layers)."""
+        the faint bars of every row (the in-memory explorer's two layers). In the background,
+        the worker counts them; until then the chart shows every row."""
         others = dataclasses.replace(
             self._query, ranges=(), picked=(), sort_by="", descending=False
         )
         if others == Query() or self._hist is None:
             return None if self._hist is None else list(self._hist.counts)
+        if self._in_background() and threading.current_thread() is not self._worker:
+            return None
         return [int(k) for k in self.source.bar_counts(self._hist, others)]
+
+    def _draw_histogram(self) -> None:
+        if threading.current_thread() is not self._worker and self._complete is self._token:
+            return  # the worker already drew this change's bars, with the matching ones
+        super()._draw_histogram()
 
     def _code_indices(self, name: str) -> str:
         return f"indices = {name}.selection  # row ids, in the shown order"
@@ -566,20 +648,27 @@ class TableExplorer(Explorer):
         return name
 
     def _turn(self, step: int) -> None:
+        if self._count is None:  # still counting: on while pages are full
+            full = len(self._page_frame) == self.page_size
+            self.page = max(0, self.page + (step if step < 0 or full else 0))
+            return
         last = max(0, (self._count - 1) // self.page_size)
         self.page = min(max(0, self.page + step), last)
 
     # -- drawing -----------------------------------------------------------------------------
     def _status_text(self) -> str:
         start = self.page * self.page_size
+        if self._count is None:
+            shown = len(self._page_frame)
+            span = f"{start + 1}-{start + shown}" if shown else "0"
+            return f"counting the matches of {self.source.n_rows} items; showing {span}"
         shown = min(self.page_size, max(0, self._count - start))
         span = f"{start + 1}-{start + shown}" if shown else "0"
         return f"{self._count} of {self.source.n_rows} items match; showing {span}"
 
     def _grid_html(self) -> str:
-        start = self.page * self.page_size
         try:
-            self._page_frame = self.source.page(self._query, start, self.page_size)
+            self._page_frame = self._page_of(self._query, self.page * self.page_size)
         except (ValueError, KeyError, TypeError) as err:
             self.error = str(err)
         return grid_html(self._page_frame, range(len(self._page_frame)))

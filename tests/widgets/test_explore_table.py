@@ -103,3 +103,45 @@ def test_the_histogram_draws_filtered_bars_over_every_row_as_in_memory(
     matching = dict(zip(table._hist.categories, (m for _, m in _bars(table))))
     assert sum(matching.values()) == 11 and matching["item 12"] == 1  # items 1, 10-19
     assert _bars(table) == _bars(memory)
+
+
+def test_in_the_background_the_page_comes_first_and_the_count_follows(
+    frame: pd.DataFrame, path: str
+) -> None:
+    later, now = rw.explore(path), rw.explore(path)
+    later.background = True
+    for change in (("expr", "label == 2"), ("search", "item 2"), ("axis", "label")):
+        for e in (later, now):
+            setattr(e, *change)
+        later.wait()
+        assert later._count == now._count and _bars(later) == _bars(now)
+        assert later.selection.tolist() == now.selection.tolist()
+    later.expr = "label =="  # bad input: said, the last good answer kept
+    later.wait()
+    assert "position" in later.error and later._count == now._count
+
+
+def test_a_newer_change_interrupts_the_count_it_supersedes() -> None:
+    import time
+
+    import duckdb
+
+    from recipe_widgets.engine.explore import ROW, DuckSource
+    from recipe_widgets.widgets._explore import TableExplorer
+
+    con = duckdb.connect()
+    # 300 million md5 hashes: a count over them takes minutes; the page (LIMIT 24) does not.
+    con.execute(
+        f"CREATE VIEW big AS SELECT i AS {ROW}, md5(CAST(i AS VARCHAR)) AS t "
+        "FROM range(300000000) r(i)"
+    )
+    e = TableExplorer(DuckSource(con, "big", "300M hashes", ordered=True), chart=False)
+    e.background = True
+    e.search = "abc"
+    assert e._count is None and "counting" in e._status.value
+    assert e._grid.value.count("<tr data-row=") == 24
+    t0 = time.perf_counter()
+    e.search = ""  # supersedes the count still running: interrupted, not waited for
+    e.wait()
+    assert time.perf_counter() - t0 < 20
+    assert e._count == 300_000_000 and not e.error

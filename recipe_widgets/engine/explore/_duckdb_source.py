@@ -7,6 +7,7 @@ Every query is SQL text written here, with what a person typed bound as ``?`` pa
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import numpy as np
@@ -50,9 +51,11 @@ class DuckSource:
         described = con.execute(f"DESCRIBE {view}").fetchall()
         self.kinds = {str(r[0]): kind_of(str(r[1])) for r in described if r[0] != ROW}
         self.columns = list(self.kinds)
+        self._lock = threading.Lock()  # one query at a time: a count may run in a thread
         self.n_rows = int(self._one(f"SELECT count(*) FROM {view}")[0])
         self.how = how
         self._counted: tuple[Sql | None, int] = (None, 0)
+        self._full: dict[tuple[str, int], Histogram] = {}  # bars of every row, per column
 
     @classmethod
     def open(cls, data: Any, *, con: Any = None, memory_limit: str | None = None) -> DuckSource:
@@ -77,8 +80,28 @@ class DuckSource:
             # person's input, so a ValueError the explorer shows, not a crash.
             raise ValueError(str(err).split("\n")[0]) from None
 
+    def _fetch(self, sql: str, params: tuple[Any, ...] | list[Any] = (), how: str = "all") -> Any:
+        """Runs and fetches under the lock: ``how`` is "all" (tuples), "one", "df" or "numpy"."""
+        import duckdb
+
+        with self._lock:
+            result = self._run(sql, params)
+            try:
+                return {
+                    "all": result.fetchall,
+                    "one": result.fetchone,
+                    "df": result.df,
+                    "numpy": result.fetchnumpy,
+                }[how]()
+            except duckdb.Error as err:  # raised while fetching: the same words as _run's
+                raise ValueError(str(err).split("\n")[0]) from None
+
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...]:
-        return self._run(sql, params).fetchone()
+        return self._fetch(sql, params, "one")
+
+    def interrupt(self) -> None:
+        """Stops the query running now (from another thread): a count nobody waits for."""
+        self.con.interrupt()
 
     def check_regex(self, pattern: str) -> None:
         """Raises ``ValueError`` when RE2 cannot compile ``pattern``."""
@@ -145,18 +168,26 @@ class DuckSource:
     def page(self, query: Query, offset: int, limit: int) -> pd.DataFrame:
         where = self.where(query)
         sql = f"SELECT * FROM {self.view} WHERE {where.text} {self._order(query)} LIMIT ? OFFSET ?"
-        frame = self._run(sql, (*where.params, int(limit), int(offset))).df()
+        frame = self._fetch(sql, (*where.params, int(limit), int(offset)), "df")
         return frame.set_index(ROW).rename_axis("row")
 
     def row_ids(self, query: Query, limit: int) -> np.ndarray:
         where = self.where(query)
         sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} {self._order(query)}"
-        rows = self._run(f"{sql} LIMIT ?", (*where.params, int(limit))).fetchnumpy()[ROW]
+        rows = self._fetch(f"{sql} LIMIT ?", (*where.params, int(limit)), "numpy")[ROW]
         return np.asarray(rows, dtype=np.int64)
 
     def histogram(self, column: str, query: Query, bins: int = 30) -> Histogram:
         c = self.col(column)
         where = self.where(query)
+        if where is TRUE:  # every row: the table does not change, so once per column
+            key = (column, bins)
+            if key not in self._full:
+                self._full[key] = self._histogram(c, where, bins)
+            return self._full[key]
+        return self._histogram(c, where, bins)
+
+    def _histogram(self, c: Col, where: Sql, bins: int) -> Histogram:
         if c.kind in ("float", "number"):
             return self._numeric_bars(c, where, bins)
         return self._category_bars(c, where, bins)
@@ -183,11 +214,11 @@ class DuckSource:
         if lo == hi:  # zero spread: one bar, not a division by zero
             lo, hi = lo - 0.5, hi + 0.5
         bar = self._bar(c, lo, hi, bins)
-        got = self._run(
+        got = self._fetch(
             f"SELECT {bar.text} AS b, count(*) FROM {self.view} "
             f"WHERE ({where.text}) AND {finite} GROUP BY b",
             (*bar.params, *where.params),
-        ).fetchall()
+        )
         counts = np.zeros(bins, dtype=np.int64)
         for b, k in got:
             counts[int(b)] = int(k)
@@ -200,11 +231,11 @@ class DuckSource:
         )
 
     def _category_bars(self, c: Col, where: Sql, bins: int) -> Histogram:
-        rows = self._run(
+        rows = self._fetch(
             f"SELECT CAST({c.sql} AS VARCHAR) AS v, count(*) AS k FROM {self.view} "
             f"WHERE {where.text} GROUP BY v ORDER BY v IS NULL, k DESC, v",
             where.params,
-        ).fetchall()
+        )
         missing = sum(int(k) for v, k in rows if v is None)
         bars = [(str(v), int(k)) for v, k in rows if v is not None][:bins]
         return Histogram(
@@ -225,7 +256,7 @@ class DuckSource:
             cond = Sql(f"CAST({c.sql} AS VARCHAR) = ?", (hist.categories[bar],))
         where = self.where(query) & cond
         sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} ORDER BY {ROW} LIMIT ?"
-        rows = self._run(sql, (*where.params, int(limit))).fetchnumpy()[ROW]
+        rows = self._fetch(sql, (*where.params, int(limit)), "numpy")[ROW]
         return np.asarray(rows, dtype=np.int64)
 
     def bar_counts(self, hist: Histogram, query: Query) -> np.ndarray:
@@ -237,20 +268,20 @@ class DuckSource:
             return counts
         if hist.numeric:
             b = self._bar(c, hist.edges[0], hist.edges[-1], len(hist.counts))
-            got = self._run(
+            got = self._fetch(
                 f"SELECT {b.text} AS b, count(*) FROM {self.view} "
                 f"WHERE ({where.text}) AND isfinite(CAST({c.sql} AS DOUBLE)) GROUP BY b",
                 (*b.params, *where.params),
-            ).fetchall()
+            )
             for bar, k in got:
                 counts[int(bar)] = int(k)
             return counts
         got = dict(
-            self._run(
+            self._fetch(
                 f"SELECT CAST({c.sql} AS VARCHAR) AS v, count(*) FROM {self.view} "
                 f"WHERE {where.text} GROUP BY v",
                 where.params,
-            ).fetchall()
+            )
         )
         return np.asarray([int(got.get(v, 0)) for v in hist.categories], dtype=np.int64)
 
