@@ -564,13 +564,18 @@ class TableExplorer(Explorer):
 
         def work() -> None:
             try:
+                # The matching bars first: their scan counts the matches too (when nothing
+                # is brushed), so the count after it is remembered, not scanned again.
+                self._draw_histogram()
                 count = self.source.count(self._query)
                 if token is not self._token:
                     return
                 self._count = count
                 self._draw_status()
-                self._draw_histogram()
                 self._complete = token
+                prefetch = getattr(self.source, "prefetch", None)
+                if prefetch is not None and self._want_chart:
+                    prefetch(stop=lambda: token is not self._token)
             except Exception as err:  # noqa: BLE001 - an interrupted query raises; said if current
                 if token is self._token:
                     self.error = str(err)

@@ -190,8 +190,17 @@ def test_filtered_bars_are_binned_as_the_bars_of_every_row(pair) -> None:
     query = Query(expr="count > 10", search="plain")
     for column in ("value", "count", "kind"):
         full_m, full_d = mem.histogram(column, Query()), duck.histogram(column, Query())
+        # every row: ends from the Parquet footers where they hold them, the same bars
+        assert full_d.counts == full_m.counts and full_d.missing == full_m.missing
+        np.testing.assert_allclose(full_d.edges, full_m.edges)
         got_m, got_d = mem.bar_counts(full_m, query), duck.bar_counts(full_d, query)
         assert got_d.tolist() == got_m.tolist()
         assert 0 < got_d.sum() < sum(full_d.counts)  # a real subset, in the full bars' bins
         assert (got_d <= np.asarray(full_d.counts)).all()
     assert duck.bar_counts(full_d, Query()).tolist() == list(full_d.counts)
+
+
+def test_the_ends_of_every_rows_bars_come_from_the_parquet_footers(tmp_path, frame) -> None:
+    duck = table_source(_parquet_file(frame, tmp_path))
+    assert duck._stats_span(duck.col("count")) == (frame["count"].min(), frame["count"].max())
+    assert table_source(_csv(frame, tmp_path))._stats_span(duck.col("count")) is None

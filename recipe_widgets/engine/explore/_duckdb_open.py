@@ -107,13 +107,16 @@ def open_relation(con: Any, rel: Any) -> tuple[str, str]:
     return view, "a DuckDB relation"
 
 
+def is_csv(path: str) -> bool:
+    return path.lower().endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz"))
+
+
 def open_any(con: Any, data: Any) -> tuple[str, str, bool]:
     """A view over ``data``, a sentence saying how it is read, and whether a scan of the view
     yields rows in row-id order (then a page needs no sort: DuckDB stops at the page's end)."""
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
-        lower = path.lower()
-        if lower.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
+        if is_csv(path):
             if not Path(path).exists():
                 raise FileNotFoundError(f"no CSV file at {path!r}")
             return (*open_csv(con, path), True)

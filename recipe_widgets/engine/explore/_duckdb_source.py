@@ -7,6 +7,7 @@ Every query is SQL text written here, with what a person typed bound as ``?`` pa
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -24,7 +25,7 @@ from recipe_widgets.engine.explore._duckdb_filter import (
     kind_of,
     text_condition,
 )
-from recipe_widgets.engine.explore._duckdb_open import ROW, open_any
+from recipe_widgets.engine.explore._duckdb_open import ROW, is_csv, open_any, parquet_files
 from recipe_widgets.engine.explore._queries import MAX_PATTERN, Histogram
 from recipe_widgets.engine.explore._table_source import FrameSource, Query, TableSource
 
@@ -44,8 +45,16 @@ def connect(memory_limit: str | None = None) -> Any:
 class DuckSource:
     """A table read in place by DuckDB, answering the explorer's :class:`Query`."""
 
-    def __init__(self, con: Any, view: str, how: str, ordered: bool = False) -> None:
+    def __init__(
+        self,
+        con: Any,
+        view: str,
+        how: str,
+        ordered: bool = False,
+        files: list[str] | tuple[str, ...] = (),
+    ) -> None:
         self.con = con
+        self.files = list(files)  # the Parquet files read, whose footers hold column stats
         self.ordered = ordered  # a scan yields rows in row-id order
         self.view = view
         described = con.execute(f"DESCRIBE {view}").fetchall()
@@ -67,7 +76,10 @@ class DuckSource:
 
             relation = type(data).__name__ == "DuckDBPyRelation"
             con = duckdb.default_connection() if relation else connect(memory_limit)
-        return cls(con, *open_any(con, data))
+        source = cls(con, *open_any(con, data))
+        if isinstance(data, (str, os.PathLike)) and not is_csv(os.fspath(data)):
+            source.files = parquet_files(con, os.fspath(data))
+        return source
 
     # -- running SQL -------------------------------------------------------------------------
     def _run(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
@@ -200,28 +212,48 @@ class DuckSource:
             (lo, width, bins - 1),
         )
 
+    def _stats_span(self, c: Col) -> tuple[float, float] | None:
+        """The column's smallest and largest value from the Parquet footers, read without a
+        scan; None unless every row group states both and they are finite numbers."""
+        if not self.files:
+            return None
+        n, lows, highs, lo, hi = self._one(
+            "SELECT count(*), count(stats_min_value), count(stats_max_value), "
+            "min(TRY_CAST(stats_min_value AS DOUBLE)), max(TRY_CAST(stats_max_value AS DOUBLE)) "
+            "FROM parquet_metadata(?) WHERE path_in_schema = ?",
+            (self.files, c.name),
+        )
+        if not n or lows < n or highs < n or lo is None or hi is None:
+            return None
+        return (float(lo), float(hi)) if np.isfinite([lo, hi]).all() else None
+
     def _numeric_bars(self, c: Col, where: Sql, bins: int) -> Histogram:
         finite = f"isfinite(CAST({c.sql} AS DOUBLE))"
-        lo, hi, n, kept = self._one(
-            f"SELECT min({c.sql}) FILTER ({finite}), max({c.sql}) FILTER ({finite}), "
-            f"count(*), count(*) FILTER ({finite}) FROM {self.view} WHERE {where.text}",
-            where.params,
-        )
-        missing = int(n) - int(kept)
-        if not kept:
-            return Histogram(c.name, (), missing=missing)  # all missing: no bars
-        lo, hi = float(lo), float(hi)
+        span = self._stats_span(c) if where is TRUE else None
+        if span is None:  # a scan for the ends first
+            lo, hi, n, kept = self._one(
+                f"SELECT min({c.sql}) FILTER ({finite}), max({c.sql}) FILTER ({finite}), "
+                f"count(*), count(*) FILTER ({finite}) FROM {self.view} WHERE {where.text}",
+                where.params,
+            )
+            if not kept:
+                return Histogram(c.name, (), missing=int(n))  # all missing: no bars
+            span = (float(lo), float(hi))
+        lo, hi = span
         if lo == hi:  # zero spread: one bar, not a division by zero
             lo, hi = lo - 0.5, hi + 0.5
         bar = self._bar(c, lo, hi, bins)
+        # One scan: the bar of each finite value, NULL for the missing ones.
         got = self._fetch(
-            f"SELECT {bar.text} AS b, count(*) FROM {self.view} "
-            f"WHERE ({where.text}) AND {finite} GROUP BY b",
+            f"SELECT CASE WHEN {finite} THEN {bar.text} END AS b, count(*) FROM {self.view} "
+            f"WHERE {where.text} GROUP BY b",
             (*bar.params, *where.params),
         )
         counts = np.zeros(bins, dtype=np.int64)
         for b, k in got:
-            counts[int(b)] = int(k)
+            if b is not None:
+                counts[int(b)] = int(k)
+        missing = sum(int(k) for b, k in got if b is None)
         edges = np.linspace(lo, hi, bins + 1)
         return Histogram(
             c.name,
@@ -260,30 +292,40 @@ class DuckSource:
         return np.asarray(rows, dtype=np.int64)
 
     def bar_counts(self, hist: Histogram, query: Query) -> np.ndarray:
-        """One ``GROUP BY`` over the matching rows, binned as ``hist``'s bars (no new edges)."""
+        """One ``GROUP BY`` over the matching rows, binned as ``hist``'s bars (no new edges);
+        the same scan counts the matches, so ``count(query)`` then needs none."""
         c = self.col(hist.column)
         where = self.where(query)
         counts = np.zeros(len(hist.counts), dtype=np.int64)
-        if not len(hist.counts):
-            return counts
         if hist.numeric:
             b = self._bar(c, hist.edges[0], hist.edges[-1], len(hist.counts))
             got = self._fetch(
-                f"SELECT {b.text} AS b, count(*) FROM {self.view} "
-                f"WHERE ({where.text}) AND isfinite(CAST({c.sql} AS DOUBLE)) GROUP BY b",
+                f"SELECT CASE WHEN isfinite(CAST({c.sql} AS DOUBLE)) THEN {b.text} END AS b, "
+                f"count(*) FROM {self.view} WHERE {where.text} GROUP BY b",
                 (*b.params, *where.params),
             )
             for bar, k in got:
-                counts[int(bar)] = int(k)
-            return counts
-        got = dict(
-            self._fetch(
+                if bar is not None:
+                    counts[int(bar)] = int(k)
+        else:
+            got = self._fetch(
                 f"SELECT CAST({c.sql} AS VARCHAR) AS v, count(*) FROM {self.view} "
                 f"WHERE {where.text} GROUP BY v",
                 where.params,
             )
-        )
-        return np.asarray([int(got.get(v, 0)) for v in hist.categories], dtype=np.int64)
+            seen = dict(got)
+            counts[:] = [int(seen.get(v, 0)) for v in hist.categories]
+        self._counted = (where, sum(int(k) for _, k in got))
+        return counts
+
+    def prefetch(self, stop: Any = lambda: False, bins: int = 30) -> None:
+        """Bars of every row for each numeric column not yet binned (one scan each), so that
+        choosing another axis answers at once; ``stop()`` is asked between columns."""
+        for name, kind in self.kinds.items():
+            if stop():
+                return
+            if kind in ("float", "number"):
+                self.histogram(name, Query(), bins=bins)
 
 
 def table_source(data: Any, **options: Any) -> TableSource:
