@@ -153,7 +153,7 @@ def frame_paths(path: Path, n: int, max_rows: int) -> str:
     from recipe_widgets.engine.explore import DuckSource
     from recipe_widgets.widgets._explore import TableExplorer
 
-    frame = pd.read_parquet(path) if n <= max_rows else pd.read_parquet(path).head(max_rows)
+    frame = pd.read_parquet(path) if n <= max_rows else _first_rows(path, max_rows)
     memory = run_steps(rw.explore(frame, chart=False))
     duck = run_steps(TableExplorer(DuckSource.open(frame), chart=False))
     pm, pd_ = (1000 * float(np.percentile(t, 95)) for t in (memory, duck))
@@ -210,17 +210,20 @@ def found_all(report, plant: dict[str, list[int]]) -> list[str]:
     return missed
 
 
-def pandas_side(path: Path, n: int, max_rows: int) -> tuple[str, float, int]:
-    import pandas as pd
+def _first_rows(path: Path, max_rows: int):
+    """The largest slice pandas is given: the first row groups (never the whole file read)."""
     import pyarrow.parquet as pq
 
+    file = pq.ParquetFile(path)
+    groups = list(range(max(1, max_rows // file.metadata.row_group(0).num_rows)))
+    return file.read_row_groups(groups).to_pandas()
+
+
+def pandas_side(path: Path, n: int, max_rows: int) -> tuple[str, float, int]:
+    import pandas as pd
+
     t0 = time.perf_counter()
-    if n <= max_rows:
-        frame = pd.read_parquet(path)
-    else:  # the largest slice it can hold: the first row groups
-        file = pq.ParquetFile(path)
-        groups = list(range(max(1, max_rows // file.metadata.row_group(0).num_rows)))
-        frame = file.read_row_groups(groups).to_pandas()
+    frame = pd.read_parquet(path) if n <= max_rows else _first_rows(path, max_rows)
     sel = frame[(frame["cat"] == "beta") & (frame["n"] < 100)]
     sel.nsmallest(24, "y")
     frame.groupby(["split", "label"]).size()
