@@ -145,3 +145,61 @@ def test_a_newer_change_interrupts_the_count_it_supersedes() -> None:
     e.wait()
     assert time.perf_counter() - t0 < 20
     assert e._count == 300_000_000 and not e.error
+
+
+def test_a_large_frame_is_queried_by_duckdb_in_place() -> None:
+    import numpy as np
+
+    from recipe_widgets.widgets._explore import LARGE_FRAME, TableExplorer
+
+    n = LARGE_FRAME
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=n), "label": np.arange(n) % 5, "text": np.arange(n).astype(str)},
+        index=pd.RangeIndex(10, n + 10),  # the frame's own index, kept by selected_frame
+    )
+    small = rw.explore(frame.iloc[: n - 1], labels="label", chart=False)
+    assert type(small) is Explorer
+    big = rw.explore(frame, labels="label", chart=False)
+    assert isinstance(big, TableExplorer) and "DuckDB" in big.note
+    for e in (big, small):
+        e.expr = "x > 2 and label in (1, 3)"
+        e.sort_by = "x"
+        e.descending = True
+    assert big.selection[:50].tolist() == small.selection[:50].tolist()
+    assert big.selected_frame(3).equals(frame.iloc[big.selection[:3]])
+    assert big.human_baseline(n=4).classes == ["0", "1", "2", "3", "4"]
+
+
+def test_a_switched_frame_keeps_flags_groups_and_code(monkeypatch) -> None:
+    from recipe_widgets.engine import Finding, Report
+    from recipe_widgets.widgets import _explore
+    from recipe_widgets.widgets._explore import TableExplorer
+
+    monkeypatch.setattr(_explore, "LARGE_FRAME", 10)  # the switch, on a frame small to read
+    frame = pd.DataFrame({"v": [float(i) for i in range(12)], "label": [i % 2 for i in range(12)]})
+    report = Report(
+        (
+            Finding("outliers", "warn", "item 3 is far out", evidence={"indices": [3]}),
+            Finding(
+                "exact_duplicates",
+                "warn",
+                "1 group of exact copies",
+                evidence={"indices": [5, 6], "groups": [[5, 6]]},
+            ),
+        )
+    )
+    e = rw.explore(frame, "label", report=report, chart=False)
+    assert isinstance(e, TableExplorer)
+    e.search = "outliers"
+    assert e.selection.tolist() == [3]
+    assert "outliers: item 3 is far out" in e._grid.value  # the flag's hover says why
+    e.show_group("exact_duplicates#0")
+    assert e.selection.tolist() == [5, 6]
+    again = rw.explore(frame, "label", report=report, chart=False)
+    exec(e.to_code("again"), {"again": again})  # the code sets the same query on a new one
+    assert again.selection.tolist() == [5, 6]
+    import torch
+
+    images = rw.explore(torch.zeros(12, 1, 4, 4), torch.arange(12) % 2, chart=False)
+    assert type(images) is Explorer  # thumbnails are drawn in memory only
