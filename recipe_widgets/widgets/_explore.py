@@ -542,7 +542,11 @@ class TableExplorer(Explorer):
         try:
             query = self._current_query()
             self._page_of(query, 0)  # the page first: it checks what was typed, too
-            self._count = None if later else self.source.count(query)
+            every = dataclasses.replace(query, sort_by="", descending=False) == Query()
+            # Every row matches: the count is known (no thread), so what shows is settled.
+            self._count = (
+                self.source.n_rows if every else None if later else self.source.count(query)
+            )
             self._query = query
             self.error = ""
         except (ValueError, KeyError, TypeError) as err:

@@ -204,3 +204,13 @@ def test_the_ends_of_every_rows_bars_come_from_the_parquet_footers(tmp_path, fra
     duck = table_source(_parquet_file(frame, tmp_path))
     assert duck._stats_span(duck.col("count")) == (frame["count"].min(), frame["count"].max())
     assert table_source(_csv(frame, tmp_path))._stats_span(duck.col("count")) is None
+
+
+def test_a_findings_rows_come_in_row_order_across_row_groups(tmp_path) -> None:
+    # DuckDB skips row groups by row number for a list of ids and once answered out of order.
+    path = tmp_path / "long.parquet"
+    duckdb.sql(f"COPY (SELECT i AS v FROM range(2000000) t(i)) TO '{path}' (FORMAT parquet)")
+    ids = (300001, 300002, 8, 9, 899987, 899988, 599994, 1199980, 1499973, 1799966)
+    source = table_source(str(path))
+    assert source.page(Query(rows=ids), 0, 100).index.tolist() == sorted(ids)
+    assert source.row_ids(Query(rows=ids), 100).tolist() == sorted(ids)

@@ -164,7 +164,9 @@ class DuckSource:
     def _order(self, query: Query) -> str:
         if not query.sort_by:
             # In row order already: no ORDER BY, so LIMIT stops the scan at the page's end.
-            return "" if self.ordered else f"ORDER BY {ROW}"
+            # Not for a list of row ids: DuckDB skips row groups by the row number there and
+            # has returned them out of order (a finding's few rows cost nothing to sort).
+            return "" if self.ordered and query.rows is None else f"ORDER BY {ROW}"
         c = self.col(query.sort_by)
         # Missing values last either way, ties in item order (as the in-memory sort).
         return f"ORDER BY {c.missing()}, {c.sql} {'DESC' if query.descending else 'ASC'}, {ROW}"
