@@ -149,12 +149,8 @@ def _cards_html(
 
 
 def matched_counts(hist: Histogram, rows: np.ndarray, n_items: int) -> np.ndarray:
-    """Per bar of ``hist`` (built over every item), how many of ``rows`` fall in it. Items in
-    no bar (a category past the most common ``bins``) count in none."""
-    chosen = np.zeros(n_items, dtype=bool)
-    chosen[np.asarray(rows, dtype=np.int64)] = True
-    hit = chosen[hist.positions] & (hist.bar_of >= 0)
-    return np.bincount(hist.bar_of[hit], minlength=len(hist.counts))
+    """Per bar of ``hist`` (built over every item), how many of ``rows`` fall in it."""
+    return hist.counts_among(rows, n_items)
 
 
 def histogram_bars(hist: Histogram, *, matched: Sequence[int] | None = None) -> dict[str, Any]:

@@ -183,3 +183,34 @@ def test_an_unsorted_page_is_in_row_order_across_row_groups_and_threads(tmp_path
     page = duck.page(Query(expr="v >= 10"), 250_000, 24)
     assert page.index.tolist() == list(range(250_005, 250_029))
     assert page["v"].tolist() == [2 * i for i in range(250_005, 250_029)]
+
+
+def test_filtered_bars_are_binned_as_the_bars_of_every_row(pair) -> None:
+    mem, duck = pair
+    query = Query(expr="count > 10", search="plain")
+    for column in ("value", "count", "kind"):
+        full_m, full_d = mem.histogram(column, Query()), duck.histogram(column, Query())
+        # every row: ends from the Parquet footers where they hold them, the same bars
+        assert full_d.counts == full_m.counts and full_d.missing == full_m.missing
+        np.testing.assert_allclose(full_d.edges, full_m.edges)
+        got_m, got_d = mem.bar_counts(full_m, query), duck.bar_counts(full_d, query)
+        assert got_d.tolist() == got_m.tolist()
+        assert 0 < got_d.sum() < sum(full_d.counts)  # a real subset, in the full bars' bins
+        assert (got_d <= np.asarray(full_d.counts)).all()
+    assert duck.bar_counts(full_d, Query()).tolist() == list(full_d.counts)
+
+
+def test_the_ends_of_every_rows_bars_come_from_the_parquet_footers(tmp_path, frame) -> None:
+    duck = table_source(_parquet_file(frame, tmp_path))
+    assert duck._stats_span(duck.col("count")) == (frame["count"].min(), frame["count"].max())
+    assert table_source(_csv(frame, tmp_path))._stats_span(duck.col("count")) is None
+
+
+def test_a_findings_rows_come_in_row_order_across_row_groups(tmp_path) -> None:
+    # DuckDB skips row groups by row number for a list of ids and once answered out of order.
+    path = tmp_path / "long.parquet"
+    duckdb.sql(f"COPY (SELECT i AS v FROM range(2000000) t(i)) TO '{path}' (FORMAT parquet)")
+    ids = (300001, 300002, 8, 9, 899987, 899988, 599994, 1199980, 1499973, 1799966)
+    source = table_source(str(path))
+    assert source.page(Query(rows=ids), 0, 100).index.tolist() == sorted(ids)
+    assert source.row_ids(Query(rows=ids), 100).tolist() == sorted(ids)

@@ -92,3 +92,130 @@ def test_table_page_size_below_one_is_refused(path: str, bad: int) -> None:
         rw.explore(path, page_size=bad)
     with pytest.raises(ValueError, match="page_size"):  # refused before DuckDB is asked
         TableExplorer(table_source(path), page_size=bad, chart=False)
+
+
+def _bars(explorer) -> list[tuple[int, int]]:
+    """The (every row, matching) counts the histogram sends, bar by bar."""
+    bars = explorer._chart.bars
+    return list(zip(bars["counts"], bars["matching"]))
+
+
+def test_the_histogram_draws_filtered_bars_over_every_row_as_in_memory(
+    frame: pd.DataFrame, path: str
+) -> None:
+    table, memory = rw.explore(path), Explorer(frame)
+    for e in (table, memory):
+        e.axis = "brightness"
+        e.expr = "label == 1"
+        e.brush = (0.2, 0.5)  # the chart's own selection: its matching bars ignore it
+    full, matching = zip(*_bars(table))
+    assert sum(full) == 60 and sum(matching) == 20  # both series, filtered under every row
+    assert _bars(table) == _bars(memory)
+    for e in (table, memory):
+        e.axis = "caption"
+        e.expr = ""
+        e.search = "item 1"
+    bars = table._chart.bars  # categories come most common first
+    matching = dict(zip(bars["labels"], bars["matching"]))
+    assert sum(matching.values()) == 11 and matching["item 12"] == 1  # items 1, 10-19
+    assert _bars(table) == _bars(memory)
+
+
+def test_in_the_background_the_page_comes_first_and_the_count_follows(
+    frame: pd.DataFrame, path: str
+) -> None:
+    later, now = rw.explore(path), rw.explore(path)
+    later.background = True
+    for change in (("expr", "label == 2"), ("search", "item 2"), ("axis", "label")):
+        for e in (later, now):
+            setattr(e, *change)
+        later.wait()
+        assert later._count == now._count and _bars(later) == _bars(now)
+        assert later.selection.tolist() == now.selection.tolist()
+    later.expr = "label =="  # bad input: said, the last good answer kept
+    later.wait()
+    assert "position" in later.error and later._count == now._count
+
+
+def test_a_newer_change_interrupts_the_count_it_supersedes() -> None:
+    import time
+
+    import duckdb
+
+    from recipe_widgets.engine.explore import ROW, DuckSource
+    from recipe_widgets.widgets._explore import TableExplorer
+
+    con = duckdb.connect()
+    # 300 million md5 hashes: a count over them takes minutes; the page (LIMIT 24) does not.
+    con.execute(
+        f"CREATE VIEW big AS SELECT i AS {ROW}, md5(CAST(i AS VARCHAR)) AS t "
+        "FROM range(300000000) r(i)"
+    )
+    e = TableExplorer(DuckSource(con, "big", "300M hashes", ordered=True), chart=False)
+    e.background = True
+    e.search = "abc"
+    assert e._count is None and "counting" in e._status.value
+    assert e._grid.value.count("<tr data-row=") == 24
+    t0 = time.perf_counter()
+    e.search = ""  # supersedes the count still running: interrupted, not waited for
+    e.wait()
+    assert time.perf_counter() - t0 < 20
+    assert e._count == 300_000_000 and not e.error
+
+
+def test_a_large_frame_is_queried_by_duckdb_in_place() -> None:
+    import numpy as np
+
+    from recipe_widgets.widgets._explore import LARGE_FRAME, TableExplorer
+
+    n = LARGE_FRAME
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"x": rng.normal(size=n), "label": np.arange(n) % 5, "text": np.arange(n).astype(str)},
+        index=pd.RangeIndex(10, n + 10),  # the frame's own index, kept by selected_frame
+    )
+    small = rw.explore(frame.iloc[: n - 1], labels="label", chart=False)
+    assert type(small) is Explorer
+    big = rw.explore(frame, labels="label", chart=False)
+    assert isinstance(big, TableExplorer) and "DuckDB" in big.note
+    for e in (big, small):
+        e.expr = "x > 2 and label in (1, 3)"
+        e.sort_by = "x"
+        e.descending = True
+    assert big.selection[:50].tolist() == small.selection[:50].tolist()
+    assert big.selected_frame(3).equals(frame.iloc[big.selection[:3]])
+    assert big.human_baseline(n=4).classes == ["0", "1", "2", "3", "4"]
+
+
+def test_a_switched_frame_keeps_flags_groups_and_code(monkeypatch) -> None:
+    from recipe_widgets.engine import Finding, Report
+    from recipe_widgets.widgets import _explore
+    from recipe_widgets.widgets._explore import TableExplorer
+
+    monkeypatch.setattr(_explore, "LARGE_FRAME", 10)  # the switch, on a frame small to read
+    frame = pd.DataFrame({"v": [float(i) for i in range(12)], "label": [i % 2 for i in range(12)]})
+    report = Report(
+        (
+            Finding("outliers", "warn", "item 3 is far out", evidence={"indices": [3]}),
+            Finding(
+                "exact_duplicates",
+                "warn",
+                "1 group of exact copies",
+                evidence={"indices": [5, 6], "groups": [[5, 6]]},
+            ),
+        )
+    )
+    e = rw.explore(frame, "label", report=report, chart=False)
+    assert isinstance(e, TableExplorer)
+    e.search = "outliers"
+    assert e.selection.tolist() == [3]
+    assert "outliers: item 3 is far out" in e._grid.value  # the flag's hover says why
+    e.show_group("exact_duplicates#0")
+    assert e.selection.tolist() == [5, 6]
+    again = rw.explore(frame, "label", report=report, chart=False)
+    exec(e.to_code("again"), {"again": again})  # the code sets the same query on a new one
+    assert again.selection.tolist() == [5, 6]
+    import torch
+
+    images = rw.explore(torch.zeros(12, 1, 4, 4), torch.arange(12) % 2, chart=False)
+    assert type(images) is Explorer  # thumbnails are drawn in memory only

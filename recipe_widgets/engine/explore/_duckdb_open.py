@@ -91,6 +91,20 @@ def open_scan(con: Any, data: Any, what: str) -> tuple[str, str]:
     return view, what
 
 
+def open_pandas(con: Any, frame: Any) -> tuple[str, str]:
+    """A pandas frame scanned in place, numbered by a column of its own: pandas copies no
+    column for it (copy-on-write), and a scan yields rows in order, so a page needs no sort."""
+    import numpy as np
+
+    names = [str(c) for c in frame.columns]
+    if len(set(names)) != len(names) or ROW in names:
+        raise ValueError(f"data= needs distinct column names (not {ROW!r}) to be queried by DuckDB")
+    numbered = frame.set_axis(names, axis=1).assign(**{ROW: np.arange(len(frame), dtype=np.int64)})
+    view = fresh_name("pandas")
+    con.register(view, numbered)
+    return view, f"a pandas frame of {len(frame)} rows, scanned by DuckDB"
+
+
 def open_relation(con: Any, rel: Any) -> tuple[str, str]:
     source = fresh_name("rel")
     rel.create_view(source)  # on the relation's own connection: `con` must be that one
@@ -107,13 +121,16 @@ def open_relation(con: Any, rel: Any) -> tuple[str, str]:
     return view, "a DuckDB relation"
 
 
+def is_csv(path: str) -> bool:
+    return path.lower().endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz"))
+
+
 def open_any(con: Any, data: Any) -> tuple[str, str, bool]:
     """A view over ``data``, a sentence saying how it is read, and whether a scan of the view
     yields rows in row-id order (then a page needs no sort: DuckDB stops at the page's end)."""
     if isinstance(data, (str, os.PathLike)):
         path = os.fspath(data)
-        lower = path.lower()
-        if lower.endswith((".csv", ".tsv", ".csv.gz", ".tsv.gz")):
+        if is_csv(path):
             if not Path(path).exists():
                 raise FileNotFoundError(f"no CSV file at {path!r}")
             return (*open_csv(con, path), True)
@@ -128,8 +145,7 @@ def open_any(con: Any, data: Any) -> tuple[str, str, bool]:
     if kind.startswith("pyarrow.") and "Dataset" in kind:
         return (*open_scan(con, data, "an Arrow Dataset, scanned in place"), False)
     if kind == "pandas.DataFrame":
-        how = f"a pandas frame of {len(data)} rows, scanned by DuckDB"
-        return (*open_scan(con, data, how), False)
+        return (*open_pandas(con, data), True)
     raise TypeError(
         f"cannot read a table from {type(data).__name__}: pass a Parquet file, glob or folder, a "
         "CSV path, a DuckDB relation, a pyarrow Table or Dataset, or a polars (Lazy)Frame"

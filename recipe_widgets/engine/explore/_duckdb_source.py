@@ -7,6 +7,8 @@ Every query is SQL text written here, with what a person typed bound as ``?`` pa
 
 from __future__ import annotations
 
+import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -23,7 +25,7 @@ from recipe_widgets.engine.explore._duckdb_filter import (
     kind_of,
     text_condition,
 )
-from recipe_widgets.engine.explore._duckdb_open import ROW, open_any
+from recipe_widgets.engine.explore._duckdb_open import ROW, is_csv, open_any, parquet_files
 from recipe_widgets.engine.explore._queries import MAX_PATTERN, Histogram
 from recipe_widgets.engine.explore._table_source import FrameSource, Query, TableSource
 
@@ -43,16 +45,26 @@ def connect(memory_limit: str | None = None) -> Any:
 class DuckSource:
     """A table read in place by DuckDB, answering the explorer's :class:`Query`."""
 
-    def __init__(self, con: Any, view: str, how: str, ordered: bool = False) -> None:
+    def __init__(
+        self,
+        con: Any,
+        view: str,
+        how: str,
+        ordered: bool = False,
+        files: list[str] | tuple[str, ...] = (),
+    ) -> None:
         self.con = con
+        self.files = list(files)  # the Parquet files read, whose footers hold column stats
         self.ordered = ordered  # a scan yields rows in row-id order
         self.view = view
         described = con.execute(f"DESCRIBE {view}").fetchall()
         self.kinds = {str(r[0]): kind_of(str(r[1])) for r in described if r[0] != ROW}
         self.columns = list(self.kinds)
+        self._lock = threading.Lock()  # one query at a time: a count may run in a thread
         self.n_rows = int(self._one(f"SELECT count(*) FROM {view}")[0])
         self.how = how
         self._counted: tuple[Sql | None, int] = (None, 0)
+        self._full: dict[tuple[str, int], Histogram] = {}  # bars of every row, per column
 
     @classmethod
     def open(cls, data: Any, *, con: Any = None, memory_limit: str | None = None) -> DuckSource:
@@ -64,7 +76,10 @@ class DuckSource:
 
             relation = type(data).__name__ == "DuckDBPyRelation"
             con = duckdb.default_connection() if relation else connect(memory_limit)
-        return cls(con, *open_any(con, data))
+        source = cls(con, *open_any(con, data))
+        if isinstance(data, (str, os.PathLike)) and not is_csv(os.fspath(data)):
+            source.files = parquet_files(con, os.fspath(data))
+        return source
 
     # -- running SQL -------------------------------------------------------------------------
     def _run(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> Any:
@@ -77,8 +92,28 @@ class DuckSource:
             # person's input, so a ValueError the explorer shows, not a crash.
             raise ValueError(str(err).split("\n")[0]) from None
 
+    def _fetch(self, sql: str, params: tuple[Any, ...] | list[Any] = (), how: str = "all") -> Any:
+        """Runs and fetches under the lock: ``how`` is "all" (tuples), "one", "df" or "numpy"."""
+        import duckdb
+
+        with self._lock:
+            result = self._run(sql, params)
+            try:
+                return {
+                    "all": result.fetchall,
+                    "one": result.fetchone,
+                    "df": result.df,
+                    "numpy": result.fetchnumpy,
+                }[how]()
+            except duckdb.Error as err:  # raised while fetching: the same words as _run's
+                raise ValueError(str(err).split("\n")[0]) from None
+
     def _one(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> tuple[Any, ...]:
-        return self._run(sql, params).fetchone()
+        return self._fetch(sql, params, "one")
+
+    def interrupt(self) -> None:
+        """Stops the query running now (from another thread): a count nobody waits for."""
+        self.con.interrupt()
 
     def check_regex(self, pattern: str) -> None:
         """Raises ``ValueError`` when RE2 cannot compile ``pattern``."""
@@ -129,7 +164,9 @@ class DuckSource:
     def _order(self, query: Query) -> str:
         if not query.sort_by:
             # In row order already: no ORDER BY, so LIMIT stops the scan at the page's end.
-            return "" if self.ordered else f"ORDER BY {ROW}"
+            # Not for a list of row ids: DuckDB skips row groups by the row number there and
+            # has returned them out of order (a finding's few rows cost nothing to sort).
+            return "" if self.ordered and query.rows is None else f"ORDER BY {ROW}"
         c = self.col(query.sort_by)
         # Missing values last either way, ties in item order (as the in-memory sort).
         return f"ORDER BY {c.missing()}, {c.sql} {'DESC' if query.descending else 'ASC'}, {ROW}"
@@ -145,18 +182,26 @@ class DuckSource:
     def page(self, query: Query, offset: int, limit: int) -> pd.DataFrame:
         where = self.where(query)
         sql = f"SELECT * FROM {self.view} WHERE {where.text} {self._order(query)} LIMIT ? OFFSET ?"
-        frame = self._run(sql, (*where.params, int(limit), int(offset))).df()
+        frame = self._fetch(sql, (*where.params, int(limit), int(offset)), "df")
         return frame.set_index(ROW).rename_axis("row")
 
     def row_ids(self, query: Query, limit: int) -> np.ndarray:
         where = self.where(query)
         sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} {self._order(query)}"
-        rows = self._run(f"{sql} LIMIT ?", (*where.params, int(limit))).fetchnumpy()[ROW]
+        rows = self._fetch(f"{sql} LIMIT ?", (*where.params, int(limit)), "numpy")[ROW]
         return np.asarray(rows, dtype=np.int64)
 
     def histogram(self, column: str, query: Query, bins: int = 30) -> Histogram:
         c = self.col(column)
         where = self.where(query)
+        if where is TRUE:  # every row: the table does not change, so once per column
+            key = (column, bins)
+            if key not in self._full:
+                self._full[key] = self._histogram(c, where, bins)
+            return self._full[key]
+        return self._histogram(c, where, bins)
+
+    def _histogram(self, c: Col, where: Sql, bins: int) -> Histogram:
         if c.kind in ("float", "number"):
             return self._numeric_bars(c, where, bins)
         return self._category_bars(c, where, bins)
@@ -169,28 +214,48 @@ class DuckSource:
             (lo, width, bins - 1),
         )
 
+    def _stats_span(self, c: Col) -> tuple[float, float] | None:
+        """The column's smallest and largest value from the Parquet footers, read without a
+        scan; None unless every row group states both and they are finite numbers."""
+        if not self.files:
+            return None
+        n, lows, highs, lo, hi = self._one(
+            "SELECT count(*), count(stats_min_value), count(stats_max_value), "
+            "min(TRY_CAST(stats_min_value AS DOUBLE)), max(TRY_CAST(stats_max_value AS DOUBLE)) "
+            "FROM parquet_metadata(?) WHERE path_in_schema = ?",
+            (self.files, c.name),
+        )
+        if not n or lows < n or highs < n or lo is None or hi is None:
+            return None
+        return (float(lo), float(hi)) if np.isfinite([lo, hi]).all() else None
+
     def _numeric_bars(self, c: Col, where: Sql, bins: int) -> Histogram:
         finite = f"isfinite(CAST({c.sql} AS DOUBLE))"
-        lo, hi, n, kept = self._one(
-            f"SELECT min({c.sql}) FILTER ({finite}), max({c.sql}) FILTER ({finite}), "
-            f"count(*), count(*) FILTER ({finite}) FROM {self.view} WHERE {where.text}",
-            where.params,
-        )
-        missing = int(n) - int(kept)
-        if not kept:
-            return Histogram(c.name, (), missing=missing)  # all missing: no bars
-        lo, hi = float(lo), float(hi)
+        span = self._stats_span(c) if where is TRUE else None
+        if span is None:  # a scan for the ends first
+            lo, hi, n, kept = self._one(
+                f"SELECT min({c.sql}) FILTER ({finite}), max({c.sql}) FILTER ({finite}), "
+                f"count(*), count(*) FILTER ({finite}) FROM {self.view} WHERE {where.text}",
+                where.params,
+            )
+            if not kept:
+                return Histogram(c.name, (), missing=int(n))  # all missing: no bars
+            span = (float(lo), float(hi))
+        lo, hi = span
         if lo == hi:  # zero spread: one bar, not a division by zero
             lo, hi = lo - 0.5, hi + 0.5
         bar = self._bar(c, lo, hi, bins)
-        got = self._run(
-            f"SELECT {bar.text} AS b, count(*) FROM {self.view} "
-            f"WHERE ({where.text}) AND {finite} GROUP BY b",
+        # One scan: the bar of each finite value, NULL for the missing ones.
+        got = self._fetch(
+            f"SELECT CASE WHEN {finite} THEN {bar.text} END AS b, count(*) FROM {self.view} "
+            f"WHERE {where.text} GROUP BY b",
             (*bar.params, *where.params),
-        ).fetchall()
+        )
         counts = np.zeros(bins, dtype=np.int64)
         for b, k in got:
-            counts[int(b)] = int(k)
+            if b is not None:
+                counts[int(b)] = int(k)
+        missing = sum(int(k) for b, k in got if b is None)
         edges = np.linspace(lo, hi, bins + 1)
         return Histogram(
             c.name,
@@ -200,11 +265,11 @@ class DuckSource:
         )
 
     def _category_bars(self, c: Col, where: Sql, bins: int) -> Histogram:
-        rows = self._run(
+        rows = self._fetch(
             f"SELECT CAST({c.sql} AS VARCHAR) AS v, count(*) AS k FROM {self.view} "
             f"WHERE {where.text} GROUP BY v ORDER BY v IS NULL, k DESC, v",
             where.params,
-        ).fetchall()
+        )
         missing = sum(int(k) for v, k in rows if v is None)
         bars = [(str(v), int(k)) for v, k in rows if v is not None][:bins]
         return Histogram(
@@ -225,8 +290,44 @@ class DuckSource:
             cond = Sql(f"CAST({c.sql} AS VARCHAR) = ?", (hist.categories[bar],))
         where = self.where(query) & cond
         sql = f"SELECT {ROW} FROM {self.view} WHERE {where.text} ORDER BY {ROW} LIMIT ?"
-        rows = self._run(sql, (*where.params, int(limit))).fetchnumpy()[ROW]
+        rows = self._fetch(sql, (*where.params, int(limit)), "numpy")[ROW]
         return np.asarray(rows, dtype=np.int64)
+
+    def bar_counts(self, hist: Histogram, query: Query) -> np.ndarray:
+        """One ``GROUP BY`` over the matching rows, binned as ``hist``'s bars (no new edges);
+        the same scan counts the matches, so ``count(query)`` then needs none."""
+        c = self.col(hist.column)
+        where = self.where(query)
+        counts = np.zeros(len(hist.counts), dtype=np.int64)
+        if hist.numeric:
+            b = self._bar(c, hist.edges[0], hist.edges[-1], len(hist.counts))
+            got = self._fetch(
+                f"SELECT CASE WHEN isfinite(CAST({c.sql} AS DOUBLE)) THEN {b.text} END AS b, "
+                f"count(*) FROM {self.view} WHERE {where.text} GROUP BY b",
+                (*b.params, *where.params),
+            )
+            for bar, k in got:
+                if bar is not None:
+                    counts[int(bar)] = int(k)
+        else:
+            got = self._fetch(
+                f"SELECT CAST({c.sql} AS VARCHAR) AS v, count(*) FROM {self.view} "
+                f"WHERE {where.text} GROUP BY v",
+                where.params,
+            )
+            seen = dict(got)
+            counts[:] = [int(seen.get(v, 0)) for v in hist.categories]
+        self._counted = (where, sum(int(k) for _, k in got))
+        return counts
+
+    def prefetch(self, stop: Any = lambda: False, bins: int = 30) -> None:
+        """Bars of every row for each numeric column not yet binned (one scan each), so that
+        choosing another axis answers at once; ``stop()`` is asked between columns."""
+        for name, kind in self.kinds.items():
+            if stop():
+                return
+            if kind in ("float", "number"):
+                self.histogram(name, Query(), bins=bins)
 
 
 def table_source(data: Any, **options: Any) -> TableSource:

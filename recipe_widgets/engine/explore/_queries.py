@@ -282,6 +282,13 @@ class Histogram:
             raise IndexError(f"bar {bar} of {len(self.counts)}")
         return self.positions[self.bar_of == bar]
 
+    def counts_among(self, rows: np.ndarray, n_items: int) -> np.ndarray:
+        """Per bar (built over every item), how many of ``rows`` (positions) fall in it."""
+        chosen = np.zeros(n_items, dtype=bool)
+        chosen[np.asarray(rows, dtype=np.int64)] = True
+        hit = chosen[self.positions] & (self.bar_of >= 0)  # -1: a category past the bars shown
+        return np.bincount(self.bar_of[hit], minlength=len(self.counts))
+
     @property
     def rows_per_bar(self) -> tuple[tuple[int, ...], ...]:
         return tuple(tuple(int(r) for r in self.rows(b)) for b in range(len(self.counts)))

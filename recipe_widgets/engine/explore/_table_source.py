@@ -57,6 +57,11 @@ class TableSource(Protocol):
         """Row ids (item order) of the rows behind bar ``bar`` of ``hist``, at most ``limit``."""
         ...
 
+    def bar_counts(self, hist: ex.Histogram, query: Query) -> np.ndarray:
+        """Per bar of ``hist`` (its own bins or categories), how many rows matching ``query``
+        fall in it: the filtered bars the explorer draws over the faint bars of every row."""
+        ...
+
 
 class FrameSource:
     """A pandas frame in memory: the explorer's own functions, one answer remembered."""
@@ -111,6 +116,9 @@ class FrameSource:
 
     def bar_rows(self, hist: ex.Histogram, bar: int, query: Query, limit: int) -> np.ndarray:
         return hist.rows(bar)[:limit]
+
+    def bar_counts(self, hist: ex.Histogram, query: Query) -> np.ndarray:
+        return hist.counts_among(np.flatnonzero(self._mask(query)), self.n_rows)
 
 
 def is_table(data: Any) -> bool:
