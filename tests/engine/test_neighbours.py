@@ -87,3 +87,20 @@ def test_bad_k_is_named() -> None:
         nb.knn(np.zeros((50, 3)), 0)
     with pytest.raises(ValueError, match="k=10"):
         nb.knn(np.zeros((5, 3)), 10)
+
+
+@pytest.mark.parametrize("width", [7, 79, 80, 641, 7168, 7001])
+def test_blocked_smallest_equals_a_plain_top_k(width: int) -> None:
+    """The block-pruned top-k returns what ``topk`` does, smallest first, on widths that split
+    into whole blocks and ones that leave a tail, with infinities and repeated values present."""
+    import torch
+
+    gen = torch.Generator().manual_seed(width)
+    d = torch.randn(37, width, generator=gen)
+    d[:, : min(width, 5)] = float("inf")  # the row itself, masked as the search does
+    d[3] = d[3].round()  # many ties: the values, not the columns, must agree
+    got = nb._smallest(d, 5)
+    want = d.topk(5, dim=1, largest=False)
+    assert torch.equal(d.gather(1, got), want.values)
+    tie_free = [r for r in range(37) if r != 3]
+    assert torch.equal(got[tie_free], want.indices[tie_free])

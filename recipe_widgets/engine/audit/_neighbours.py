@@ -48,7 +48,14 @@ KMEANS_ROUNDS = 4
 SAMPLE_PER_CELL = 32
 RECALL_SAMPLE = 200
 THREADS = 1
-_CHUNK = 65_536  # rows per block when assigning rows to centroids
+# Distances are made and reduced in blocks of about 2 MB (a core's L2 cache): on this machine a
+# 65,536-row block (512 MB of distances to 1,953 centroids) took 8.5 s per million rows to assign
+# to centroids, 256-row blocks 4.4 s; a cell searched 64 rows at a time, 20% less than all at once.
+_BLOCK_BYTES = 1 << 21
+
+
+def _rows_per_block(columns: int, itemsize: int = 4) -> int:
+    return max(16, _BLOCK_BYTES // (itemsize * max(1, columns)))
 
 
 @dataclass(frozen=True)
@@ -118,10 +125,30 @@ def _nearest_centroids(x: torch.Tensor, cent: torch.Tensor, p: int) -> torch.Ten
 
     cn = (cent * cent).sum(1)
     out = []
-    for s in range(0, len(x), _CHUNK):
-        d = torch.addmm(cn[None, :], x[s : s + _CHUNK], cent.T, alpha=-2.0)  # + |x|^2 per row
-        out.append(d.topk(p, dim=1, largest=False).indices if p > 1 else d.argmin(1)[:, None])
+    step = _rows_per_block(len(cent))
+    for s in range(0, len(x), step):
+        d = torch.addmm(cn[None, :], x[s : s + step], cent.T, alpha=-2.0)  # + |x|^2 per row
+        out.append(_smallest(d, p) if p > 1 else d.argmin(1)[:, None])
     return torch.cat(out)
+
+
+def _smallest(d: torch.Tensor, k: int) -> torch.Tensor:
+    """The columns of each row's k smallest values, smallest first: ``d.topk(k, largest=False)``
+    (the same columns, ties apart) in about 60% of its time on wide rows. The row is cut into
+    blocks; the k blocks with the smallest minima hold the k smallest values (a value in any
+    other block has k block minima at or below it), so one top-k runs over those blocks only."""
+    import torch
+
+    n, m = d.shape
+    b = m // (8 * k)  # about 8k blocks
+    if b < 8:
+        return d.topk(k, dim=1, largest=False).indices
+    full = (m // b) * b
+    blocks = d[:, :full].reshape(n, m // b, b).amin(2).topk(k, dim=1, largest=False).indices
+    cols = (blocks[:, :, None] * b + torch.arange(b)).reshape(n, k * b)
+    if full < m:  # the columns past the last whole block are candidates always
+        cols = torch.cat([cols, torch.arange(full, m).expand(n, -1)], 1)
+    return cols.gather(1, d.gather(1, cols).topk(k, dim=1, largest=False).indices)
 
 
 def _kmeans(x: torch.Tensor, cells: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -163,10 +190,15 @@ def _cells(x: torch.Tensor, k: int, seed: int) -> np.ndarray:
         cand = torch.cat([torch.arange(start[j], start[j + 1]) for j in group[c]])
         if len(cand) <= k:  # a tiny neighbourhood: widen it to every row
             cand = torch.cat([torch.arange(a, b), torch.arange(0, a), torch.arange(b, n)])
-        # |q - c|^2 less |q|^2, the same along a row: enough to rank a row's candidates
-        d = torch.addmm(sq[cand][None, :], xs[a:b], xs[cand].T, alpha=-2.0)
-        d[:, : b - a].diagonal().fill_(float("inf"))  # the cell's own rows come first: not itself
-        best[a:b] = order[cand[d.topk(k, dim=1, largest=False).indices]]  # nearest first
+        cn, ct = sq[cand][None, :], xs[cand].T
+        step = _rows_per_block(len(cand))
+        for r in range(a, b, step):
+            e = min(b, r + step)
+            # |q - c|^2 less |q|^2, the same along a row: enough to rank a row's candidates
+            d = torch.addmm(cn, xs[r:e], ct, alpha=-2.0)
+            # the cell's own rows come first among the candidates: a row is never its own
+            d[:, r - a : e - a].diagonal().fill_(float("inf"))
+            best[r:e] = order[cand[_smallest(d, k)]]  # nearest first
     out = torch.empty_like(best)
     out[order] = best
     return out.numpy()
@@ -199,8 +231,9 @@ def _measured_recall(x: torch.Tensor, idx: np.ndarray, seed: int) -> tuple[float
     q = x[torch.from_numpy(rows)].double()
     qn = (q * q).sum(1)[:, None]
     best_d, best_i = [], []
-    for s in range(0, n, _CHUNK):  # exact distances, in float64, block by block of columns
-        xb = x[s : s + _CHUNK].double()
+    step = _rows_per_block(m, itemsize=8)
+    for s in range(0, n, step):  # exact distances, in float64, block by block of columns
+        xb = x[s : s + step].double()
         d = qn + (xb * xb).sum(1)[None, :] - 2.0 * (q @ xb.T)
         mine = np.flatnonzero((rows >= s) & (rows < s + len(xb)))  # sampled rows in this block
         d[mine, rows[mine] - s] = float("inf")  # never itself
