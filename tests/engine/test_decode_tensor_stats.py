@@ -182,3 +182,20 @@ def test_cuda_stays_on_device() -> None:
     s = tensor_stats(x)
     assert s.device.startswith("cuda") and s.nan == 1
     _assert_matches(x)
+
+
+def test_zero_counts_across_chunks_with_and_without_zeros() -> None:
+    """Chunks that span zero without holding one skip the count; those holding +0.0, -0.0 or a
+    NaN beside zeros are counted exactly."""
+    from recipe_widgets.engine.decode._tensor_stats import CHUNK
+
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(4 * CHUNK + 17, generator=g)
+    x[x == 0] = 0.5  # no zero by chance in the first chunk
+    x[CHUNK + 5] = 0.0
+    x[CHUNK + 9] = -0.0
+    x[2 * CHUNK + 1 : 2 * CHUNK + 101] = 0.0
+    x[2 * CHUNK + 200] = float("nan")
+    x[4 * CHUNK + 3] = -0.0  # in the short last chunk
+    s = tensor_stats(x)
+    assert s.zeros == 2 + 100 + 1 and s.nan == 1
