@@ -475,3 +475,38 @@ def test_randomness_in_eval_is_not_blamed_on_mixing() -> None:
     assert r["batch_independence"].status == "skip"
     assert "randomness" in r["batch_independence"].message
     assert r["causality"].status == "skip"
+
+
+@pytest.mark.parametrize("b", [2, 3, 5, 64, 65, 300])
+def test_batch_independence_masks_separate_every_ordered_pair(b: int) -> None:
+    """For any two examples i != k some projection holds i and leaves k out: a leak from any
+    one input into any one other output is seen (here for every pair, exhaustively)."""
+    from recipe_widgets.engine.check._structure import _masks
+
+    keep = _masks(b, torch.device("cpu"))[1:]
+    apart = (keep[:, :, None] & ~keep[:, None, :]).any(0)  # [i, k]: some row has i and not k
+    assert bool(apart.fill_diagonal_(True).all())
+    assert len(keep) <= 2 * math.ceil(math.log2(b))
+
+
+@pytest.mark.parametrize("pair", [(0, 1), (1, 0), (62, 63), (17, 40)])
+def test_one_example_leaking_into_one_other_is_named(pair: tuple[int, int]) -> None:
+    src, dst = pair
+
+    class OneLeak(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin = nn.Linear(6, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            out = self.lin(x)
+            leak = torch.zeros_like(out)
+            leak[dst] = 1e-2 * x[src, :3]  # example dst's output reads example src's input
+            return out + leak
+
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(64, 6, generator=g), torch.randint(0, 3, (64,), generator=g)
+    r = check(OneLeak(), (x, y), nn.CrossEntropyLoss(), checks=["batch_independence"], quiet=True)
+    f = r["batch_independence"]
+    assert f.status == "fail" and f.evidence["method"] == "gradient", f.message
+    assert f.evidence["mixed_examples"] == [src]
