@@ -214,3 +214,20 @@ def test_a_findings_rows_come_in_row_order_across_row_groups(tmp_path) -> None:
     source = table_source(str(path))
     assert source.page(Query(rows=ids), 0, 100).index.tolist() == sorted(ids)
     assert source.row_ids(Query(rows=ids), 100).tolist() == sorted(ids)
+
+
+@pytest.mark.parametrize("descending", [False, True])
+@pytest.mark.parametrize("column", ["value", "count"])
+def test_a_sorted_page_narrowed_by_the_bars_is_the_same_page(
+    tmp_path, frame, column: str, descending: bool
+) -> None:
+    """Once a numeric column's bars of every row are counted, a sort by it reads only the
+    values its first bars hold: the same pages, ties (count) in row order and NaN (value)
+    last, at offsets inside the first bars, across them, and past the last finite value."""
+    mem, duck = FrameSource(frame), table_source(_parquet_file(frame, tmp_path))
+    query = Query(sort_by=column, descending=descending)
+    duck.histogram(column, Query())  # the bars of every row, as the explorer counts them
+    assert duck._sorted_range(query, 12) is not None  # the narrowed path is taken
+    for offset, limit in ((0, 12), (5, 7), (40, 30), (150, 40), (480, 20), (495, 10)):
+        got, want = duck.page(query, offset, limit), mem.page(query, offset, limit)
+        assert got.index.tolist() == want.index.tolist(), (offset, limit)
