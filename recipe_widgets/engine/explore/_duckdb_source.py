@@ -176,15 +176,15 @@ class DuckSource:
             return f"ORDER BY -{c.sql} ASC NULLS LAST, {ROW}"
         return f"ORDER BY {c.sql} {'DESC' if query.descending else 'ASC'} NULLS LAST, {ROW}"
 
-    def _sorted_range(self, query: Query, need: int) -> Sql | None:
+    def _sorted_range(self, query: Query, where: Sql, need: int) -> Sql | None:
         """A condition that keeps the first ``need`` rows of a sort by a numeric column and
         drops most others, read off that column's bars of every row when they are at hand:
-        the values up to the end of the first bars that hold ``need`` rows (from the other end
-        when descending). The page's query with it decodes the other columns only for the
-        rows within; None where it would not narrow the scan (a filter is set, the bars are
-        not yet counted, or the first rows reach the last bar)."""
-        c = self.kinds.get(query.sort_by or "")
-        if c not in ("float", "number") or self.where(query) is not TRUE:
+        the finite values up to the end of the first bars that hold ``need`` rows (from the
+        other end when descending), so the sort ranks those rows only. None where it would not
+        narrow (a filter is set, the bars are not yet counted, or the first rows reach the
+        last bar)."""
+        kind = self.kinds.get(query.sort_by or "")
+        if kind not in ("float", "number") or where is not TRUE:
             return None
         hist = self._full.get((str(query.sort_by), 30))
         if hist is None or not hist.counts:
@@ -193,11 +193,13 @@ class DuckSource:
         reach = int(np.searchsorted(np.cumsum(counts), need))  # bars needed, less one
         if reach >= len(counts) - 1:
             return None
-        edges, col = hist.edges, self.col(str(query.sort_by)).sql
-        width = (edges[-1] - edges[0]) / len(counts)  # one bar of margin against rounding
+        c = self.col(str(query.sort_by))
+        edges, width = hist.edges, (hist.edges[-1] - hist.edges[0]) / len(counts)
+        # one bar of margin against rounding; NaN (above every number for DuckDB) left out
+        finite = f" AND NOT isnan({c.sql})" if kind == "float" else ""
         if query.descending:
-            return Sql(f"{col} >= ?", (edges[len(counts) - 1 - reach] - width,))
-        return Sql(f"{col} <= ?", (edges[reach + 1] + width,))
+            return Sql(f"{c.sql} >= ?{finite}", (edges[len(counts) - 1 - reach] - width,))
+        return Sql(f"{c.sql} <= ?{finite}", (edges[reach + 1] + width,))
 
     # -- the answers -------------------------------------------------------------------------
     def count(self, query: Query) -> int:
@@ -210,11 +212,11 @@ class DuckSource:
     def page(self, query: Query, offset: int, limit: int) -> pd.DataFrame:
         where = self.where(query)
         order, params = self._order(query), (int(limit), int(offset))
-        narrow = self._sorted_range(query, int(offset) + int(limit)) if query.sort_by else None
+        narrow = self._sorted_range(query, where, int(offset) + int(limit))
         if narrow is not None:
             # Exact: a full page means at least offset + limit rows passed, and every row left
-            # out sorts after all of them. A short page (NaN, NULL or ties past the range)
-            # asks again without the range.
+            # out (smaller or larger past the range, NaN, NULL) sorts after all of them. A
+            # short page asks again without the range.
             sql = f"SELECT * FROM {self.view} WHERE {narrow.text} {order} LIMIT ? OFFSET ?"
             frame = self._fetch(sql, (*narrow.params, *params), "df")
             if len(frame) == int(limit):
