@@ -10,8 +10,9 @@ five metrics, quiet and under each standard load of ``benchmarks/_load.py``. Mea
      same before it; bar: <= 100 MB), and what that is per logged step;
   2. the cost of ``w.log`` over time: the first 10% of steps against the last 10% (bar: within
      20%, both ways), medians of per-step times per block of 1,000 steps, in CPU time of the
-     logging thread (under a load, wall time swings by 60% from one second to the next as the
-     scheduler shares the cores, in either direction; the thread's CPU time is the work done).
+     logging thread (under a load, wall time shares the cores with the scheduler's whims: in two
+     runs the last 10% took 0.60-1.08x the first in wall time, either direction, against
+     0.97-0.98x quiet; the thread's CPU time is the work done).
      Wall time is printed beside it;
   3. the panel's largest message (bar: < 1 MB) and the number of points it sent.
 Figures are ratios and sizes, the machine is shared: absolute times say little.

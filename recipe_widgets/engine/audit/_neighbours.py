@@ -134,9 +134,10 @@ def _nearest_centroids(x: torch.Tensor, cent: torch.Tensor, p: int) -> torch.Ten
 
 def _smallest(d: torch.Tensor, k: int) -> torch.Tensor:
     """The columns of each row's k smallest values, smallest first: ``d.topk(k, largest=False)``
-    (the same columns, ties apart) in about 60% of its time on wide rows. The row is cut into
-    blocks; the k blocks with the smallest minima hold the k smallest values (a value in any
-    other block has k block minima at or below it), so one top-k runs over those blocks only."""
+    (the same columns, ties apart) in about 80% of its time on wide rows (6.8 against 8.6 ms
+    for 512 rows of 7,168 candidates, one thread). The row is cut into blocks; the k blocks
+    with the smallest minima hold the k smallest values (a value in any other block has k block
+    minima at or below it), so one top-k runs over those blocks only."""
     import torch
 
     n, m = d.shape
