@@ -171,6 +171,57 @@ class LossDetector:
                 ),
             )
 
+    def feed_losses(self, values: list[float], steps: list[int]) -> None:
+        """``feed("loss", v, step)`` for each pair in order, with the same findings: the watch
+        hands over a drain's worth at once (a few hundred values) and this loop keeps the
+        detector's state in local variables. From the first value that raises a finding (or is
+        not finite) on, and once the plateau or divergence finding exists, values take the
+        one-by-one path."""
+        if "loss_plateau" in self.out or "loss_diverging" in self.out:
+            for v, at in zip(values, steps):
+                self.feed("loss", v, at)
+            return
+        window = self._window
+        maxlen = window.maxlen
+        diverge = self.config.diverge_factor
+        plateau = self.config.plateau_window
+        n, best_loss, best_at = self._n, self._best_loss, self._best_at
+        best_window, first = self._best_window, self._first_window
+        for i in range(len(values)):  # i: where feed() takes over, if a finding comes
+            value = values[i]
+            if value - value != 0.0:  # NaN or Inf: feed() says so
+                window.append(value)  # popped again below: the state before value i
+                n += 1
+                break
+            n += 1
+            window.append(value)
+            if len(window) == maxlen:
+                s = sorted(window)
+                h = maxlen // 2
+                current = s[h] if maxlen % 2 else 0.5 * (s[h - 1] + s[h])
+                if first is None:
+                    first = current
+                if current < best_window:
+                    best_window = current
+                if best_window > 0 and current > diverge * best_window and current > first:
+                    break  # a finding: built by feed()
+            if value < best_loss * 0.99:
+                best_loss, best_at = value, n
+            elif n - best_at >= plateau and first is not None and best_loss > 0.5 * first:
+                break
+        else:
+            self._n, self._best_loss, self._best_at = n, best_loss, best_at
+            self._best_window, self._first_window = best_window, first
+            return
+        # Value i raises a finding: the state goes back to just before it (its median's effect
+        # on the first and best windows is the same when feed() takes it again) and feed()
+        # takes it and the rest, building the finding as it always does.
+        window.pop()
+        self._n, self._best_loss, self._best_at = n - 1, best_loss, best_at
+        self._best_window, self._first_window = best_window, first
+        for v, at in zip(values[i:], steps[i:]):
+            self.feed("loss", v, at)
+
     def _held_out(self, key: str, value: float, step: int) -> None:
         """Overfitting: the held-out loss has climbed at each of the last ``overfit_evals``
         evaluations since its best and is now well above it, while the training loss kept
@@ -244,20 +295,32 @@ class LRDetector:
         return any(f"lr_collapsed:{key}" not in self.out for key in self.low_since)
 
     def feed(self, opt_index: int, groups: list[dict[str, Any]], step: int) -> None:
+        # Runs at every sampled step and periodic LR look: the usual case (an LR that is a
+        # float, seen before, at its peak or above the collapse line) touches two dicts.
+        changes, peaks, low_since = self.changes, self.peak, self.low_since
         for gi, group in enumerate(groups):
             lr = group.get("lr")
-            if not isinstance(lr, (int, float)):
-                lr = float(lr) if hasattr(lr, "item") else None  # tensor LRs (capturable)
+            if type(lr) is not float:
+                if isinstance(lr, (int, float)):
+                    lr = float(lr)
+                else:
+                    lr = float(lr) if hasattr(lr, "item") else None  # tensor LRs (capturable)
             if lr is None:
                 continue
             key = (opt_index, gi)
-            seen = self.changes.setdefault(key, deque(maxlen=64))
+            seen = changes.get(key)
+            if seen is None:
+                seen = changes[key] = deque(maxlen=64)
             if not seen or seen[-1][1] != lr:
-                seen.append((step, float(lr)))
-            peak = max(self.peak.get(key, 0.0), float(lr))
-            self.peak[key] = peak
+                seen.append((step, lr))
+            peak = peaks.get(key, 0.0)
+            if lr > peak:
+                peak = peaks[key] = lr
+            elif key not in peaks:
+                peaks[key] = peak
             if peak <= 0 or lr >= self.config.lr_collapse * peak:
-                self.low_since.pop(key, None)
+                if low_since:
+                    low_since.pop(key, None)
                 continue
             start = self.low_since.setdefault(key, step)
             low_for = step - start + 1

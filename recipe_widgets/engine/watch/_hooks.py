@@ -73,9 +73,10 @@ class Hooks:
         self._names = {id(p): n for n, p in self._named}
         self.samples = Samples(config, out, self._names)
         self._params_of = [[p for g in opt.param_groups for p in g["params"]] for opt in optimizers]
+        # opt -> (params with a gradient, the matrices among them, copies of those)
         self._before: dict[
-            int, tuple[list[nn.Parameter], list[torch.Tensor]]
-        ] = {}  # opt -> (params, copies)
+            int, tuple[list[nn.Parameter], list[nn.Parameter], list[torch.Tensor]]
+        ] = {}
         self._grad_seen: dict[int, tuple[int, int]] = {}  # id(p) -> (id(grad), grad._version)
         self._checked_since_step: set[int] = set()
         self._probes_of: list[list[nn.Parameter]] = [[] for _ in optimizers]
@@ -199,10 +200,12 @@ class Hooks:
         k = self.steps
         with_grad = self.samples.with_gradients(self._params_of[index], k + 1)
         if with_grad and self.heavy(k):
-            # the weights before the update, for the update norms; many small copies: one
-            # intra-op thread (see engine.threads), the user's count restored after
+            # the weights before the update, for the update norms: only of the matrices and
+            # kernels, the only ones the update-to-weight rule judges (see Samples.norms); many
+            # small copies: one intra-op thread (see engine.threads), the user's count restored
+            mats = [p for p in with_grad if p.dim() >= 2]
             with torch.no_grad(), small_work():
-                self._before[index] = (with_grad, [p.detach().clone() for p in with_grad])
+                self._before[index] = (with_grad, mats, [p.detach().clone() for p in mats])
 
     def _make_post(self, index: int) -> Any:
         single = len(self.optimizers) == 1

@@ -62,25 +62,35 @@ class Samples:
                 )
         return with_grad
 
-    def norms(self, params: list[nn.Parameter], before: list[torch.Tensor], step: int) -> None:
-        """Gradient, weight and update norms of one heavy sample, in one batched norm call (under
-        no_grad: the hooks' caller). Findings are built only for what crosses a threshold."""
+    def norms(
+        self,
+        params: list[nn.Parameter],
+        mats: list[nn.Parameter],
+        before: list[torch.Tensor],
+        step: int,
+    ) -> None:
+        """Gradient and weight norms of ``params``, update norms of ``mats`` (the matrices and
+        kernels among them, in order; ``before`` holds their copies from before the step), in one batched
+        norm call (under no_grad: the hooks' caller). Findings are built only for what crosses
+        a threshold."""
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        torch._foreach_sub_(before, params)  # our copy becomes minus the update
+        if before:
+            torch._foreach_sub_(before, mats)  # our copy becomes minus the update
         n = len(params)
         values = _norms(grads + params + before)
         g, w, d = values[:n], values[n : 2 * n], values[2 * n :]
+        mw = [wi for p, wi in zip(params, w) if p.dim() >= 2]  # mats' weights: same order
         high = self.config.ratio_high
         # The ~1e-3 rule is about weight matrices in steady state: a bias, a norm's scale or a
         # ReZero gate starts at (or near) 0, so its first updates are as large as itself, and
         # so is any tensor's right after initialisation. Only matrices and kernels (dim >= 2),
         # and only once the first three steps are over, are judged.
-        if step > 3 and any(di > high * wi for p, wi, di in zip(params, w, d) if p.dim() >= 2):
+        if step > 3 and any(di > high * wi for wi, di in zip(mw, d)):
             self._ratio_findings(
                 {
                     self._names.get(id(p), "?"): (di / wi if wi > 0 else math.inf)
-                    for p, wi, di in zip(params, w, d)
-                    if di > high * wi and p.dim() >= 2
+                    for p, wi, di in zip(mats, mw, d)
+                    if di > high * wi
                 },
                 step,
             )

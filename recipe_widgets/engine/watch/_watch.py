@@ -364,18 +364,33 @@ class Watch(_RunData):
         rows = self._rows
         row = rows[-1] if rows else None
         lossy = self._lossy
-        feed = self._loss.feed
+        detector = self._loss
+        feed = detector.feed
+        # The training loss goes to the detector in runs (feed_losses); any other loss-like key
+        # first hands over the run so far, so the detector sees every value in logged order.
+        losses: list[float] = []
+        at_steps: list[int] = []
         for at, values in queued:
             if row is None or row["step"] != at or not values.keys().isdisjoint(row):
-                row = {"step": at}
+                row = {"step": at, **values}
                 rows.append(row)
-            row.update(values)
+            else:
+                row.update(values)
             for k, v in values.items():
                 is_loss = lossy.get(k)
                 if is_loss is None:
                     is_loss = lossy[k] = k.endswith("loss")
                 if is_loss:
+                    if k == "loss" and type(v) is float:
+                        losses.append(v)
+                        at_steps.append(at)
+                        continue
+                    if losses:
+                        detector.feed_losses(losses, at_steps)
+                        losses, at_steps = [], []
                     feed(k, v, at)
+        if losses:
+            detector.feed_losses(losses, at_steps)
         if len(rows) >= 2 * FOLD_ROWS:  # bounded memory: the oldest block becomes buckets
             if self._folded is None:
                 self._folded = Folded()
