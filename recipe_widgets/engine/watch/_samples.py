@@ -70,9 +70,9 @@ class Samples:
         step: int,
     ) -> None:
         """Gradient and weight norms of ``params``, update norms of ``mats`` (the matrices and
-        kernels among them, in order; ``before`` holds their copies from before the step), in one batched
-        norm call (under no_grad: the hooks' caller). Findings are built only for what crosses
-        a threshold."""
+        kernels among them, in order; ``before`` holds their copies from before the step), in
+        one batched norm call (under no_grad: the hooks' caller). Findings are built only for
+        what crosses a threshold."""
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
         if before:
             torch._foreach_sub_(before, mats)  # our copy becomes minus the update
