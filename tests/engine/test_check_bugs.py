@@ -461,7 +461,30 @@ class AlwaysDropout(nn.Module):
         return self.lin(nn.functional.dropout(x, 0.5, training=True))
 
 
+class AlwaysDropoutMixing(AlwaysDropout):
+    """Random in eval mode, and every output reads the batch mean: a real leak."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        return out + out.mean(0, keepdim=True)
+
+
+class AlwaysDropoutTokens(nn.Module):
+    """Token ids (no gradient reaches them) and dropout left on in eval mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(10, 6)
+        self.lin = nn.Linear(6, 3)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:  # ids: (B,)
+        return self.lin(nn.functional.dropout(self.emb(ids), 0.5, training=True))
+
+
 def test_randomness_in_eval_is_not_blamed_on_mixing() -> None:
+    """The gradient test differentiates the one forward it took, so dropout left on does not
+    disturb it: a net that keeps examples apart passes, one that mixes them fails. The tests
+    that compare two forward passes (causality, the perturbation test) skip instead."""
     x, y = torch.randn(64, 6), torch.randint(0, 3, (64,))
     r = check(
         AlwaysDropout(),
@@ -472,9 +495,32 @@ def test_randomness_in_eval_is_not_blamed_on_mixing() -> None:
         quiet=True,
     )
     assert r["eval_mode"].status == "fail"
-    assert r["batch_independence"].status == "skip"
-    assert "randomness" in r["batch_independence"].message
+    f = r["batch_independence"]
+    assert f.status == "pass" and f.evidence["method"] == "gradient", f.message
     assert r["causality"].status == "skip"
+    assert "randomness" in r["causality"].message
+    r = check(
+        AlwaysDropoutMixing(),
+        (x, y),
+        nn.CrossEntropyLoss(),
+        checks=["batch_independence"],
+        quiet=True,
+    )
+    assert r["batch_independence"].status == "fail", r["batch_independence"].message
+
+
+def test_randomness_in_eval_skips_the_perturbation_test() -> None:
+    ids, y = torch.randint(0, 10, (64,)), torch.randint(0, 3, (64,))
+    r = check(
+        AlwaysDropoutTokens(),
+        (ids, y),
+        nn.CrossEntropyLoss(),
+        checks=["batch_independence"],
+        quiet=True,
+    )
+    f = r["batch_independence"]
+    assert f.status == "skip", f.message
+    assert "randomness" in f.message
 
 
 @pytest.mark.parametrize("b", [2, 3, 5, 64, 65, 300])
@@ -483,9 +529,13 @@ def test_batch_independence_masks_separate_every_ordered_pair(b: int) -> None:
     one input into any one other output is seen (here for every pair, exhaustively)."""
     from recipe_widgets.engine.check._structure import _masks
 
-    keep = _masks(b, torch.device("cpu"))[1:]
+    keep = _masks(b, torch.device("cpu"))
     apart = (keep[:, :, None] & ~keep[:, None, :]).any(0)  # [i, k]: some row has i and not k
     assert bool(apart.fill_diagonal_(True).all())
+    # as few projections as an antichain of b subsets allows (8 for 64, not 2*log2 = 12)
+    assert (
+        math.comb(len(keep) - 1, (len(keep) - 1) // 2) < b <= math.comb(len(keep), len(keep) // 2)
+    )
     assert len(keep) <= 2 * math.ceil(math.log2(b))
 
 

@@ -211,6 +211,48 @@ def test_user_hooks_do_not_fire_on_copies() -> None:
             h.remove()
 
 
+class _Containers(nn.Module):
+    """Empty and full containers as attributes, one empty list under two names."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(6, 3)
+        self.seen: list = []
+        self.alias = self.seen
+        self.cfg: dict = {}
+        self.tags: set = set()
+        self.full = {"a": [1]}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(1)  # a side effect in forward
+        return self.lin(x)
+
+
+def test_copy_shares_no_container_with_the_model() -> None:
+    """The copy's empty containers and hook tables are new objects (made without deepcopy, for
+    speed) and behave as deepcopy's would: nothing written on the copy reaches the model, and
+    two names for one object stay one object."""
+    from recipe_widgets.engine.check._state import copy_model
+
+    model = _Containers()
+    model.lin.register_forward_hook(lambda *a: None)
+    clone, how = copy_model(model)
+    assert how == ""
+    for orig, new in zip(model.modules(), clone.modules()):
+        for key, value in orig.__dict__.items():
+            if isinstance(value, (list, dict, set)):
+                assert new.__dict__[key] is not value, key
+                assert type(new.__dict__[key]) is type(value), key
+    assert clone.alias is clone.seen
+    assert len(clone.lin._forward_hooks) == 0 and len(model.lin._forward_hooks) == 1
+    clone(torch.zeros(2, 6))
+    clone.cfg["k"] = 1
+    clone.tags.add("t")
+    clone.full["a"].append(2)
+    assert model.seen == [] and model.cfg == {} and model.tags == set()
+    assert model.full == {"a": [1]}
+
+
 # ------------------------------------------------------------------ 3. models deepcopy refuses
 
 

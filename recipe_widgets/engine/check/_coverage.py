@@ -9,6 +9,7 @@ from torch import nn
 
 from recipe_widgets.engine.check._context import Ctx, user_optimizers
 from recipe_widgets.engine.results import Finding
+from recipe_widgets.engine.seed import seed_torch
 
 
 def _last_param_module(model: nn.Module) -> str | None:
@@ -264,9 +265,9 @@ def eval_mode(ctx: Ctx) -> Finding:
     model.eval()
     still = [n or type(model).__name__ for n, m in model.named_modules() if m.training]
     batch = ctx.pool.take(slice(0, min(int(ctx.th("batch_size")), ctx.pool.n)))
-    torch.manual_seed(ctx.seed)
+    seed_torch(ctx.seed)
     a = ctx.out(model, batch)
-    torch.manual_seed(ctx.seed + 1)
+    seed_torch(ctx.seed + 1)
     b = ctx.out(model, batch)
     diff = float((a.float() - b.float()).abs().max()) if a.numel() else 0.0
     ev = {"max_difference": diff, "modules_still_training": still}

@@ -12,6 +12,7 @@ original is never trained.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import ctypes
@@ -426,7 +427,7 @@ def copy_model(model: torch.nn.Module) -> tuple[torch.nn.Module | None, str]:
     self.ln(x)``, ``functools.partial`` of a bound method) are re-pointed at the copy's modules.
     ``(None, why)`` when neither works.
     """
-    memo: dict[int, Any] = {}
+    memo = _hookless_memo(model)
     how = ""
     try:
         clone = copy.deepcopy(model, memo)
@@ -448,6 +449,27 @@ def copy_model(model: torch.nn.Module) -> tuple[torch.nn.Module | None, str]:
     for p in clone.parameters():
         p.grad = None
     return clone, how
+
+
+def _hookless_memo(model: torch.nn.Module) -> dict[int, Any]:
+    """A deepcopy memo that already maps every module's hook tables to new empty ones: the copy
+    leaves the user's hooks behind without copying them first (on a small net the seven tables
+    of every module were a third of the copy's time). Empty containers
+    are mapped the same way: deepcopy would make the same new empty one, more slowly."""
+    memo: dict[int, Any] = {}
+    for m in model.modules():
+        for value in m.__dict__.values():
+            if type(value) in _EMPTY_COPIES and not value:  # the copy deepcopy would make
+                memo[id(value)] = type(value)()
+        for name in _HOOK_TABLES:
+            table = m.__dict__.get(name)
+            if isinstance(table, dict):
+                memo[id(table)] = type(table)()
+    return memo
+
+
+#: containers whose empty instances copy to a new empty one of the same type
+_EMPTY_COPIES = frozenset({dict, collections.OrderedDict, set, list})
 
 
 def _rebuild(module: torch.nn.Module, memo: dict[int, Any]) -> torch.nn.Module:
@@ -489,9 +511,15 @@ def _rebind_functions(module: torch.nn.Module, memo: dict[int, Any]) -> None:
     """Functions stored on ``module`` that reach the original through a closure, a bound
     ``self`` or a partial's arguments are rebuilt to reach the copy (deepcopy shares functions)."""
     for k, v in list(module.__dict__.items()):
+        if not isinstance(v, _FUNCTION_KINDS):
+            continue
         new = _rebind(v, memo)
         if new is not v:
             module.__dict__[k] = new
+
+
+#: what ``_rebind`` can re-point; any other attribute is left as deepcopy made it
+_FUNCTION_KINDS = (types.MethodType, functools.partial, types.FunctionType)
 
 
 def _rebind(f: Any, memo: dict[int, Any], depth: int = 0) -> Any:

@@ -3,12 +3,19 @@
 Batch independence. The output of example i must depend on input i only. A backward of a
 random projection ``sum_{i in S} <v_i, f(x)_i>`` through the batched net gives, for each example
 k, ``sum_{i in S} J_ik^T v_i``; for k outside S that is exactly zero unless some example's output
-reaches into k's input. S runs over the examples whose index has bit b set, then clear, for
-every bit, so any two examples are apart in some S: 2*ceil(log2 B) projections, all in one
-batched backward (``torch.autograd.grad(..., is_grads_batched=True)``), instead of B backward
-passes. The tolerance is sqrt(eps) of the dtype, relative to the largest per-example gradient of
-the full projection. (Per-example gradients through ``torch.func`` would do too, but their
-first call imports torch's compiler stack, seconds of a person's first ``rw.check``.)
+reaches into k's input. The sets S must hold, for every ordered pair i != k, one set with i and
+without k. Giving every example its own half-size subset of n rows does that (two different
+subsets of the same size never contain one another, Sperner's antichain), with n the least for
+which C(n, n // 2) >= B: 8 projections for B = 64 (one bit set, one bit clear per bit of the
+index would take 12), all in one batched backward (``torch.autograd.grad(...,
+is_grads_batched=True)``), instead of B backward passes. The tolerance is sqrt(eps) of the
+dtype, relative to the largest gradient an example's input gets from a projection that holds
+it. (Per-example gradients through ``torch.func`` would do too, but their first call imports
+torch's compiler stack, seconds of a person's first ``rw.check``.)
+
+Randomness that stays on in eval mode (dropout that ignores it) does not disturb the gradient
+test: the backward runs through the one forward that was taken, so its Jacobian is that pass's.
+Only the perturbation test below, which compares two forward passes, needs them to agree.
 
 Inputs that cannot carry a gradient (token ids), and nets that cannot run so, use a perturbation
 test instead: for each bit b of the example index, change the examples whose bit is 1 (then 0)
@@ -19,6 +26,8 @@ Both run in eval mode: batch norm in train mode mixes the batch by design (batch
 
 from __future__ import annotations
 
+import functools
+import itertools
 import math
 from typing import Any
 
@@ -28,6 +37,7 @@ from torch import nn
 from recipe_widgets.engine.check._context import Ctx
 from recipe_widgets.engine.check._data import Pool
 from recipe_widgets.engine.results import Finding
+from recipe_widgets.engine.seed import seed_torch
 
 _BN = (nn.modules.batchnorm._BatchNorm,)
 
@@ -70,15 +80,23 @@ def _perturbation_mixing(
     return sorted(leaked), worst
 
 
+@functools.lru_cache(maxsize=8)
+def _subsets(b: int) -> torch.Tensor:
+    """(n, b) bools on the CPU, n the least with C(n, n // 2) >= b: column k is example k's own
+    subset of n // 2 rows. No two columns contain one another, so any two examples are apart in
+    some row, each way round. Read-only: callers copy it to their device."""
+    n = 2
+    while math.comb(n, n // 2) < b:
+        n += 1
+    cols = list(itertools.islice(itertools.combinations(range(n), n // 2), b))
+    keep = torch.zeros(b, n, dtype=torch.bool)
+    keep[torch.arange(b).repeat_interleave(n // 2), torch.tensor(cols).flatten()] = True
+    return keep.T.contiguous()
+
+
 def _masks(b: int, device: torch.device) -> torch.Tensor:
-    """(1 + 2*ceil(log2 b), b) bools: every example, then per bit of the index the examples whose
-    bit is 1, then those whose bit is 0. Any two examples are apart in some row."""
-    idx = torch.arange(b, device=device)
-    rows = [torch.ones(b, dtype=torch.bool, device=device)]
-    for bit in range(max(1, math.ceil(math.log2(b)))):
-        sel = ((idx >> bit) & 1).bool()
-        rows += [sel, ~sel]
-    return torch.stack(rows)
+    """The projections' example sets, ``_subsets(b)`` on ``device``."""
+    return _subsets(b).to(device, copy=True)
 
 
 def _gradient_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tuple[list[int], float]:
@@ -90,6 +108,7 @@ def _gradient_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tupl
         raise TypeError("no input can carry a gradient")
     gen = torch.Generator().manual_seed(ctx.seed)
     xs = [t.clone().requires_grad_(i in float_pos) for i, t in enumerate(inputs)]
+    seed_torch(ctx.seed)  # one forward, the same on every run (randomness in eval too)
     out = ctx.out(model, Pool(tuple(xs), pool.targets))
     if out.dim() == 0 or out.shape[0] != pool.n:
         raise TypeError("output has no batch dimension")
@@ -114,10 +133,11 @@ def _gradient_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tupl
                 sq += g.detach().reshape(len(rows), pool.n, -1).float().pow(2).sum(2).cpu()
         norms.append(sq.sqrt())
     norm = torch.cat(norms)
-    scale = float(norm[0].max()) or 1.0
+    held = keep.cpu()
+    scale = float((norm * held).max()) or 1.0
     # A projection that leaves example k out puts gradient on k's input only through another
     # example's output: exactly zero for a net that keeps examples apart.
-    rel = (norm[1:] * (~keep[1:]).cpu()).amax(0) / scale
+    rel = (norm * ~held).amax(0) / scale
     return [int(i) for i in torch.nonzero(rel > tol).flatten()], float(rel.max())
 
 
@@ -125,9 +145,9 @@ def _gradient_mixing(ctx: Ctx, model: nn.Module, pool: Pool, tol: float) -> tupl
 def _random_in_eval(ctx: Ctx, model: nn.Module, pool: Any) -> bool:
     """Do two eval-mode passes on the same batch differ (dropout that ignores eval mode)? Then a
     change in the output says nothing about which inputs it depends on."""
-    torch.manual_seed(ctx.seed)
+    seed_torch(ctx.seed)
     a = ctx.out(model, pool)
-    torch.manual_seed(ctx.seed + 1)
+    seed_torch(ctx.seed + 1)
     b = ctx.out(model, pool)
     return isinstance(a, torch.Tensor) and a.shape == b.shape and not torch.equal(a, b)
 
@@ -150,8 +170,6 @@ def batch_independence(ctx: Ctx) -> Finding:
     model = ctx.fresh()
     model.eval()
     pool = ctx.pool.take(slice(0, n))
-    if _random_in_eval(ctx, model, pool):
-        return _random_skip("batch_independence")
     has_bn = any(isinstance(m, _BN) for m in model.modules())
     dtype = next((t.dtype for t in pool.tensors() if t.is_floating_point()), torch.float32)
     tol = _tol(dtype, ctx.th("independence_rtol"))
@@ -160,6 +178,8 @@ def batch_independence(ctx: Ctx) -> Finding:
         leaked, worst = _gradient_mixing(ctx, model, pool, tol)
     except Exception:  # noqa: BLE001 - integer inputs, vmap-unsupported ops: use perturbation
         method = "perturbation"
+        if _random_in_eval(ctx, model, pool):
+            return _random_skip("batch_independence")
         leaked, worst = _perturbation_mixing(ctx, model, pool, tol)
     ev = {
         "examples": n,
