@@ -454,8 +454,8 @@ def copy_model(model: torch.nn.Module) -> tuple[torch.nn.Module | None, str]:
 def _hookless_memo(model: torch.nn.Module) -> dict[int, Any]:
     """A deepcopy memo that already maps every module's hook tables to new empty ones: the copy
     leaves the user's hooks behind without copying them first (on a small net the seven tables
-    of every module were a third of the copy's time). Empty containers
-    are mapped the same way: deepcopy would make the same new empty one, more slowly."""
+    of every module were a third of the copy's time). Empty containers are mapped the same way:
+    deepcopy would make the same new empty one, more slowly."""
     memo: dict[int, Any] = {}
     for m in model.modules():
         for value in m.__dict__.values():
