@@ -38,7 +38,7 @@ from recipe_widgets.engine.check._lightning import (
     is_lightning_module,
     training_step_loss,
 )
-from recipe_widgets.engine.check._state import Snapshot, global_hooks_off, release_memory
+from recipe_widgets.engine.check._state import Snapshot, global_hooks_off
 from recipe_widgets.engine.check._task import TaskInfo, infer_task
 from recipe_widgets.engine.formatting import fmt
 from recipe_widgets.engine.results import Finding, Report
@@ -641,7 +641,7 @@ def _run_checks(
                 )
             )
         ctx.snapshot.restore_model()  # a check's forward never changes the original; make sure
-        release_memory()  # the check's copies are garbage now: the next check starts lean
+        ctx.release_memory()  # the check's copies are garbage now: the next check starts lean
     return findings
 
 
