@@ -3,6 +3,7 @@
     python benchmarks/live_plot.py            # 2,000 steps, 9 repeats, bars enforced
     python benchmarks/live_plot.py --smoke    # 300 steps, 1 repeat, no bars (make test)
     python benchmarks/live_plot.py --parts    # where rw.watch's time goes: w.log, stats, panel
+    python benchmarks/live_plot.py --parts --load "python load"   # the same, under a load
 
 Everything runs inside one Jupyter kernel started by nbclient's kernel manager (as in a
 notebook, with IPython's display machinery and widget comms live), so each tool pays the cost it
@@ -239,9 +240,14 @@ def main() -> int:
     ap.add_argument(
         "--parts", action="store_true", help="only: where rw.watch's time goes (no bars)"
     )
+    ap.add_argument(
+        "--load", choices=CONDITIONS, default="quiet", help="with --parts: the condition"
+    )
     args = ap.parse_args()
     if args.parts:
-        return parts(max(3, args.repeats))
+        with load(args.load) as what:
+            print(f"-- {what}")
+            return parts(max(3, args.repeats))
     steps, repeats, sends, cnn_steps = (
         (300, 1, 3, 60) if args.smoke else (2000, max(7, args.repeats), 10, 300)
     )
