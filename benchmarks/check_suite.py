@@ -8,10 +8,10 @@ Measures (ratios, not absolute times: the machine is shared):
      ``benchmarks/_load.py`` (another multithreaded torch process; one busy Python process per
      core), the peer on the same setups under the same load: wall time (the median of three
      runs for a setup under 2.5 s, of five under 1 s) and no fail / no warn. Bars: under load at
-     most 2x the quiet time, or 1.25x the slowdown the same load causes a plain one-thread training loop
-     where that is larger (see ``LOADED_BAR``; the loop runs right after each run of the check,
-     for as long as that setup's check took quiet); never 20 s or more; worst/best over seeds
-     within 3x. Then the measurement behind running the checks on one intra-op thread:
+     most 2x the quiet time, or 1.25x the slowdown the same load causes a plain one-thread
+     training loop where that is larger (see ``LOADED_BAR``; the loop runs right after each run
+     of the check, for as long as that setup's check took quiet); never 20 s or more;
+     worst/best over seeds within 3x. Then the measurement behind running the checks on one intra-op thread:
      rw.check at torch's default count over its time on one thread, per condition;
   2. batch independence on all B=64 examples of the digits CNN: the batched probe against one
      training step (bar: <= 3x) and against the naive loop of B backward passes (bar: >= 5x
@@ -365,11 +365,12 @@ def _timed_checks(setups: list[tuple[str, dict]], nnc) -> tuple[dict[str, dict],
 
 #: Under load at most LOADED_BAR times the quiet time, or RELATIVE_BAR times the slowdown the
 #: same load causes a plain one-thread training loop, whichever is larger. The 2x of issue #17
-#: presumed that a fair share of two cores gives 1.5x; measured here, one-thread work slows
-#: 1.3-2.3x beside two busy Python processes from one second to the next (the scheduler's
-#: share swings, and on this virtual machine the same instructions take up to 1.5x the CPU time
-#: while the other core is busy: ``python benchmarks/_load.py``), so a flat 2x left nothing for
-#: the check. The plain loop therefore runs right after each run of the check, for as long as
+#: presumed that a fair share of two cores gives 1.5x; measured here, the plain loop of this
+#: benchmark (its own line in the table) slowed 1.0-2.0x beside two busy Python processes in one
+#: run and 1.3-2.7x in another, from one setup to the next (the scheduler's share swings, and on
+#: a virtual machine the same instructions can take more CPU time while the other core is busy:
+#: ``python benchmarks/_load.py`` prints both), so a flat 2x left nothing for the check some of
+#: the time. The plain loop therefore runs right after each run of the check, for as long as
 #: that check took quiet, and the check is judged run by run against it (the median over runs
 #: of check / loop, under the load over quiet): a 0.17 s loop timed once before each setup
 #: sampled the swings, not the machine (the check read up to 1.6x its slowdown; time-matched,
