@@ -11,8 +11,9 @@ Measures (ratios, not absolute times: the machine is shared):
      most 2x the quiet time, or 1.25x the slowdown the same load causes a plain one-thread
      training loop where that is larger (see ``LOADED_BAR``; the loop runs right after each run
      of the check, for as long as that setup's check took quiet); never 20 s or more;
-     worst/best over seeds within 3x. Then the measurement behind running the checks on one intra-op thread:
-     rw.check at torch's default count over its time on one thread, per condition;
+     worst/best over seeds within 3x. Then the measurement behind running the checks on one
+     intra-op thread: rw.check at torch's default count over its time on one thread, per
+     condition;
   2. batch independence on all B=64 examples of the digits CNN: the batched probe against one
      training step (bar: <= 3x) and against the naive loop of B backward passes (bar: >= 5x
      faster), interleaved repeats, medians;
