@@ -6,6 +6,13 @@ message carrying only the new points (``{"series": {metric: [steps, values]}}``)
 front end applies as a Vega changeset. Updates are throttled (at most one message per
 ``min_interval`` seconds) and thinned once a series passes ``max_points`` rows, so a 100k-step
 run costs the browser what a few thousand do.
+
+Each message costs the training loop a fixed price, whatever it carries: the kernel's message
+layers run on the loop's thread, and the IOPub thread that ships it takes the GIL. Timed around
+``send`` in a kernel on a shared 2-core machine: about 0.3 ms quiet, 1.5-2 ms when another process
+keeps the cores busy. So the panel times its own sends and spends at most ``budget`` of
+the loop's wall time on them (a token bucket): on a quiet machine that is every ``min_interval``,
+on a busy one fewer messages (never under one per ``max_interval``), each carrying more points.
 A view that appears later (page reload, second display) asks for a one-off ``replay``.
 """
 
@@ -27,6 +34,9 @@ from recipe_widgets.display._watch import DATASET, decimate, training_chart
 from recipe_widgets.widgets._base import StaticFallbackMixin
 
 _STATIC = Path(__file__).resolve().parent.parent / "static"
+# The most send credit the budget saves up (seconds): one dear message after a pause, so that a
+# machine turning busy is throttled within a message or two.
+_CREDIT_CAP = 0.002
 
 
 @functools.lru_cache(maxsize=1)
@@ -68,10 +78,22 @@ def _empty_spec(log_y: bool, last_n: int | None) -> str:
     return json.dumps(training_chart(None, log_y=log_y, last_n=last_n).to_dict())
 
 
+def _spec(*, log_y: bool, last_n: int | None) -> dict[str, Any]:
+    """A fresh copy of the live chart's spec for these view options (each plot owns its own)."""
+    import json
+
+    return json.loads(_empty_spec(log_y, last_n))
+
+
 class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
     """The live panel: a log-scale toggle and a last-N box, an Altair chart of ``step, metric,
     value`` rows (see :meth:`add_rows`), and the findings so far. One widget, one comm: the
-    controls are drawn by its own front end, not by ipywidgets of their own."""
+    controls are drawn by its own front end, not by ipywidgets of their own.
+
+    ``min_interval`` / ``max_interval``: seconds between messages while rows come, at least /
+    at most (the budget decides in between); ``budget``: the fraction of wall time sending may
+    take; ``max_points``: points per series before thinning; ``clock``: the time source, for
+    pacing and for timing sends (tests pass a fake one)."""
 
     _esm = _STATIC / "live_plot.js"
     _vega = T.Instance(VegaBundle, help="the kernel's shared Vega code").tag(
@@ -89,14 +111,28 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
         self,
         *,
         min_interval: float = 0.15,
+        max_interval: float = 1.0,
+        budget: float = 0.003,
         max_points: int = 2000,
         summary: Callable[[], str] | None = None,
         clock: Callable[[], float] = time.monotonic,
         bundle: str | None = None,
         **kwargs: Any,
     ) -> None:
+        if not 0 <= min_interval <= max_interval:
+            raise ValueError(
+                f"min_interval and max_interval must satisfy 0 <= min_interval <= max_interval, "
+                f"got {min_interval} and {max_interval}"
+            )
+        if not 0 < budget <= 1:
+            raise ValueError(f"budget is a fraction of the loop's time in (0, 1], got {budget}")
+        plain = "log_y" not in kwargs and "last_n" not in kwargs
+        if plain:  # the spec goes out with the widget's open message, not in an update after it
+            kwargs.setdefault("spec", _spec(log_y=False, last_n=None))
         super().__init__(_vega=shared_bundle(bundle), **kwargs)
         self.min_interval = min_interval
+        self.max_interval = max_interval
+        self.budget = budget
         self.max_points = max_points
         self._clock = clock
         self._summary = summary
@@ -111,7 +147,12 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
         self._latest: dict[str, tuple[int, float]] = {}
         self._last_send = -float("inf")
         self.messages_sent = 0
-        self._rebuild()
+        # The send budget: credit (seconds of sending allowed) earns ``budget`` per second of
+        # wall time, up to one dear message's worth; each send costs what it took.
+        self._credit = _CREDIT_CAP
+        self._credit_at = clock()
+        if not plain:
+            self._rebuild()
         self.on_msg(self._on_front_end)
 
     @T.observe("log_y", "last_n")
@@ -122,9 +163,7 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
         self._rebuild()
 
     def _rebuild(self) -> None:
-        import json
-
-        self.spec = json.loads(_empty_spec(self.log_y, self.last_n))  # a fresh copy per plot
+        self.spec = _spec(log_y=self.log_y, last_n=self.last_n)
 
     # -- feeding ------------------------------------------------------------------------------
 
@@ -152,8 +191,19 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
                 if n % stride == 0:
                     steps_of[metric].append(step)
                     values_of[metric].append(float(value))
-        if self._clock() - self._last_send >= self.min_interval:
+        if self._may_send():
             self.flush()
+
+    def _may_send(self) -> bool:
+        """Is a message due: ``min_interval`` since the last one, and either the send budget
+        has credit or ``max_interval`` has passed (the plot stays live on any machine)?"""
+        now = self._clock()
+        waited = now - self._last_send
+        if waited < self.min_interval:
+            return False
+        credit = self._credit + self.budget * (now - self._credit_at)
+        self._credit, self._credit_at = min(credit, _CREDIT_CAP), now
+        return self._credit >= 0 or waited >= self.max_interval
 
     def add_row(self, row: dict[str, Any]) -> None:
         """One history row, ``{"step": 3, "loss": 0.4, ...}``."""
@@ -177,9 +227,11 @@ class LivePlot(StaticFallbackMixin, anywidget.AnyWidget):
         series = self._due()
         if not series:
             return
+        start = self._clock()
         self.send({"type": "append", "series": series})
+        self._last_send = end = self._clock()
+        self._credit -= end - start
         self.messages_sent += 1
-        self._last_send = self._clock()
 
     def _on_front_end(self, widget: Any, content: Any, buffers: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "replay":

@@ -34,7 +34,9 @@ class RunView:
         # by what the path holds when the first run file appears there.
         self.single: bool | None = None
         self.followers: dict[Path, RunFollower] = {}
-        self.plot = LivePlot(summary=self.__repr__, min_interval=0.0)
+        # Every poll sends what it read: the view paces itself (poll_seconds) and shares its
+        # thread with no training loop, so the panel's send budget does not apply.
+        self.plot = LivePlot(summary=self.__repr__, min_interval=0.0, budget=1.0)
         self._shown: tuple[int, ...] = ()
         self._lock = threading.Lock()
         self._stop = threading.Event()

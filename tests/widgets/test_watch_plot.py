@@ -92,6 +92,70 @@ def test_throttled_to_ten_messages_a_second_and_flushed_at_the_end() -> None:
     assert len(comm.customs()) == n + 1
 
 
+class DearComm(RecordingComm):
+    """A comm whose every send takes ``cost`` seconds of the (fake) clock."""
+
+    def __init__(self, clock: Clock, cost: float) -> None:
+        super().__init__()
+        self.clock, self.cost = clock, cost
+
+    def send(self, data: dict, buffers=None) -> None:
+        self.clock.t += self.cost
+        super().send(data, buffers)
+
+
+def feed_for(w: LivePlot, clock: Clock, seconds: float, rows_per_s: int = 100) -> int:
+    """Rows in at ``rows_per_s`` (the clock moves with them) for ``seconds``; the last step."""
+    step = 0
+    while clock.t < seconds:
+        clock.t += 1 / rows_per_s
+        step += 1
+        w.add_row({"step": step, "loss": 1.0 / step})
+    return step
+
+
+@pytest.mark.parametrize(
+    ("cost", "low", "high"),
+    [
+        (0.0005, 6.0, 1 / 0.15),  # quiet: every min_interval (0.15-0.16 s with 10 ms rows)
+        (0.003, 1.4, 1.9),  # busy: the budget, 0.5% / 3 ms = 1.7 messages a second
+        (0.05, 0.9, 1.0),  # very busy: never under one message per max_interval
+    ],
+)
+def test_sends_spend_at_most_the_budget_and_lose_no_row(cost, low, high) -> None:
+    clock = Clock()
+    w = LivePlot(
+        bundle="/* vega stub */", clock=clock, min_interval=0.15, budget=0.005, max_points=10**5
+    )
+    w.comm = comm = DearComm(clock, cost)
+    last = feed_for(w, clock, 60.0)
+    rate = len(comm.customs()) / clock.t
+    assert low <= rate <= high
+    w.flush()
+    steps = [r["step"] for m in comm.customs() for r in rows_of(m)]
+    assert steps == list(range(1, last + 1))  # throttled rows wait for the next message
+
+
+def test_a_machine_turning_busy_is_throttled_within_a_few_messages() -> None:
+    clock = Clock()
+    w = LivePlot(bundle="/* vega stub */", clock=clock, min_interval=0.15, budget=0.005)
+    w.comm = comm = DearComm(clock, 0.0005)
+    feed_for(w, clock, 600.0)  # ten quiet minutes save up no more than one dear message
+    quiet = len(comm.customs())
+    comm.cost = 0.003
+    feed_for(w, clock, 602.0)
+    assert len(comm.customs()) - quiet <= 5  # 13 at the quiet rate
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"min_interval": -1}, {"min_interval": 2.0, "max_interval": 1.0}, {"budget": 0}],
+)
+def test_bad_pacing_arguments_are_named(kwargs) -> None:
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        LivePlot(bundle="/* vega stub */", **kwargs)
+
+
 def test_decimated_past_max_points_and_replay_sends_a_bounded_snapshot() -> None:
     w, comm, clock = plot(min_interval=0.0, max_points=100)
     for step in range(10_000):
@@ -135,6 +199,17 @@ def test_batches_from_the_watch_keep_every_finite_point_and_send_them_in_order()
         {"step": 1, "metric": "loss", "value": 2.0},
         {"step": 3, "metric": "loss", "value": 1.0},
     ]
+
+
+def test_the_spec_goes_out_with_the_open_message_not_in_an_update(monkeypatch) -> None:
+    updates: list = []
+    monkeypatch.setattr(LivePlot, "send_state", lambda self, key=None: updates.append(key))
+    w = LivePlot(bundle="/* vega stub */")
+    assert w.spec["data"] == {"name": w.dataset, "values": []} and "spec" not in updates
+    logged = LivePlot(bundle="/* vega stub */", log_y=True, last_n=0)
+    assert logged.spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert logged.last_n is None and "last_step" not in json.dumps(logged.spec)
+    assert w.spec is not logged.spec and w.spec["layer"] is not LivePlot(bundle="").spec["layer"]
 
 
 def test_front_end_controls_are_in_the_widget_and_synced() -> None:
