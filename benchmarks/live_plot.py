@@ -25,6 +25,8 @@ printed: it is the method's own error. Figures are medians over interleaved repe
      fed: at least one append message per 200 ms of the ``with`` block's wall time (quiet).
      Under load it sends fewer, as its send budget allows (``LivePlot``: sending takes at most
      0.3% of the loop's wall time, never under one message a second); the rate is printed.
+     trainplot (0.4.1, defaults) redraws at most every 0.1 s, each redraw two state updates and
+     a render message, and runs no checks: it only plots.
   2. livelossplot, which redraws a matplotlib figure per logged step: its cost per logged step
      over a few sends (a 2,000-step run would take minutes), as a multiple of one bare step.
   3. a small CNN's loop with the watch's default stats on (``display=False``): overhead bar 10%.
